@@ -1,0 +1,2 @@
+def main(): print("demo")
+if __name__ == "__main__": main()
