@@ -1,0 +1,91 @@
+"""Registry of benchmark workloads: name -> Workload(funcs={lib: function}).
+
+To add a workload (e.g. W4 Jacobians, W5 Hessians):
+
+1. write ``benchmarks/wN_<topic>.py`` with functions ``wN_<lib>()`` that
+   import their library lazily, build data, and return either the seconds of
+   one iteration or ``(seconds, check)`` -- use ``timing.per_iteration``;
+   ``check`` is a float or list of floats that should agree across libraries;
+2. register it below with its unit, how to turn seconds into that unit, and
+   an optional target.  ``run.py --only WN`` then picks it up.
+
+Library keys are those of ``LIBRARIES``; a workload may implement any subset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+# key -> (importable module that must exist, label printed in the table).
+# torch and dlmath are always attempted (a failure is reported); the others
+# are skipped quietly when not installed.
+LIBRARIES = {
+    "torch": ("torch", "PyTorch"),
+    "dlmath": ("dlmath", "dlmath"),
+    "numpy": ("numpy", "NumPy floor (hand-written)"),
+    "autograd": ("autograd", "HIPS autograd"),
+    "mygrad": ("mygrad", "MyGrad"),
+    "jax": ("jax", "JAX eager (no jit)"),
+}
+REQUIRED = ("torch", "dlmath", "numpy")
+REFERENCE = "torch"  # the ratio column divides by this library's median
+
+
+@dataclass
+class Target:
+    lib: str          # library under test
+    ref: str          # library it is compared with
+    factor: float     # lib <= factor * ref (lower is better) or >= (higher is better)
+
+
+@dataclass
+class Workload:
+    name: str
+    title: str
+    unit: str
+    convert: Callable[[float], float]  # seconds per iteration -> value in ``unit``
+    higher_is_better: bool
+    funcs: dict[str, Callable] = field(default_factory=dict)
+    target: Target | None = None
+
+    def target_text(self) -> str:
+        t = self.target
+        op = ">=" if self.higher_is_better else "<="
+        return f"{t.lib} {self.unit} {op} {t.factor:g}x {t.ref}"
+
+
+REGISTRY: dict[str, Workload] = {}
+
+
+def register(wl: Workload) -> Workload:
+    REGISTRY[wl.name] = wl
+    return wl
+
+
+def _register_builtin() -> None:
+    import w1_overhead
+    import w2_mlp
+
+    register(Workload(
+        name="W1",
+        title=f"op overhead: {w1_overhead.N_OPS} elementwise ops on "
+              f"{w1_overhead.N_ELEMS} float32, fwd+bwd",
+        unit="us/op",
+        convert=lambda s: s / w1_overhead.N_OPS * 1e6,
+        higher_is_better=False,
+        funcs=w1_overhead.FUNCS,
+        target=Target("dlmath", "torch", 0.8),
+    ))
+    register(Workload(
+        name="W2",
+        title="MLP step: 784-512-256-10 ReLU, batch 128, float32, SGD by hand",
+        unit="steps/s",
+        convert=lambda s: 1.0 / s,
+        higher_is_better=True,
+        funcs=w2_mlp.FUNCS,
+        target=Target("dlmath", "numpy", 0.95),
+    ))
+
+
+_register_builtin()
