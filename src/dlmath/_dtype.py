@@ -8,6 +8,8 @@ default float dtype. That keeps float32 training from drifting to float64.
 """
 from __future__ import annotations
 
+import builtins
+
 import numpy as np
 
 bool_ = np.dtype(np.bool_)
@@ -81,13 +83,13 @@ def is_floating_point(d: np.dtype) -> bool:
 
 def scalar_dtype(v) -> np.dtype:
     """The dtype a Python scalar gets when it makes a tensor on its own."""
-    if isinstance(v, bool):
+    if isinstance(v, builtins.bool):
         return bool_
-    if isinstance(v, int):
+    if isinstance(v, builtins.int):
         return int64
-    if isinstance(v, float):
+    if isinstance(v, builtins.float):
         return _default.value
-    if isinstance(v, complex):
+    if isinstance(v, builtins.complex):
         return complex64 if _default.value == float32 else complex128
     raise TypeError(f"expected a number, got {type(v).__name__}")
 

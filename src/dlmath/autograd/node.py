@@ -1,0 +1,136 @@
+"""The graph node: one recorded application of a primitive.
+
+Every primitive is a subclass of :class:`Op` and is one small unit: ``forward``
+on NumPy arrays, ``vjp`` (reverse mode: given the output cotangent ``g``, the
+cotangent of each input) and ``jvp`` (forward mode: given input tangents, the
+output tangent), next to each other, as one would write them on paper.
+
+``vjp`` and ``jvp`` take ``xp``, an array namespace with NumPy's names: the
+``numpy`` module on the plain backward pass (fast, raw arrays), or
+:mod:`dlmath.autograd.xp` under ``create_graph=True``, where the same formula
+runs on Tensors and is itself recorded, so derivatives of any order come from
+one formula. Saved inputs and the output are passed in the same form as ``g``.
+
+Broadcasting is undone once, in the engine (``sum_to``), not in each rule.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _grad_mode
+from . import _flags
+
+_grad_state = _grad_mode.state
+
+
+class Op:
+    """A node of the graph; subclasses are primitives.
+
+    Class attributes a primitive sets:
+      uses_inputs  the vjp reads input values (so their in-place modification
+                   after the forward pass is an error at backward)
+      uses_output  the vjp reads the output value
+      is_view      the output shares memory with input 0 (reshape, transpose, basic indexing)
+      n_out        number of outputs (eigh, svd, ... return several)
+    """
+    __slots__ = ("inputs", "needs", "out", "versions", "out_vc", "out_ver", "retained", "trace")
+    uses_inputs = True
+    uses_output = False
+    is_view = False
+    n_out = 1
+
+    # --- the three parts of a primitive -------------------------------
+    def forward(self, *arrays):
+        raise NotImplementedError
+
+    def vjp(self, xp, g, *args):
+        """Cotangents of each input (None where not needed); args = inputs..., output."""
+        raise NotImplementedError(f"{self.name}: no reverse-mode derivative")
+
+    def jvp(self, xp, tangents, *args):
+        """Output tangent from input tangents (None for inputs without tangent)."""
+        raise NotImplementedError(f"{self.name}: no forward-mode derivative")
+
+    # --- bookkeeping --------------------------------------------------
+    @property
+    def name(self) -> str:
+        n = type(self).__name__
+        return n[:-8] if n.endswith("Backward") else n
+
+    def used_inputs(self):
+        """Indices of inputs whose values the vjp reads, given ``self.needs``."""
+        return range(len(self.inputs)) if self.uses_inputs else ()
+
+    def __repr__(self):
+        return f"<{type(self).__name__}Backward>"
+
+
+def make_tensor(data, requires_grad=False, grad_fn=None):
+    """Wrap an ndarray without copying (the library's internal constructor)."""
+    if data.__class__ is not np.ndarray:
+        # NumPy returns scalars from 0-d operations; a tensor always holds an array
+        data = np.asarray(data)
+    t = _new(_Tensor)
+    t._data = data
+    t.requires_grad = requires_grad
+    t.grad = None
+    t.grad_fn = grad_fn
+    t._out_idx = 0
+    t._vc = [0]
+    t._base = None
+    t._tangent = None
+    return t
+
+
+_new = object.__new__
+_Tensor = None  # set by dlmath.tensor once the class exists
+
+
+def apply(op: Op, *inputs):
+    """Run ``op`` on Tensors / Python scalars and record it when grad is on.
+
+    Inputs must already have the dtype the op computes in (the caller applies
+    the promotion rules). Returns a Tensor, or a tuple of them for n_out > 1.
+    """
+    T = _Tensor
+    arrays = []
+    needs_grad = False
+    for a in inputs:
+        if isinstance(a, T):
+            arrays.append(a._data)
+            if a.requires_grad:
+                needs_grad = True
+        else:
+            arrays.append(a)
+    out = op.forward(*arrays)
+    record = needs_grad and _grad_state.enabled
+    if record:
+        op.inputs = inputs
+        op.needs = tuple(isinstance(a, T) and a.requires_grad for a in inputs)
+        op.versions = tuple(a._vc[0] if isinstance(a, T) else 0 for a in inputs)
+        op.retained = None
+        op.trace = None
+        fn = op
+    else:
+        fn = None
+    if op.n_out == 1:
+        result = make_tensor(out, record, fn)
+        if op.is_view:
+            base = inputs[0]
+            result._vc = base._vc
+            result._base = base._base if base._base is not None else base
+        if record:
+            op.out = out
+            op.out_vc = result._vc
+            op.out_ver = result._vc[0]
+    else:
+        result = tuple(make_tensor(o, record and o.dtype.kind in "fc", fn) for o in out)
+        for i, r in enumerate(result):
+            r._out_idx = i
+        if record:
+            op.out = out
+            op.out_vc = None
+    if _flags.active:
+        # forward-mode tangents and anomaly checks cost nothing when off
+        _flags.after_forward(op, inputs, arrays, out, result)
+    return result

@@ -1,0 +1,99 @@
+"""The array namespace of the recorded backward pass (``create_graph=True``).
+
+The same vjp formula that runs on NumPy arrays runs here on Tensors: each
+function has NumPy's name and signature and calls the differentiable dlmath
+op, so the backward pass is itself a graph and can be differentiated again.
+"""
+from __future__ import annotations
+
+import numpy as _np
+
+from ..tensor import Tensor
+from ..ops import elementwise as _ew, reduction as _red, shape as _shape, matmul as _mm
+from ..ops import indexing as _ix
+from ..ops._util import to_tensor as _t
+
+inf = _np.inf
+exp, log, sin, cos, sqrt, tanh, sign, floor = _ew.exp, _ew.log, _ew.sin, _ew.cos, _ew.sqrt, _ew.tanh, _ew.sign, _ew.floor
+abs, maximum, minimum, square, log1p, expm1 = _ew.abs, _ew.maximum, _ew.minimum, _ew.square, _ew.log1p, _ew.expm1
+matmul, einsum = _mm.matmul, _mm.einsum
+
+
+def where(c, a, b):
+    return _ew.where(_t(c), a, b)
+
+
+def sum(a, axis=None, keepdims=False):
+    return _red.sum(a, axis, keepdims)
+
+
+def mean(a, axis=None, keepdims=False):
+    return _red.mean(a, axis, keepdims)
+
+
+def cumsum(a, axis):
+    return _red.cumsum(a, axis)
+
+
+def reshape(a, shape):
+    return _shape.reshape(a, tuple(shape))
+
+
+def broadcast_to(a, shape):
+    return _shape.expand(_t(a), tuple(shape))
+
+
+def transpose(a, axes=None):
+    a = _t(a)
+    return _shape.permute(a, tuple(reversed(range(a.ndim))) if axes is None else tuple(axes))
+
+
+def swapaxes(a, i, j):
+    return _shape.transpose(a, i, j)
+
+
+def expand_dims(a, axis):
+    return _shape.unsqueeze(_t(a), axis)
+
+
+def flip(a, axis):
+    return _shape.flip(a, axis)
+
+
+def tile(a, reps):
+    return _shape.repeat(a, tuple(reps))
+
+
+def tril(a, k=0):
+    return _shape.tril(a, k)
+
+
+def triu(a, k=0):
+    return _shape.triu(a, k)
+
+
+def concatenate(xs, axis=0):
+    return _shape.cat(list(xs), axis)
+
+
+def zeros(shape, dtype=None):
+    from ..autograd.node import make_tensor
+    return make_tensor(_np.zeros(shape, dtype=dtype))
+
+
+def index_scatter(g, shape, index):
+    op = _ix.IndexScatter()
+    op.shape, op.index = tuple(shape), index
+    from ..autograd.node import apply
+    return apply(op, g)
+
+
+def pad_to(g, shape):
+    from ..ops.shape import cat
+    out = g
+    for d, (have, want) in enumerate(zip(g.shape, shape)):
+        if have < want:
+            pad_shape = list(out.shape)
+            pad_shape[d] = want - have
+            out = cat([out, zeros(tuple(pad_shape), dtype=g.dtype)], d)
+    return out

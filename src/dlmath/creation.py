@@ -1,0 +1,200 @@
+"""Making tensors: from data, filled, ranges and random draws (PyTorch's signatures)."""
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from . import _dtype
+from .autograd.node import make_tensor
+from .random import rng
+from .tensor import Tensor
+
+
+def _finish(data, requires_grad):
+    t = make_tensor(data)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _infer(data):
+    """ndarray with PyTorch's dtype for Python data: floats -> default dtype, ints -> int64."""
+    if isinstance(data, Tensor):
+        return data._data
+    if isinstance(data, np.ndarray):
+        return data
+    if isinstance(data, (list, tuple)):
+        data = _unwrap(data)
+    arr = np.asarray(data)
+    kind = arr.dtype.kind
+    if kind == "f" and arr.dtype == np.float64 and not isinstance(data, np.generic):
+        return arr.astype(_dtype.get_default_dtype(), copy=False)
+    if kind in "iu" and not isinstance(data, np.generic):
+        return arr.astype(np.int64, copy=False)
+    if kind == "c" and not isinstance(data, np.generic):
+        return arr.astype(_dtype.scalar_dtype(1j), copy=False)
+    if kind not in "biufc":
+        raise TypeError(f"tensor: could not infer a numeric dtype from {type(data).__name__} "
+                        f"(numpy dtype {arr.dtype})")
+    return arr
+
+
+def _unwrap(seq):
+    return [_unwrap(v) if isinstance(v, (list, tuple)) else
+            (v._data if isinstance(v, Tensor) else v) for v in seq]
+
+
+def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    """A new tensor holding a copy of ``data`` (a number, nested list, array or tensor)."""
+    arr = _infer(data)
+    dtype = _dtype.to_dtype(dtype)
+    arr = np.array(arr, dtype=dtype if dtype is not None else arr.dtype, copy=True)
+    return _finish(arr, requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None):
+    """A tensor that shares memory with ``data`` when dtype allows (no copy for arrays)."""
+    if isinstance(data, Tensor) and (dtype is None or data.dtype == _dtype.to_dtype(dtype)):
+        return data
+    arr = _infer(data)
+    dtype = _dtype.to_dtype(dtype)
+    if dtype is not None and arr.dtype != dtype:
+        arr = arr.astype(dtype)
+    return make_tensor(arr)
+
+
+def from_numpy(ndarray):
+    """Wrap an array without copying: changes to one show in the other."""
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"from_numpy: expected np.ndarray (got {type(ndarray).__name__})")
+    return make_tensor(ndarray)
+
+
+def _size(size):
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = size[0]
+    try:
+        size = tuple(int(s) for s in size)
+    except TypeError:
+        raise TypeError(f"size must be a tuple of ints, got {size!r}") from None
+    if any(s < 0 for s in size):
+        raise RuntimeError(f"Trying to create tensor with negative dimension: {list(size)}")
+    return size
+
+
+def _dt(dtype):
+    return _dtype.to_dtype(dtype) if dtype is not None else _dtype.get_default_dtype()
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False, out=None):
+    return _finish(np.zeros(_size(size), dtype=_dt(dtype)), requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False):
+    return _finish(np.ones(_size(size), dtype=_dt(dtype)), requires_grad)
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False):
+    return _finish(np.empty(_size(size), dtype=_dt(dtype)), requires_grad)
+
+
+def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    if dtype is None:
+        dtype = _dtype.scalar_dtype(fill_value.item() if isinstance(fill_value, np.generic) else fill_value)
+    return _finish(np.full(_size((size,) if isinstance(size, int) else (size,)), fill_value,
+                           dtype=_dtype.to_dtype(dtype)), requires_grad)
+
+
+def _like(input, dtype):
+    return _dtype.to_dtype(dtype) if dtype is not None else input.dtype
+
+
+def zeros_like(input, *, dtype=None, device=None, requires_grad=False):
+    return _finish(np.zeros(input.shape, dtype=_like(input, dtype)), requires_grad)
+
+
+def ones_like(input, *, dtype=None, device=None, requires_grad=False):
+    return _finish(np.ones(input.shape, dtype=_like(input, dtype)), requires_grad)
+
+
+def empty_like(input, *, dtype=None, device=None, requires_grad=False):
+    return _finish(np.empty(input.shape, dtype=_like(input, dtype)), requires_grad)
+
+
+def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False):
+    return _finish(np.full(input.shape, fill_value, dtype=_like(input, dtype)), requires_grad)
+
+
+def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
+    """The identity matrix I: A I = A."""
+    return _finish(np.eye(n, n if m is None else m, dtype=_dt(dtype)), requires_grad)
+
+
+def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
+    """Values from start to end (exclusive); int64 unless an argument is a float, as torch."""
+    if end is None:
+        start, end = 0, start
+    vals = [v.item() if isinstance(v, (Tensor, np.generic)) else v for v in (start, end, step)]
+    if step == 0:
+        raise RuntimeError("arange: step must be nonzero")
+    if dtype is None:
+        dtype = _dtype.get_default_dtype() if any(isinstance(v, float) for v in vals) else np.int64
+    n = builtins.max(0, int(np.ceil((vals[1] - vals[0]) / vals[2])))
+    return _finish((vals[0] + vals[2] * np.arange(n, dtype=np.float64 if np.dtype(dtype).kind == "f" else np.int64))
+                   .astype(dtype), requires_grad)
+
+
+def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
+    return _finish(np.linspace(start, end, int(steps), dtype=np.float64).astype(_dt(dtype)), requires_grad)
+
+
+def logspace(start, end, steps, base=10.0, *, dtype=None, requires_grad=False):
+    return _finish(np.logspace(start, end, int(steps), base=base).astype(_dt(dtype)), requires_grad)
+
+
+# --- random -----------------------------------------------------------------
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
+    """Uniform on [0, 1)."""
+    dt = _dt(dtype)
+    return _finish(rng(generator).random(_size(size), dtype=dt if dt in (np.float32, np.float64) else np.float64)
+                   .astype(dt, copy=False), requires_grad)
+
+
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
+    """Standard normal N(0, 1): the raw material of weight initialisation."""
+    dt = _dt(dtype)
+    return _finish(rng(generator).standard_normal(_size(size), dtype=dt if dt in (np.float32, np.float64)
+                                                   else np.float64).astype(dt, copy=False), requires_grad)
+
+
+def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
+    """Integers uniform in [low, high): ``randint(10, (3,))`` or ``randint(0, 10, (3,))``."""
+    if size is None:
+        if high is None or isinstance(high, (tuple, list)):
+            low, high, size = 0, low, high
+        else:
+            raise TypeError("randint() missing required argument 'size'")
+    if high is None:
+        low, high = 0, low
+    size = tuple(size) if isinstance(size, (tuple, list)) else (size,)
+    dt = _dtype.to_dtype(dtype) if dtype is not None else np.dtype(np.int64)
+    return _finish(rng(generator).integers(low, high, size=size).astype(dt), requires_grad)
+
+
+def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
+    return _finish(rng(generator).permutation(n).astype(dtype or np.int64), requires_grad)
+
+
+def rand_like(input, *, dtype=None, generator=None):
+    return rand(*input.shape, dtype=_like(input, dtype), generator=generator)
+
+
+def randn_like(input, *, dtype=None, generator=None):
+    return randn(*input.shape, dtype=_like(input, dtype), generator=generator)
+
+
+def randint_like(input, low=0, high=None, *, dtype=None, generator=None):
+    return randint(low, high, tuple(input.shape), dtype=_like(input, dtype), generator=generator)

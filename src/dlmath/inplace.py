@@ -1,0 +1,136 @@
+"""In-place operations (``w -= lr * w.grad``, ``x[idx] = v``, ``add_``, ...).
+
+Under ``no_grad`` (every optimiser step) they write straight into the array.
+When recording, the tensor is *rebased*: the op is recorded out of place on an
+alias that keeps the old graph position, the result is copied into the
+tensor's memory and the tensor takes the new node as its ``grad_fn``. Every
+in-place write bumps the version counter shared with views, so a backward
+that needs the overwritten values raises instead of using wrong numbers.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _dtype
+from ._grad_mode import state as _grad_state
+from .autograd.node import apply, make_tensor
+from .tensor import Tensor
+
+
+def _check_leaf(x, opname):
+    if x.requires_grad and x.grad_fn is None:
+        raise RuntimeError(f"{opname}: a leaf Variable that requires grad is being used in an in-place operation. "
+                           "Wrap parameter updates in `with dm.no_grad():`.")
+    base = x._base
+    if base is not None and base.requires_grad:
+        raise RuntimeError(f"{opname}: in-place modification of a view of a tensor that requires grad is not "
+                           "supported; modify the base tensor (x[idx] = v) or use an out-of-place op.")
+
+
+def _alias(x):
+    a = make_tensor(x._data, x.requires_grad, x.grad_fn)
+    a._out_idx = x._out_idx
+    a._vc = x._vc
+    return a
+
+
+def _records(x, others):
+    if not _grad_state.enabled:
+        return False
+    return x.requires_grad or any(isinstance(o, Tensor) and o.requires_grad for o in others)
+
+
+def rebase(x, result, opname):
+    """Make ``x`` hold ``result`` in place, taking over its graph position."""
+    out = result._data
+    if out.dtype != x._data.dtype and not np.can_cast(out.dtype, x._data.dtype, "same_kind"):
+        raise RuntimeError(f"{opname}: result type {_dtype.dtype_name(out.dtype)} can't be cast to the desired "
+                           f"output type {_dtype.dtype_name(x._data.dtype)}")
+    try:
+        np.copyto(x._data, np.broadcast_to(out, x._data.shape), casting="unsafe")
+    except ValueError:
+        raise RuntimeError(f"{opname}: output with shape {tuple(x.shape)} doesn't match the broadcast shape "
+                           f"{tuple(out.shape)}") from None
+    x._vc[0] += 1
+    if result.grad_fn is not None and out.shape == x._data.shape:
+        x.grad_fn = result.grad_fn
+        x._out_idx = result._out_idx
+        x.requires_grad = True
+        # the node's output array must be the tensor's memory as the version counter sees it
+        result.grad_fn.out_vc = x._vc
+        result.grad_fn.out_ver = x._vc[0]
+    return x
+
+
+def inplace_binary(x, fn, other, opname):
+    """``x <op>= other`` for a functional op ``fn(a, b)``."""
+    if _records(x, (other,)):
+        _check_leaf(x, opname)
+        return rebase(x, fn(_alias(x), other), opname)
+    # fast path (optimiser updates): compute without recording, write in place
+    if x._base is not None and x._base.requires_grad and _grad_state.enabled and x._base.grad_fn is None:
+        _check_leaf(x, opname)
+    prev = _grad_state.enabled
+    _grad_state.enabled = False
+    try:
+        result = fn(x, other)
+    finally:
+        _grad_state.enabled = prev
+    return rebase(x, result, opname)
+
+
+def inplace_unary(x, fn, opname):
+    if _records(x, ()):
+        _check_leaf(x, opname)
+        return rebase(x, fn(_alias(x)), opname)
+    prev = _grad_state.enabled
+    _grad_state.enabled = False
+    try:
+        result = fn(x)
+    finally:
+        _grad_state.enabled = prev
+    return rebase(x, result, opname)
+
+
+def inplace_apply(x, op, *others, direct):
+    """An Op applied in place (index assignment); ``direct(data, *arrays)`` is the no-grad path."""
+    if _records(x, others):
+        _check_leaf(x, "index assignment")
+        return rebase(x, apply(op, _alias(x), *others), "index assignment")
+    if x._base is not None and x._base.requires_grad and _grad_state.enabled:
+        _check_leaf(x, "index assignment")
+    direct(x._data, *[o._data if isinstance(o, Tensor) else o for o in others])
+    x._vc[0] += 1
+    return x
+
+
+def zero_(x):
+    return fill_(x, 0)
+
+
+def fill_(x, value):
+    if isinstance(value, Tensor):
+        value = value.item()
+    if _grad_state.enabled and x.requires_grad:
+        _check_leaf(x, "fill_")
+        from .creation import full_like
+        return rebase(x, _alias(x) * 0 + full_like(x, value), "fill_")
+    x._data[...] = value
+    x._vc[0] += 1
+    return x
+
+
+def copy_(x, src):
+    from .ops._util import to_tensor, cast
+    src = to_tensor(src, "copy_")
+    if _records(x, (src,)):
+        _check_leaf(x, "copy_")
+        from .ops.shape import expand
+        return rebase(x, _alias(x) * 0 + expand(cast(src, x.dtype), tuple(x.shape)), "copy_")
+    try:
+        np.copyto(x._data, np.broadcast_to(src._data, x._data.shape), casting="unsafe")
+    except ValueError:
+        raise RuntimeError(f"copy_: the source of shape {tuple(src.shape)} cannot be broadcast to "
+                           f"{tuple(x.shape)}") from None
+    x._vc[0] += 1
+    return x

@@ -1,0 +1,1 @@
+"""The primitives, grouped by what they do: elementwise, reductions, shapes, indexing, products."""

@@ -1,0 +1,172 @@
+"""Shared helpers for primitives: operand conversion, dtype promotion, casts, errors."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .. import _dtype
+from ..autograd.node import Op, apply, make_tensor
+from ..tensor import Tensor
+
+_promote = _dtype.promote
+_default = _dtype._default
+
+
+class Cast(Op):
+    """Change dtype. d/dx = identity (the engine casts the cotangent back)."""
+    __slots__ = ("dtype",)
+    uses_inputs = False
+
+    def forward(self, x):
+        return x.astype(self.dtype)
+
+    def vjp(self, xp, g, x, y):
+        return (g,)
+
+    def jvp(self, xp, t, x, y):
+        return t[0].astype(self.dtype)
+
+
+def cast(t: Tensor, dtype) -> Tensor:
+    if t._data.dtype == dtype:
+        return t
+    op = Cast()
+    op.dtype = dtype
+    return apply(op, t)
+
+
+def scalar_value(v):
+    """A Python number from a Python or NumPy scalar, else None."""
+    if isinstance(v, (bool, int, float, complex)):
+        return v
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, numbers.Number):
+        return complex(v) if isinstance(v, numbers.Complex) and not isinstance(v, numbers.Real) else float(v)
+    return None
+
+
+def to_tensor(v, name="operand"):
+    """Tensor from a Tensor, ndarray, or nested list (no copy for Tensors)."""
+    if isinstance(v, Tensor):
+        return v
+    if isinstance(v, np.ndarray):
+        return make_tensor(v)
+    s = scalar_value(v)
+    if s is not None:
+        return make_tensor(np.asarray(s, dtype=_dtype.scalar_dtype(s)))
+    if isinstance(v, (list, tuple)):
+        from ..creation import tensor
+        return tensor(v)
+    raise TypeError(f"{name}: expected a Tensor, array or number, got {type(v).__name__}")
+
+
+def result_dtype(operands):
+    """PyTorch's result type of Tensors and Python scalars."""
+    dims, zero_dims, scalars = [], [], []
+    for o in operands:
+        if isinstance(o, Tensor):
+            d = o._data
+            (dims if d.ndim else zero_dims).append(d.dtype)
+        else:
+            scalars.append(o)
+    return _promote(dims, zero_dims, scalars)
+
+
+def binary_operands(a, b, opname):
+    """Convert ``a, b`` for a binary op and apply PyTorch's promotion.
+
+    Tensors are cast to the result dtype; Python scalars stay Python scalars,
+    which NumPy 2 treats as weakly typed, so ``float32 * 2.5`` stays float32.
+    Returns None when an operand is of an unsupported type (operators then
+    return NotImplemented and Python raises TypeError).
+    """
+    if isinstance(a, Tensor):
+        if isinstance(b, Tensor):
+            if a._data.dtype is b._data.dtype:
+                return a, b, a._data.dtype
+        elif isinstance(b, float) and a._data.dtype.kind in "fc":
+            return a, b, a._data.dtype
+        else:
+            b = _scalar_or_tensor(b)
+            if b is None:
+                return None
+    else:
+        a = _scalar_or_tensor(a)
+        if a is None:
+            return None
+        if not isinstance(b, Tensor):
+            b = _scalar_or_tensor(b)
+            if b is None:
+                return None
+    dt = result_dtype((a, b))
+    if isinstance(a, Tensor) and a._data.dtype != dt:
+        a = cast(a, dt)
+    if isinstance(b, Tensor) and b._data.dtype != dt:
+        b = cast(b, dt)
+    return a, b, dt
+
+
+def _scalar_or_tensor(v):
+    if isinstance(v, Tensor):
+        return v
+    s = scalar_value(v)
+    if s is not None:
+        return s
+    if isinstance(v, np.ndarray):
+        return make_tensor(v)
+    return None
+
+
+def as_float(t: Tensor) -> Tensor:
+    """Integers and bools become the default float (exp, log, ... of an int tensor)."""
+    if t._data.dtype.kind in "fc":
+        return t
+    return cast(t, _default.value)
+
+
+def shape_str(s) -> str:
+    return str(tuple(s))
+
+
+def broadcast_error(opname, *shapes):
+    """RuntimeError naming the op, the shapes and the first dimension that clashes."""
+    shapes = [tuple(s) for s in shapes]
+    nd = max(len(s) for s in shapes)
+    detail = ""
+    for k in range(1, nd + 1):
+        sizes = {s[-k] for s in shapes if len(s) >= k} - {1}
+        if len(sizes) > 1:
+            detail = f": sizes {' and '.join(map(str, sorted(sizes)))} differ at dimension {nd - k}"
+            break
+    listed = " and ".join(shape_str(s) for s in shapes)
+    return RuntimeError(f"{opname}: shapes {listed} cannot be broadcast together{detail}")
+
+
+def normalize_dim(dim, ndim, opname):
+    """A dim in [-ndim, ndim) to [0, ndim); 0-d tensors accept 0 and -1, as torch."""
+    n = max(ndim, 1)
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"{opname}: dim must be an int, got {type(dim).__name__}")
+    if dim < -n or dim >= n:
+        raise IndexError(f"{opname}: Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return int(dim) % n
+
+
+def normalize_dims(dim, ndim, opname):
+    """dim=None, int, or tuple -> a sorted tuple of non-negative axes."""
+    if dim is None:
+        return tuple(range(ndim))
+    if isinstance(dim, (list, tuple)):
+        axes = tuple(sorted({normalize_dim(d, ndim, opname) for d in dim}))
+        if len(axes) != len(dim):
+            raise RuntimeError(f"{opname}: dim {tuple(dim)} appears multiple times in the list of dims")
+        return axes if ndim else ()
+    d = normalize_dim(dim, ndim, opname)
+    return (d,) if ndim else ()
+
+
+def quiet():
+    """Silence NumPy's floating-point warnings: log(0) = -inf is the answer, not a problem."""
+    return np.errstate(all="ignore")

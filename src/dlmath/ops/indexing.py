@@ -1,0 +1,272 @@
+"""Indexing primitives: reading picks values out, so the vjp scatters cotangents back in.
+
+Scattering *adds* (``np.add.at``), so an index that appears twice receives
+both cotangents: embedding lookups with repeated tokens depend on this.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.node import Op, apply, make_tensor
+from ..tensor import Tensor
+from ._util import cast, normalize_dim, shape_str, to_tensor
+
+
+def scatter_into_zeros(g, shape, index):
+    """zeros(shape) with g added at ``index`` (repeated positions accumulate)."""
+    out = np.zeros(shape, dtype=g.dtype)
+    if _is_basic(index):
+        out[index] = g
+    else:
+        np.add.at(out, index, g)
+    return out
+
+
+def _is_basic(index):
+    items = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(i, (int, slice, type(None))) or i is Ellipsis for i in items)
+
+
+class GetItem(Op):
+    """x[index]: basic slicing (a view), integer arrays or boolean masks.
+
+    vjp: a zero tensor of x's shape with g added at the indexed positions.
+    """
+    __slots__ = ("index",)
+    uses_inputs = False
+
+    def forward(self, x):
+        return x[self.index]
+
+    def vjp(self, xp, g, x, y):
+        return (xp.index_scatter(g, tuple(x.shape), self.index),)
+
+    def jvp(self, xp, t, x, y):
+        return t[0][self.index]
+
+
+class IndexScatter(Op):
+    """zeros(shape) with g added at index: the transpose of GetItem (used in higher-order backward)."""
+    __slots__ = ("shape", "index")
+    uses_inputs = False
+
+    def forward(self, g):
+        return scatter_into_zeros(g, self.shape, self.index)
+
+    def vjp(self, xp, gg, g, y):
+        return (gg[self.index],)
+
+    def jvp(self, xp, t, g, y):
+        return xp.index_scatter(t[0], self.shape, self.index)
+
+
+class IndexPut(Op):
+    """out = x with out[index] = v (``x[index] = v``); vjp: g with the overwritten part zeroed for x, g[index] for v."""
+    __slots__ = ("index",)
+    uses_inputs = False
+
+    def forward(self, x, v):
+        out = x.copy()
+        out[self.index] = v
+        return out
+
+    def vjp(self, xp, g, x, v, y):
+        gx = None
+        if self.needs[0]:
+            mask = np.ones(x.shape, dtype=bool)
+            mask[self.index] = False
+            gx = g * mask
+        gv = g[self.index] if self.needs[1] else None
+        return gx, gv
+
+
+class Gather(Op):
+    """out[i][j] = x[i][index[i][j]] (dim=1); vjp: scatter-add g back into x's shape."""
+    __slots__ = ("grid",)
+    uses_inputs = False
+
+    def forward(self, x):
+        return x[self.grid]
+
+    def vjp(self, xp, g, x, y):
+        return (xp.index_scatter(g, tuple(x.shape), self.grid),)
+
+    def jvp(self, xp, t, x, y):
+        return t[0][self.grid]
+
+
+class ScatterAdd(Op):
+    """out = x, then out[index along dim] += src; vjp: g for x, g gathered at index for src."""
+    __slots__ = ("grid",)
+    uses_inputs = False
+
+    def forward(self, x, src):
+        out = x.copy()
+        np.add.at(out, self.grid, src[tuple(slice(0, s) for s in self.grid[0].shape)])
+        return out
+
+    def vjp(self, xp, g, x, src, y):
+        gsrc = None
+        if self.needs[1]:
+            gsrc = g[self.grid]
+            if tuple(gsrc.shape) != tuple(src.shape):
+                gsrc = xp.pad_to(gsrc, tuple(src.shape))
+        return g, gsrc
+
+
+def _convert_index(index, shape=None):
+    """Tensors inside an index become arrays; lists become integer or boolean arrays."""
+    items = index if isinstance(index, tuple) else (index,)
+    out = []
+    for i in items:
+        if isinstance(i, Tensor):
+            i = i._data
+            if i.dtype.kind == "f":
+                raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        elif isinstance(i, list):
+            i = np.asarray(i)
+            if i.dtype.kind == "f":
+                raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        elif isinstance(i, np.ndarray) and i.dtype.kind == "f":
+            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        elif isinstance(i, float):
+            raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
+                             "are valid indices")
+        elif isinstance(i, slice) and i.step is not None and i.step < 0:
+            raise ValueError("step must be greater than zero")
+        out.append(i)
+    return tuple(out) if isinstance(index, tuple) or len(out) != 1 else out[0]
+
+
+def getitem(x, index):
+    idx = _convert_index(index)
+    op = GetItem()
+    op.index = idx
+    try:
+        out = apply(op, x)
+    except IndexError as e:
+        raise IndexError(f"index {_describe(index)} is out of bounds for tensor of shape {shape_str(x.shape)}: {e}") from None
+    if _is_basic(idx):
+        out._vc = x._vc
+        out._base = x._base if x._base is not None else x
+    return out
+
+
+def _describe(index):
+    return repr(index.tolist()) if isinstance(index, Tensor) else repr(index)
+
+
+def setitem(x, index, value):
+    """``x[index] = value`` as an in-place op (recorded as IndexPut when grad is on)."""
+    from ..inplace import inplace_apply
+    idx = _convert_index(index)
+    if not isinstance(value, Tensor):
+        value = make_tensor(np.asarray(value, dtype=x.dtype))
+    elif value.dtype != x.dtype:
+        value = cast(value, x.dtype)
+    op = IndexPut()
+    op.index = idx
+    try:
+        inplace_apply(x, op, value, direct=_direct_setitem(idx))
+    except (ValueError, IndexError) as e:
+        raise type(e)(f"index assignment: cannot assign a value of shape {shape_str(value.shape)} to "
+                      f"index {_describe(index)} of a tensor of shape {shape_str(x.shape)}: {e}") from None
+
+
+def _direct_setitem(idx):
+    def direct(data, v):
+        data[idx] = v
+    return direct
+
+
+def _grid(x, index, dim, opname):
+    """Full index arrays for gather/scatter: index along ``dim``, aranges elsewhere."""
+    if index.ndim != x.ndim:
+        raise RuntimeError(f"{opname}: Index tensor must have the same number of dimensions as input tensor "
+                           f"(index {shape_str(index.shape)}, input {shape_str(x.shape)})")
+    idx = index._data
+    if idx.dtype.kind not in "iu":
+        raise RuntimeError(f"{opname}(): Expected dtype int64 for index")
+    for d in range(x.ndim):
+        if d != dim and idx.shape[d] > x.shape[d]:
+            raise RuntimeError(f"{opname}: Size does not match at dimension {d}: index {shape_str(index.shape)} "
+                               f"vs input {shape_str(x.shape)}")
+    n = x.shape[dim] if x.ndim else 1
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        raise RuntimeError(f"{opname}: index {int(idx.max() if idx.max() >= n else idx.min())} is out of bounds "
+                           f"for dimension {dim} with size {n}")
+    grid = list(np.ogrid[tuple(slice(0, s) for s in idx.shape)])
+    grid[dim] = idx
+    return tuple(grid)
+
+
+def gather(input, dim, index):
+    """Pick ``input`` values along ``dim`` at ``index`` (e.g. the log-prob of each target class)."""
+    x = to_tensor(input, "gather")
+    index = to_tensor(index, "gather")
+    d = normalize_dim(dim, x.ndim, "gather")
+    op = Gather()
+    op.grid = _grid(x, index, d, "gather")
+    return apply(op, x)
+
+
+def scatter_add(input, dim, index, src):
+    x = to_tensor(input, "scatter_add")
+    index, src = to_tensor(index), to_tensor(src)
+    if src.dtype != x.dtype:
+        src = cast(src, x.dtype)
+    d = normalize_dim(dim, x.ndim, "scatter_add")
+    op = ScatterAdd()
+    for k in range(index.ndim):
+        if index.shape[k] > src.shape[k]:
+            raise RuntimeError(f"scatter_add: Expected index {shape_str(index.shape)} to be smaller than "
+                               f"src {shape_str(src.shape)} apart from dimension {d}")
+    op.grid = _grid(x, index, d, "scatter_add")
+    return apply(op, x, src)
+
+
+def index_select(input, dim, index):
+    x = to_tensor(input, "index_select")
+    index = to_tensor(index)
+    if index.ndim > 1:
+        raise IndexError("index_select(): Index is supposed to be a vector")
+    d = normalize_dim(dim, x.ndim, "index_select")
+    return getitem(x, (slice(None),) * d + (index.reshape(-1),))
+
+
+def masked_fill(input, mask, value):
+    """Where ``mask`` holds, ``value``; elsewhere ``input`` (attention masks: fill with -inf before softmax)."""
+    from .elementwise import where
+    x = to_tensor(input, "masked_fill")
+    mask = to_tensor(mask, "masked_fill")
+    if mask.dtype.kind != "b":
+        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype}")
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                               f"{value.ndim} dimension(s).")
+        value = cast(value, x.dtype)
+    else:
+        value = make_tensor(np.asarray(value, dtype=x.dtype))
+    try:
+        np.broadcast_shapes(mask.shape, x.shape)
+    except ValueError:
+        from ._util import broadcast_error
+        raise broadcast_error("masked_fill", x.shape, mask.shape) from None
+    out = where(mask, value, x)
+    if out.shape != x.shape:
+        raise RuntimeError(f"masked_fill: mask of shape {shape_str(mask.shape)} would broadcast the input "
+                           f"{shape_str(x.shape)} to {shape_str(out.shape)}")
+    return out
+
+
+def nonzero(input, *, as_tuple=False):
+    x = to_tensor(input, "nonzero")
+    idx = np.nonzero(x._data) if x.ndim else np.nonzero(x._data.reshape(1))
+    if as_tuple:
+        return tuple(make_tensor(i.astype(np.int64)) for i in idx)
+    return make_tensor(np.stack(idx, axis=1).astype(np.int64) if idx else np.zeros((0, 0), np.int64))
+
+
+def take_along_dim(input, indices, dim):
+    return gather(input, dim, indices)

@@ -1,0 +1,232 @@
+"""Matrix products: matmul (every rank combination, as torch.matmul), dot, outer, einsum.
+
+For Y = A B the vjp is dA = G B^T and dB = A^T G: backprop's weight gradient
+(an outer product summed over the batch) and the error passed to the layer below.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.node import Op, apply
+from ..tensor import Tensor
+from ._util import cast, result_dtype, shape_str, to_tensor
+
+
+def _mT(xp, a):
+    return xp.swapaxes(a, -1, -2)
+
+
+class MatMul(Op):
+    """A @ B with NumPy/PyTorch rank rules (1-D operands get a temporary unit dim)."""
+    __slots__ = ()
+
+    def used_inputs(self):
+        needs = self.needs
+        return [i for i, n in ((1, needs[0]), (0, needs[1])) if n]
+
+    def forward(self, a, b):
+        return np.matmul(a, b)
+
+    def vjp(self, xp, g, a, b, y):
+        needs = self.needs
+        a1, b1 = a.ndim == 1, b.ndim == 1
+        if a1 and b1:                           # dot product: g is a scalar
+            return (g * b if needs[0] else None), (g * a if needs[1] else None)
+        if b1:                                  # (..., n, k) @ (k,) -> (..., n)
+            ga = xp.expand_dims(g, -1) * b if needs[0] else None
+            gb = xp.matmul(xp.expand_dims(g, -2), a) if needs[1] else None
+            if gb is not None:
+                gb = xp.reshape(gb, tuple(gb.shape[:-2]) + (gb.shape[-1],))
+            return ga, gb
+        if a1:                                  # (k,) @ (..., k, m) -> (..., m)
+            ga = xp.matmul(b, xp.expand_dims(g, -1)) if needs[0] else None
+            if ga is not None:
+                ga = xp.reshape(ga, tuple(ga.shape[:-1]))
+            gb = xp.expand_dims(a, -1) * xp.expand_dims(g, -2) if needs[1] else None
+            return ga, gb
+        return ((xp.matmul(g, _mT(xp, b)) if needs[0] else None),
+                (xp.matmul(_mT(xp, a), g) if needs[1] else None))
+
+    def jvp(self, xp, t, a, b, y):
+        ta, tb = t
+        out = None if ta is None else xp.matmul(ta, b)
+        if tb is not None:
+            d = xp.matmul(a, tb)
+            out = d if out is None else out + d
+        return out
+
+
+def _operands(a, b, opname):
+    a, b = to_tensor(a, opname), to_tensor(b, opname)
+    if a._data.dtype is not b._data.dtype:
+        dt = result_dtype((a, b))
+        a, b = cast(a, dt), cast(b, dt)
+    return a, b
+
+
+def matmul(input, other):
+    """Matrix product with torch.matmul's rules: dot, matrix-vector, batched and broadcast."""
+    a, b = _operands(input, other, "matmul")
+    sa, sb = a._data.shape, b._data.shape
+    if not sa or not sb:
+        raise RuntimeError(f"matmul: both arguments to matmul need to be at least 1D, but they are "
+                           f"{len(sa)}D and {len(sb)}D")
+    k_a = sa[-1]
+    k_b = sb[0] if len(sb) == 1 else sb[-2]
+    if k_a != k_b:
+        raise RuntimeError(f"matmul: {shape_str(sa)} @ {shape_str(sb)}: inner dimensions {k_a} and {k_b} differ")
+    if len(sa) > 2 or len(sb) > 2:
+        try:
+            np.broadcast_shapes(sa[:-2], sb[:-2])
+        except ValueError:
+            raise RuntimeError(f"matmul: {shape_str(sa)} @ {shape_str(sb)}: batch dimensions "
+                               f"{shape_str(sa[:-2])} and {shape_str(sb[:-2])} cannot be broadcast") from None
+    return apply(MatMul(), a, b)
+
+
+def mm(input, mat2):
+    a, b = to_tensor(input), to_tensor(mat2)
+    if a.ndim != 2 or b.ndim != 2:
+        raise RuntimeError(f"mm: expected 2-D matrices, got {shape_str(a.shape)} and {shape_str(b.shape)}")
+    return matmul(a, b)
+
+
+def bmm(input, mat2):
+    a, b = to_tensor(input), to_tensor(mat2)
+    if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
+        raise RuntimeError(f"bmm: expected two 3-D tensors with the same batch size, got "
+                           f"{shape_str(a.shape)} and {shape_str(b.shape)}")
+    return matmul(a, b)
+
+
+def mv(input, vec):
+    a, b = to_tensor(input), to_tensor(vec)
+    if a.ndim != 2 or b.ndim != 1:
+        raise RuntimeError(f"mv: expected a matrix and a vector, got {shape_str(a.shape)} and {shape_str(b.shape)}")
+    return matmul(a, b)
+
+
+def dot(input, other):
+    """sum_i a_i b_i of two 1-D tensors: a neuron's pre-activation, an attention score."""
+    a, b = to_tensor(input, "dot"), to_tensor(other, "dot")
+    if a.ndim != 1 or b.ndim != 1:
+        raise RuntimeError(f"dot: 1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors")
+    if a.shape[0] != b.shape[0]:
+        raise RuntimeError(f"dot: inconsistent tensor size, expected tensor [{a.shape[0]}] and src "
+                           f"[{b.shape[0]}] to have the same number of elements, but got "
+                           f"{a.shape[0]} and {b.shape[0]} elements respectively")
+    if a.dtype != b.dtype:
+        raise RuntimeError(f"dot : expected both vectors to have same dtype, but found {a.dtype} and {b.dtype}")
+    return matmul(a, b)
+
+
+inner = dot
+vdot = dot
+
+
+def outer(input, vec2):
+    """(a b^T)_ij = a_i b_j: the shape of a weight gradient for one example."""
+    a, b = to_tensor(input, "outer"), to_tensor(vec2, "outer")
+    if a.ndim != 1 or b.ndim != 1:
+        raise RuntimeError(f"outer: expected 1-D vectors, got {shape_str(a.shape)} and {shape_str(b.shape)}")
+    return a.reshape(-1, 1) * b.reshape(1, -1)
+
+
+ger = outer
+
+
+class Einsum(Op):
+    """Einstein summation; the cotangent of each operand is another einsum of g with the others."""
+    __slots__ = ("ins", "out_spec")
+
+    def used_inputs(self):
+        return [i for i in range(len(self.inputs))
+                if any(n for j, n in enumerate(self.needs) if j != i)]
+
+    def forward(self, *xs):
+        return np.einsum(",".join(self.ins) + "->" + self.out_spec, *xs, optimize=len(xs) > 2)
+
+    def vjp(self, xp, g, *args):
+        xs = args[:-1]
+        grads = []
+        for i, (spec, need) in enumerate(zip(self.ins, self.needs)):
+            if not need:
+                grads.append(None)
+                continue
+            others = [s for j, s in enumerate(self.ins) if j != i]
+            present = set(self.out_spec).union(*others)
+            kept = "".join(c for c in dict.fromkeys(spec) if c in present)
+            gi = xp.einsum(",".join([self.out_spec] + others) + "->" + kept,
+                           g, *[x for j, x in enumerate(xs) if j != i])
+            # letters only this operand has were summed away: their gradient is broadcast
+            shape = tuple(xs[i].shape)
+            if kept != spec:
+                full = [shape[spec.index(c)] if c in kept else 1 for c in spec]
+                order = [kept.index(c) for c in spec if c in kept]
+                gi = xp.transpose(gi, order) if order != sorted(order) else gi
+                gi = xp.broadcast_to(xp.reshape(gi, tuple(full)), shape)
+            grads.append(gi)
+        return grads
+
+    def jvp(self, xp, t, *args):
+        xs = args[:-1]
+        out = None
+        for i, ti in enumerate(t):
+            if ti is None:
+                continue
+            ops = [ti if j == i else x for j, x in enumerate(xs)]
+            d = xp.einsum(",".join(self.ins) + "->" + self.out_spec, *ops)
+            out = d if out is None else out + d
+        return out
+
+
+def einsum(equation, *operands):
+    """``dm.einsum('bij,bjk->bik', a, b)``: attention's QK^T and more, in one line."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    xs = [to_tensor(o, "einsum") for o in operands]
+    dt = result_dtype(xs)
+    xs = [cast(x, dt) for x in xs]
+    eq = equation.replace(" ", "")
+    if "..." in eq:
+        eq = _expand_ellipsis(eq, xs)
+    if "->" in eq:
+        lhs, out = eq.split("->")
+    else:
+        lhs = eq
+        letters = lhs.replace(",", "")
+        out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    ins = lhs.split(",")
+    if len(ins) != len(xs):
+        raise RuntimeError(f"einsum(): {len(ins)} operands in the equation '{equation}' but {len(xs)} given")
+    for spec, x in zip(ins, xs):
+        if len(spec) != x.ndim:
+            raise RuntimeError(f"einsum(): the number of subscripts in '{spec}' does not match the number of "
+                               f"dimensions ({x.ndim}) of operand of shape {shape_str(x.shape)}")
+    sizes = {}
+    for spec, x in zip(ins, xs):
+        for c, s in zip(spec, x.shape):
+            if sizes.setdefault(c, s) != s and s != 1 and sizes[c] != 1:
+                raise RuntimeError(f"einsum(): subscript {c} has size {s} for operand of shape "
+                                   f"{shape_str(x.shape)} which does not broadcast with previously seen size {sizes[c]}")
+    if any(len(set(s)) != len(s) for s in ins):
+        raise RuntimeError("einsum(): repeated subscripts within one operand (diagonals) are not supported")
+    op = Einsum()
+    op.ins, op.out_spec = tuple(ins), out
+    return apply(op, *xs)
+
+
+def _expand_ellipsis(eq, xs):
+    lhs, _, out = eq.partition("->")
+    specs = lhs.split(",")
+    used = set(eq) - {".", ",", "-", ">"}
+    free = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in used]
+    nd = max(x.ndim - (len(s) - 3) for s, x in zip(specs, xs) if "..." in s)
+    ell = "".join(free[:nd])
+    new = [s.replace("...", ell[nd - (x.ndim - (len(s) - 3)):]) if "..." in s else s for s, x in zip(specs, xs)]
+    if "->" in eq:
+        out = out.replace("...", ell)
+    else:
+        letters = "".join(new)
+        out = ell + "".join(sorted(c for c in set(letters) if letters.count(c) == 1 and c not in ell))
+    return ",".join(new) + "->" + out

@@ -1,0 +1,413 @@
+"""Reductions (sum, mean, max, prod, logsumexp, ...) and the softmax family.
+
+A reduction's vjp sends the cotangent back along the reduced axes: sum copies
+it to every element, max routes it to the winner, logsumexp weighs it by the
+softmax. ``_restore`` re-inserts the reduced axes so ``g`` broadcasts against
+the input.
+"""
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from .. import _dtype
+from ..autograd.node import Op, apply, make_tensor
+from ..tensor import Tensor
+from ._util import as_float, normalize_dim, normalize_dims, quiet, to_tensor
+
+
+def _restore(xp, g, axes, keepdim, ndim):
+    """Put back the reduced axes as size-1 dims (so g broadcasts to the input)."""
+    if keepdim or not axes:
+        return g
+    shape = list(g.shape)
+    lead = g.ndim - (ndim - len(axes))  # leading batch dims of a batched cotangent
+    for a in axes:
+        shape.insert(a + lead, 1)
+    return xp.reshape(g, tuple(shape))
+
+
+class Sum(Op):
+    """sum over axes; d/dx_i = 1, so every element receives the cotangent."""
+    __slots__ = ("axes", "keepdim", "dtype")
+    uses_inputs = False
+
+    def forward(self, x):
+        return np.sum(x, axis=self.axes, keepdims=self.keepdim, dtype=self.dtype)
+
+    def vjp(self, xp, g, x, y):
+        return (xp.broadcast_to(_restore(xp, g, self.axes, self.keepdim, x.ndim), x.shape),)
+
+    def jvp(self, xp, t, x, y):
+        return xp.sum(t[0], axis=self.axes, keepdims=self.keepdim)
+
+
+class Mean(Op):
+    """mean over axes; d/dx_i = 1/n. Losses, BatchNorm and LayerNorm statistics."""
+    __slots__ = ("axes", "keepdim", "count")
+    uses_inputs = False
+
+    def forward(self, x):
+        return np.mean(x, axis=self.axes, keepdims=self.keepdim)
+
+    def vjp(self, xp, g, x, y):
+        g = _restore(xp, g, self.axes, self.keepdim, x.ndim) * (1.0 / self.count)
+        return (xp.broadcast_to(g, x.shape),)
+
+    def jvp(self, xp, t, x, y):
+        return xp.mean(t[0], axis=self.axes, keepdims=self.keepdim)
+
+
+class Prod(Op):
+    """product over one axis (or all); d/dx_i = prod of the others (exact with zeros present)."""
+    __slots__ = ("axis", "keepdim")
+    uses_output = True
+
+    def forward(self, x):
+        return np.prod(x, axis=self.axis, keepdims=self.keepdim)
+
+    def _others(self, xp, x, y):
+        axes = tuple(range(x.ndim)) if self.axis is None else (self.axis,)
+        yk = _restore(xp, y, axes, self.keepdim, x.ndim)
+        xa = x._data if hasattr(x, "_data") else x
+        if not np.any(xa == 0):
+            return yk / x
+        # with zeros, y / x is 0/0: take exclusive cumulative products from both sides
+        a = np.moveaxis(xa, -1 if self.axis is None else self.axis, -1) if self.axis is not None \
+            else xa.reshape(-1)
+        left = np.cumprod(np.concatenate([np.ones_like(a[..., :1]), a[..., :-1]], -1), -1)
+        right = np.flip(np.cumprod(np.concatenate(
+            [np.ones_like(a[..., :1]), np.flip(a, -1)[..., :-1]], -1), -1), -1)
+        others = left * right
+        others = np.moveaxis(others, -1, self.axis) if self.axis is not None else others.reshape(xa.shape)
+        return others
+
+    def vjp(self, xp, g, x, y):
+        axes = tuple(range(x.ndim)) if self.axis is None else (self.axis,)
+        return (_restore(xp, g, axes, self.keepdim, x.ndim) * self._others(xp, x, y),)
+
+    def jvp(self, xp, t, x, y):
+        return xp.sum(t[0] * self._others(xp, x, y), axis=self.axis, keepdims=self.keepdim)
+
+
+class MaxAlong(Op):
+    """max/min along one dim with indices; the cotangent goes to the returned index only."""
+    __slots__ = ("axis", "keepdim", "pick", "mask")
+    uses_inputs = False
+    n_out = 2
+
+    def forward(self, x):
+        idx = self.pick(x, axis=self.axis, keepdims=True)
+        values = np.take_along_axis(x, idx, axis=self.axis)
+        n = x.shape[self.axis] if x.ndim else 1
+        shape = [1] * x.ndim
+        if x.ndim:
+            shape[self.axis] = n
+        self.mask = np.arange(n).reshape(shape) == idx
+        if not self.keepdim and x.ndim:
+            values = np.squeeze(values, self.axis)
+            idx = np.squeeze(idx, self.axis)
+        return values, idx.astype(np.int64)
+
+    def vjp(self, xp, grads, x, outs):
+        g = grads[0]
+        if g is None:
+            return (None,)
+        axes = (self.axis,) if x.ndim else ()
+        return (_restore(xp, g, axes, self.keepdim, x.ndim) * self.mask,)
+
+    def jvp(self, xp, t, x, outs):
+        return xp.sum(t[0] * self.mask, axis=self.axis if x.ndim else None, keepdims=self.keepdim)
+
+
+class Extreme(Op):
+    """amax/amin over axes (and max()/min() of everything); ties share the cotangent evenly, as torch."""
+    __slots__ = ("axes", "keepdim", "pick")
+
+    uses_output = True
+
+    def forward(self, x):
+        return self.pick(x, axis=self.axes, keepdims=self.keepdim)
+
+    def _weights(self, xp, x, y):
+        yk = _restore(xp, y, self.axes, self.keepdim, x.ndim)
+        hit = x == yk
+        return hit / xp.sum(hit, axis=self.axes, keepdims=True)
+
+    def vjp(self, xp, g, x, y):
+        return (_restore(xp, g, self.axes, self.keepdim, x.ndim) * self._weights(xp, x, y),)
+
+    def jvp(self, xp, t, x, y):
+        return xp.sum(t[0] * self._weights(xp, x, y), axis=self.axes, keepdims=self.keepdim)
+
+
+class LogSumExp(Op):
+    """log sum exp(x) = m + log sum exp(x - m), m = max x: never overflows.
+
+    d/dx = softmax(x). A row of all -inf gives -inf with gradient 0 (PyTorch
+    gives NaN there; a fully masked row should not poison the gradient).
+    """
+    __slots__ = ("axes", "keepdim")
+    uses_output = True
+
+    def forward(self, x):
+        m = np.max(x, axis=self.axes, keepdims=True) if x.size else np.zeros((1,) * x.ndim, x.dtype)
+        m = np.where(np.isfinite(m), m, 0)
+        with quiet():
+            s = np.log(np.sum(np.exp(x - m), axis=self.axes, keepdims=True)) + m
+        return s if self.keepdim else np.squeeze(s, axis=self.axes)
+
+    def _softmax(self, xp, x, y):
+        yk = _restore(xp, y, self.axes, self.keepdim, x.ndim)
+        with quiet():
+            return xp.where(yk == -np.inf, 0.0, xp.exp(x - yk))
+
+    def vjp(self, xp, g, x, y):
+        return (_restore(xp, g, self.axes, self.keepdim, x.ndim) * self._softmax(xp, x, y),)
+
+    def jvp(self, xp, t, x, y):
+        return xp.sum(t[0] * self._softmax(xp, x, y), axis=self.axes, keepdims=self.keepdim)
+
+
+class Softmax(Op):
+    """softmax(x)_i = exp(x_i - m) / sum_j exp(x_j - m); vjp: y * (g - sum(g * y)).
+
+    Its Jacobian is diag(y) - y y^T. Classification outputs and attention weights.
+    """
+    __slots__ = ("axis",)
+    uses_inputs, uses_output = False, True
+
+    def forward(self, x):
+        with quiet():
+            e = np.exp(x - np.max(x, axis=self.axis, keepdims=True))
+            return e / np.sum(e, axis=self.axis, keepdims=True)
+
+    def vjp(self, xp, g, x, y):
+        return (y * (g - xp.sum(g * y, axis=self.axis, keepdims=True)),)
+
+    def jvp(self, xp, t, x, y):
+        return y * (t[0] - xp.sum(t[0] * y, axis=self.axis, keepdims=True))
+
+
+class LogSoftmax(Op):
+    """log softmax(x) = x - logsumexp(x); vjp: g - softmax(x) * sum(g). The stable half of cross-entropy."""
+    __slots__ = ("axis",)
+    uses_inputs, uses_output = False, True
+
+    def forward(self, x):
+        m = np.max(x, axis=self.axis, keepdims=True)
+        with quiet():
+            z = x - m
+            return z - np.log(np.sum(np.exp(z), axis=self.axis, keepdims=True))
+
+    def vjp(self, xp, g, x, y):
+        return (g - xp.exp(y) * xp.sum(g, axis=self.axis, keepdims=True),)
+
+    def jvp(self, xp, t, x, y):
+        return t[0] - xp.sum(xp.exp(y) * t[0], axis=self.axis, keepdims=True)
+
+
+class Cumsum(Op):
+    """Running sum along an axis; the vjp is the running sum from the other end."""
+    __slots__ = ("axis",)
+    uses_inputs = False
+
+    def forward(self, x):
+        return np.cumsum(x, axis=self.axis)
+
+    def vjp(self, xp, g, x, y):
+        return (xp.flip(xp.cumsum(xp.flip(g, self.axis - x.ndim), axis=self.axis - x.ndim), self.axis - x.ndim),)
+
+    def jvp(self, xp, t, x, y):
+        return xp.cumsum(t[0], axis=self.axis)
+
+
+# --- functional wrappers ----------------------------------------------------
+def _dim_arg(dim, axis):
+    return axis if dim is None else dim
+
+
+def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None):
+    """Sum of elements over ``dim`` (all by default). Bools and ints sum as int64, as torch."""
+    x = to_tensor(input, "sum")
+    dim = _dim_arg(dim, axis)
+    op = Sum()
+    op.axes = normalize_dims(dim, x.ndim, "sum")
+    op.keepdim = keepdim
+    kind = x._data.dtype.kind
+    op.dtype = _dtype.to_dtype(dtype) if dtype is not None else (np.int64 if kind in "iub" else None)
+    return apply(op, x)
+
+
+def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None):
+    x = to_tensor(input, "mean")
+    if dtype is not None:
+        x = x.to(dtype)
+    if x._data.dtype.kind not in "fc":
+        raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a floating point "
+                           f"or complex dtype. Got: {_dtype.dtype_name(x.dtype)}")
+    op = Mean()
+    op.axes = normalize_dims(_dim_arg(dim, axis), x.ndim, "mean")
+    op.keepdim = keepdim
+    n = 1
+    for a in op.axes:
+        n *= x.shape[a]
+    op.count = n
+    return apply(op, x)
+
+
+def var(input, dim=None, *, correction=1, keepdim=False, unbiased=None, axis=None):
+    """Variance with Bessel's correction by default: sum (x - mean)^2 / (n - correction)."""
+    x = as_float(to_tensor(input, "var"))
+    if unbiased is not None:
+        correction = 1 if unbiased else 0
+    axes = normalize_dims(_dim_arg(dim, axis), x.ndim, "var")
+    n = 1
+    for a in axes:
+        n *= x.shape[a]
+    d = x - mean(x, axes, keepdim=True)
+    return sum(d * d, axes, keepdim=keepdim) / max(n - correction, 0)
+
+
+def std(input, dim=None, *, correction=1, keepdim=False, unbiased=None, axis=None):
+    return var(input, dim, correction=correction, keepdim=keepdim, unbiased=unbiased, axis=axis).sqrt()
+
+
+def var_mean(input, dim=None, *, correction=1, keepdim=False):
+    return var(input, dim, correction=correction, keepdim=keepdim), mean(input, dim, keepdim=keepdim)
+
+
+def std_mean(input, dim=None, *, correction=1, keepdim=False):
+    return std(input, dim, correction=correction, keepdim=keepdim), mean(input, dim, keepdim=keepdim)
+
+
+def prod(input, dim=None, keepdim=False, *, dtype=None):
+    x = to_tensor(input, "prod")
+    if dtype is not None:
+        x = x.to(dtype)
+    elif x._data.dtype.kind in "ub":
+        x = x.to(np.int64)
+    op = Prod()
+    op.axis = None if dim is None else normalize_dim(dim, x.ndim, "prod")
+    op.keepdim = keepdim
+    return apply(op, x)
+
+
+MinMax = namedtuple("MinMax", ["values", "indices"])
+MinMax.__module__ = "dlmath"
+
+
+def _max_min(x, dim, keepdim, opname, along, whole):
+    x = to_tensor(x, opname)
+    if isinstance(dim, Tensor):
+        from .elementwise import maximum, minimum
+        return (maximum if opname == "max" else minimum)(x, dim)
+    if x._data.size == 0:
+        raise RuntimeError(f"{opname}(): Expected reduction dim to be specified for input.numel() == 0. "
+                           "Specify the reduction dim with the 'dim' argument.")
+    if dim is None:
+        op = Extreme()
+        op.axes, op.keepdim, op.pick = tuple(range(x.ndim)), False, whole
+        return apply(op, x)
+    op = MaxAlong()
+    op.axis = normalize_dim(dim, x.ndim, opname) if x.ndim else None
+    if x.ndim == 0:
+        return MinMax(x, make_tensor(np.zeros((), np.int64)))
+    op.keepdim, op.pick = keepdim, along
+    values, idx = apply(op, x)
+    return MinMax(values, idx)
+
+
+def max(input, dim=None, keepdim=False, *, axis=None):
+    """max(); with ``dim``, (values, indices). With a tensor as second argument, elementwise maximum."""
+    return _max_min(input, _dim_arg(dim, axis), keepdim, "max", np.argmax, np.max)
+
+
+def min(input, dim=None, keepdim=False, *, axis=None):
+    return _max_min(input, _dim_arg(dim, axis), keepdim, "min", np.argmin, np.min)
+
+
+def _extreme(input, dim, keepdim, pick, opname):
+    x = to_tensor(input, opname)
+    op = Extreme()
+    op.axes = normalize_dims(dim, x.ndim, opname)
+    if x._data.size == 0:
+        raise RuntimeError(f"{opname}(): Expected reduction dim to be specified for input.numel() == 0.")
+    op.keepdim, op.pick = keepdim, pick
+    return apply(op, x)
+
+
+def amax(input, dim=(), keepdim=False):
+    return _extreme(input, None if dim == () else dim, keepdim, np.max, "amax")
+
+
+def amin(input, dim=(), keepdim=False):
+    return _extreme(input, None if dim == () else dim, keepdim, np.min, "amin")
+
+
+def _arg(input, dim, keepdim, fn, opname):
+    x = to_tensor(input, opname)
+    if x._data.size == 0:
+        raise RuntimeError(f"{opname}(): Expected reduction dim to be specified for input.numel() == 0.")
+    if dim is None:
+        out = fn(x._data.reshape(-1))
+        if keepdim:
+            out = np.reshape(out, (1,) * x.ndim)
+        return make_tensor(np.asarray(out, dtype=np.int64))
+    axis = normalize_dim(dim, x.ndim, opname)
+    if x.ndim == 0:
+        return make_tensor(np.zeros((), np.int64))
+    return make_tensor(fn(x._data, axis=axis, keepdims=keepdim).astype(np.int64))
+
+
+def argmax(input, dim=None, keepdim=False, *, axis=None):
+    return _arg(input, _dim_arg(dim, axis), keepdim, np.argmax, "argmax")
+
+
+def argmin(input, dim=None, keepdim=False, *, axis=None):
+    return _arg(input, _dim_arg(dim, axis), keepdim, np.argmin, "argmin")
+
+
+def logsumexp(input, dim=None, keepdim=False, *, axis=None):
+    """log(sum(exp(x))) computed stably; the smooth maximum behind softmax and cross-entropy."""
+    x = as_float(to_tensor(input, "logsumexp"))
+    dim = _dim_arg(dim, axis)
+    op = LogSumExp()
+    op.axes = normalize_dims(dim, x.ndim, "logsumexp")
+    op.keepdim = keepdim
+    return apply(op, x)
+
+
+def _softmax_like(cls, input, dim, dtype, opname):
+    x = to_tensor(input, opname)
+    x = x.to(dtype) if dtype is not None else as_float(x)
+    if dim is None:
+        # torch's legacy implicit choice: dim 0 for 0-, 1- and 3-d input, else 1
+        dim = 0 if x.ndim in (0, 1, 3) else 1
+    op = cls()
+    op.axis = normalize_dim(dim, x.ndim, opname) if x.ndim else None
+    return apply(op, x)
+
+
+def softmax(input, dim=None, dtype=None, *, axis=None):
+    """Probabilities from logits along ``dim`` (subtracting the max first, so 1e4 logits are fine)."""
+    return _softmax_like(Softmax, input, _dim_arg(dim, axis), dtype, "softmax")
+
+
+def log_softmax(input, dim=None, dtype=None, *, axis=None):
+    """Log-probabilities from logits: x - logsumexp(x), stable at any scale."""
+    return _softmax_like(LogSoftmax, input, _dim_arg(dim, axis), dtype, "log_softmax")
+
+
+def cumsum(input, dim, *, dtype=None):
+    x = to_tensor(input, "cumsum")
+    if dtype is not None:
+        x = x.to(dtype)
+    elif x._data.dtype.kind in "ub" or x._data.dtype.kind == "i":
+        x = x.to(np.int64)
+    op = Cumsum()
+    op.axis = normalize_dim(dim, x.ndim, "cumsum")
+    if x.ndim == 0:
+        return x
+    return apply(op, x)

@@ -1,0 +1,456 @@
+"""Shape primitives: they move values around, so their vjp moves cotangents back.
+
+reshape <-> reshape back, permute <-> inverse permutation, expand <-> sum
+(done by the engine's un-broadcasting), cat <-> split, repeat <-> fold and sum.
+Cotangents may carry extra leading (batch) dims, so rules index from the end.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.node import Op, apply
+from ..tensor import Tensor
+from ._util import normalize_dim, result_dtype, cast, shape_str, to_tensor
+
+
+def _lead(g, ndim):
+    """Number of extra leading dims a (batched) cotangent carries."""
+    return g.ndim - ndim
+
+
+class Reshape(Op):
+    """Same values, new shape; the vjp reshapes the cotangent back."""
+    __slots__ = ("shape",)
+    uses_inputs = False
+    is_view = True
+
+    def forward(self, x):
+        return np.reshape(x, self.shape)
+
+    def vjp(self, xp, g, x, y):
+        return (xp.reshape(g, tuple(g.shape[:_lead(g, y.ndim)]) + tuple(x.shape)),)
+
+    def jvp(self, xp, t, x, y):
+        return xp.reshape(t[0], tuple(t[0].shape[:_lead(t[0], x.ndim)]) + tuple(y.shape))
+
+
+class Permute(Op):
+    """Reorder axes (transpose, .T, .mT); the vjp applies the inverse permutation."""
+    __slots__ = ("axes",)
+    uses_inputs = False
+    is_view = True
+
+    def forward(self, x):
+        return np.transpose(x, self.axes)
+
+    @staticmethod
+    def _apply(xp, g, axes):
+        lead = _lead(g, len(axes))
+        return xp.transpose(g, tuple(range(lead)) + tuple(a + lead for a in axes))
+
+    def vjp(self, xp, g, x, y):
+        return (self._apply(xp, g, tuple(np.argsort(self.axes))),)
+
+    def jvp(self, xp, t, x, y):
+        return self._apply(xp, t[0], self.axes)
+
+
+class Expand(Op):
+    """Broadcast to a larger shape without copying; the engine sums the cotangent back."""
+    __slots__ = ("shape",)
+    uses_inputs = False
+    is_view = True
+
+    def forward(self, x):
+        return np.broadcast_to(x, self.shape)
+
+    def vjp(self, xp, g, x, y):
+        return (g,)
+
+    def jvp(self, xp, t, x, y):
+        lead = tuple(t[0].shape[:_lead(t[0], x.ndim)])
+        return xp.broadcast_to(xp.reshape(t[0], lead + (1,) * (len(self.shape) - x.ndim) + tuple(x.shape)),
+                               lead + tuple(self.shape))
+
+
+class Repeat(Op):
+    """Tile the tensor; each input element's cotangent is the sum over its copies."""
+    __slots__ = ("reps",)
+    uses_inputs = False
+
+    def forward(self, x):
+        return np.tile(x, self.reps)
+
+    def vjp(self, xp, g, x, y):
+        reps = self.reps
+        shape = (1,) * (len(reps) - x.ndim) + tuple(x.shape)
+        lead = _lead(g, len(reps))
+        split = tuple(g.shape[:lead])
+        for r, s in zip(reps, shape):
+            split += (r, s)
+        gs = xp.sum(xp.reshape(g, split), axis=tuple(lead + 2 * i for i in range(len(reps))))
+        return (xp.reshape(gs, tuple(g.shape[:lead]) + tuple(x.shape)),)
+
+    def jvp(self, xp, t, x, y):
+        lead = _lead(t[0], x.ndim)
+        return xp.tile(t[0], (1,) * lead + tuple(self.reps))
+
+
+class Flip(Op):
+    """Reverse along axes; the vjp flips back."""
+    __slots__ = ("axes",)
+    uses_inputs = False
+
+    def forward(self, x):
+        return np.flip(x, self.axes)
+
+    def vjp(self, xp, g, x, y):
+        return (xp.flip(g, tuple(a - x.ndim for a in self.axes)),)
+
+    def jvp(self, xp, t, x, y):
+        return xp.flip(t[0], tuple(a - x.ndim for a in self.axes))
+
+
+class Cat(Op):
+    """Concatenate along an axis; the vjp slices the cotangent into the pieces."""
+    __slots__ = ("axis", "sizes")
+    uses_inputs = False
+
+    def forward(self, *xs):
+        return np.concatenate(xs, axis=self.axis)
+
+    def vjp(self, xp, g, *args):
+        neg = self.axis - args[-1].ndim
+        out, start = [], 0
+        for size, need in zip(self.sizes, self.needs):
+            if need:
+                idx = (Ellipsis, slice(start, start + size)) + (slice(None),) * (-neg - 1)
+                out.append(g[idx])
+            else:
+                out.append(None)
+            start += size
+        return out
+
+    def jvp(self, xp, t, *args):
+        xs, y = args[:-1], args[-1]
+        lead = None
+        for ti in t:
+            if ti is not None:
+                lead = tuple(ti.shape[:ti.ndim - y.ndim])
+        parts = [ti if ti is not None else xp.zeros(lead + tuple(x.shape), dtype=y.dtype)
+                 for ti, x in zip(t, xs)]
+        return xp.concatenate(parts, axis=self.axis - y.ndim)
+
+
+class Tri(Op):
+    """Keep the lower (tril) or upper (triu) triangle; the vjp keeps the same triangle of g."""
+    __slots__ = ("lower", "k")
+    uses_inputs = False
+
+    def forward(self, x):
+        return np.tril(x, self.k) if self.lower else np.triu(x, self.k)
+
+    def vjp(self, xp, g, x, y):
+        return (xp.tril(g, self.k) if self.lower else xp.triu(g, self.k),)
+
+    def jvp(self, xp, t, x, y):
+        return self.vjp(xp, t[0], x, y)[0]
+
+
+# --- functional wrappers ----------------------------------------------------
+def _shape_args(shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return tuple(int(s) for s in shape)
+
+
+def reshape(input, *shape):
+    """Same elements, new shape; one dimension may be -1 (inferred)."""
+    x = to_tensor(input, "reshape")
+    shape = _shape_args(shape)
+    if shape == x._data.shape:
+        return _view_same(x, shape)
+    n = x._data.size
+    known = 1
+    infer = [i for i, s in enumerate(shape) if s == -1]
+    for s in shape:
+        if s != -1:
+            known *= s
+    if len(infer) > 1:
+        raise RuntimeError("reshape: only one dimension can be inferred")
+    if any(s < -1 for s in shape) or (not infer and known != n) or (infer and (known == 0 or n % known)):
+        raise RuntimeError(f"reshape: shape '{list(shape)}' is invalid for input of size {n} "
+                           f"(input shape {shape_str(x.shape)})")
+    op = Reshape()
+    op.shape = shape
+    return apply(op, x)
+
+
+def _view_same(x, shape):
+    op = Reshape()
+    op.shape = shape
+    return apply(op, x)
+
+
+view = reshape
+
+
+def flatten(input, start_dim=0, end_dim=-1):
+    x = to_tensor(input, "flatten")
+    if x.ndim == 0:
+        return reshape(x, (1,))
+    s = normalize_dim(start_dim, x.ndim, "flatten")
+    e = normalize_dim(end_dim, x.ndim, "flatten")
+    if s > e:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    shape = x.shape
+    mid = 1
+    for d in shape[s:e + 1]:
+        mid *= d
+    return reshape(x, tuple(shape[:s]) + (mid,) + tuple(shape[e + 1:]))
+
+
+def unflatten(input, dim, sizes):
+    x = to_tensor(input, "unflatten")
+    d = normalize_dim(dim, x.ndim, "unflatten")
+    return reshape(x, tuple(x.shape[:d]) + tuple(sizes) + tuple(x.shape[d + 1:]))
+
+
+def squeeze(input, dim=None):
+    x = to_tensor(input, "squeeze")
+    if dim is None:
+        shape = tuple(s for s in x.shape if s != 1)
+    else:
+        dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+        axes = {normalize_dim(d, x.ndim, "squeeze") for d in dims} if x.ndim else set()
+        shape = tuple(s for i, s in enumerate(x.shape) if not (i in axes and s == 1))
+    return reshape(x, shape)
+
+
+def unsqueeze(input, dim):
+    x = to_tensor(input, "unsqueeze")
+    d = normalize_dim(dim, x.ndim + 1, "unsqueeze")
+    shape = list(x.shape)
+    shape.insert(d, 1)
+    return reshape(x, tuple(shape))
+
+
+def permute(input, *dims):
+    x = to_tensor(input, "permute")
+    dims = _shape_args(dims)
+    if len(dims) != x.ndim:
+        raise RuntimeError(f"permute: number of dims don't match: input has {x.ndim} dims, got {len(dims)} ({dims})")
+    axes = tuple(normalize_dim(d, x.ndim, "permute") for d in dims)
+    if len(set(axes)) != len(axes):
+        raise RuntimeError(f"permute: repeated dim in {dims}")
+    if axes == tuple(range(x.ndim)):
+        return _view_same(x, x._data.shape)
+    op = Permute()
+    op.axes = axes
+    return apply(op, x)
+
+
+def transpose(input, dim0, dim1):
+    x = to_tensor(input, "transpose")
+    if x.ndim < 2 and x.ndim == 0:
+        normalize_dim(dim0, 0, "transpose")
+        normalize_dim(dim1, 0, "transpose")
+        return _view_same(x, x._data.shape)
+    axes = list(range(x.ndim))
+    a, b = normalize_dim(dim0, x.ndim, "transpose"), normalize_dim(dim1, x.ndim, "transpose")
+    axes[a], axes[b] = axes[b], axes[a]
+    return permute(x, axes)
+
+
+swapaxes = transpose
+
+
+def t(input):
+    x = to_tensor(input, "t")
+    if x.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {x.ndim}D")
+    return permute(x, tuple(reversed(range(x.ndim))))
+
+
+def T(x):
+    return permute(x, tuple(reversed(range(x.ndim))))
+
+
+def mT(x):
+    if x.ndim < 2:
+        raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. Got {x.ndim}-D tensor.")
+    return transpose(x, -2, -1)
+
+
+def movedim(input, source, destination):
+    x = to_tensor(input, "movedim")
+    src = [source] if isinstance(source, int) else list(source)
+    dst = [destination] if isinstance(destination, int) else list(destination)
+    src = [normalize_dim(s, x.ndim, "movedim") for s in src]
+    dst = [normalize_dim(d, x.ndim, "movedim") for d in dst]
+    order = [i for i in range(x.ndim) if i not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return permute(x, order)
+
+
+def expand(input, *sizes):
+    x = to_tensor(input, "expand")
+    sizes = _shape_args(sizes)
+    if len(sizes) < x.ndim:
+        raise RuntimeError(f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal "
+                           f"to the number of dimensions in the tensor ({x.ndim})")
+    lead = len(sizes) - x.ndim
+    shape = []
+    for i, s in enumerate(sizes):
+        if i < lead:
+            if s < 0:
+                raise RuntimeError(f"expand: -1 is not allowed in a leading, non-existing dimension {i}")
+            shape.append(s)
+            continue
+        cur = x.shape[i - lead]
+        if s == -1 or s == cur:
+            shape.append(cur)
+        elif cur == 1:
+            shape.append(s)
+        else:
+            raise RuntimeError(f"expand: the expanded size of the tensor ({s}) must match the existing size "
+                               f"({cur}) at non-singleton dimension {i}. Target sizes: {list(sizes)}. "
+                               f"Tensor sizes: {list(x.shape)}")
+    op = Expand()
+    op.shape = tuple(shape)
+    return apply(op, x)
+
+
+def expand_as(input, other):
+    return expand(input, tuple(other.shape))
+
+
+def broadcast_to(input, shape):
+    return expand(input, tuple(shape))
+
+
+def repeat(input, *sizes):
+    x = to_tensor(input, "repeat")
+    sizes = _shape_args(sizes)
+    if len(sizes) < x.ndim:
+        raise RuntimeError(f"repeat: number of repeat dims ({len(sizes)}) can not be smaller than the number "
+                           f"of dimensions of tensor ({x.ndim})")
+    op = Repeat()
+    op.reps = sizes
+    return apply(op, x)
+
+
+def flip(input, dims):
+    x = to_tensor(input, "flip")
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    op = Flip()
+    op.axes = tuple(normalize_dim(d, x.ndim, "flip") for d in dims)
+    return apply(op, x)
+
+
+def cat(tensors, dim=0, *, axis=None):
+    """Join tensors along an existing dim (torch.cat); shapes must agree elsewhere."""
+    if axis is not None:
+        dim = axis
+    if isinstance(tensors, Tensor) or not len(tensors):
+        raise RuntimeError("cat: expected a non-empty list of Tensors")
+    xs = [to_tensor(v, "cat") for v in tensors]
+    # torch skips legacy empty 1-d tensors
+    xs = [v for v in xs if not (v.ndim == 1 and v.shape[0] == 0)] or xs[:1]
+    ref = xs[0]
+    if ref.ndim == 0:
+        raise RuntimeError("cat: zero-dimensional tensor (at position 0) cannot be concatenated")
+    axis = normalize_dim(dim, ref.ndim, "cat")
+    for i, v in enumerate(xs):
+        if v.ndim != ref.ndim or any(a != b for k, (a, b) in enumerate(zip(v.shape, ref.shape)) if k != axis):
+            raise RuntimeError(f"cat: Sizes of tensors must match except in dimension {axis}. "
+                               f"Tensor 0 has shape {shape_str(ref.shape)}, tensor {i} has shape {shape_str(v.shape)}")
+    dt = result_dtype(xs)
+    xs = [cast(v, dt) for v in xs]
+    op = Cat()
+    op.axis = axis
+    op.sizes = tuple(v.shape[axis] for v in xs)
+    return apply(op, *xs)
+
+
+concat = concatenate = cat
+
+
+def stack(tensors, dim=0):
+    """Join tensors along a new dim; all must have the same shape."""
+    if isinstance(tensors, Tensor) or not len(tensors):
+        raise RuntimeError("stack expects a non-empty TensorList")
+    xs = [to_tensor(v, "stack") for v in tensors]
+    for i, v in enumerate(xs):
+        if v.shape != xs[0].shape:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got {shape_str(xs[0].shape)} "
+                               f"at entry 0 and {shape_str(v.shape)} at entry {i}")
+    d = normalize_dim(dim, xs[0].ndim + 1, "stack")
+    return cat([unsqueeze(v, d) for v in xs], d)
+
+
+def hstack(tensors):
+    xs = [to_tensor(v) for v in tensors]
+    return cat(xs, 0 if xs[0].ndim == 1 else 1)
+
+
+def vstack(tensors):
+    return cat([v if v.ndim >= 2 else reshape(v, (1, -1)) for v in map(to_tensor, tensors)], 0)
+
+
+def split(input, split_size_or_sections, dim=0):
+    """Pieces of ``split_size`` along dim (the last may be smaller), or of the listed sizes."""
+    x = to_tensor(input, "split")
+    axis = normalize_dim(dim, x.ndim, "split")
+    n = x.shape[axis]
+    if isinstance(split_size_or_sections, int):
+        size = split_size_or_sections
+        if size <= 0 and n:
+            raise RuntimeError(f"split: split_size must be positive, got {size}")
+        sizes = [size] * (n // size) + ([n % size] if n % size else []) if size else [0]
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} "
+                               f"(input tensor's size at dimension {axis}), but got split_sizes={sizes}")
+    out, start = [], 0
+    pre = (slice(None),) * axis
+    for s in sizes:
+        out.append(x[pre + (slice(start, start + s),)])
+        start += s
+    return tuple(out)
+
+
+def chunk(input, chunks, dim=0):
+    x = to_tensor(input, "chunk")
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    n = x.shape[normalize_dim(dim, x.ndim, "chunk")]
+    size = -(-n // chunks) if n else 1
+    return split(x, size, dim)
+
+
+def unbind(input, dim=0):
+    x = to_tensor(input, "unbind")
+    axis = normalize_dim(dim, x.ndim, "unbind")
+    pre = (slice(None),) * axis
+    return tuple(x[pre + (i,)] for i in range(x.shape[axis]))
+
+
+def _tri(input, diagonal, lower, opname):
+    x = to_tensor(input, opname)
+    if x.ndim < 2:
+        raise RuntimeError(f"{opname}: input tensor must have at least 2 dimensions, got shape {shape_str(x.shape)}")
+    op = Tri()
+    op.lower, op.k = lower, int(diagonal)
+    return apply(op, x)
+
+
+def tril(input, diagonal=0):
+    """Lower triangle (the causal mask of decoder attention is tril of ones)."""
+    return _tri(input, diagonal, True, "tril")
+
+
+def triu(input, diagonal=0):
+    return _tri(input, diagonal, False, "triu")

@@ -1,0 +1,72 @@
+"""Randomness: a default generator and ``dm.Generator`` objects, NumPy's PCG64 underneath.
+
+``dm.manual_seed(s)`` makes every later draw from the default generator
+reproducible; passing ``generator=`` isolates a stream, as in PyTorch.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+class Generator:
+    """A random stream: ``g = dm.Generator().manual_seed(0)``."""
+
+    def __init__(self, device="cpu"):
+        self._seed = int(np.random.SeedSequence().entropy % (2 ** 63))
+        self._rng = np.random.Generator(np.random.PCG64(self._seed))
+
+    def manual_seed(self, seed):
+        self._seed = int(seed)
+        self._rng = np.random.Generator(np.random.PCG64(self._seed))
+        return self
+
+    def seed(self):
+        return self.manual_seed(int(np.random.SeedSequence().entropy % (2 ** 63)))._seed
+
+    def initial_seed(self):
+        return self._seed
+
+    def get_state(self):
+        return self._rng.bit_generator.state
+
+    def set_state(self, state):
+        self._rng.bit_generator.state = state
+        return self
+
+    @property
+    def numpy(self) -> np.random.Generator:
+        """The NumPy generator behind it (for code that draws with NumPy directly)."""
+        return self._rng
+
+
+default_generator = Generator().manual_seed(0)
+
+
+def manual_seed(seed):
+    """Seed the default generator; returns it, as torch.manual_seed does."""
+    return default_generator.manual_seed(seed)
+
+
+def seed():
+    return default_generator.seed()
+
+
+def initial_seed():
+    return default_generator.initial_seed()
+
+
+def get_rng_state():
+    return default_generator.get_state()
+
+
+def set_rng_state(state):
+    default_generator.set_state(state)
+
+
+def rng(generator=None) -> np.random.Generator:
+    """The NumPy generator to draw from."""
+    if generator is None:
+        return default_generator._rng
+    if not isinstance(generator, Generator):
+        raise TypeError(f"generator must be a dm.Generator, got {type(generator).__name__}")
+    return generator._rng
