@@ -1,0 +1,283 @@
+"""One table of ops (OpInfo style) that drives the generic tests.
+
+Each entry: a name, a lambda ``fn(lib, *args)`` written once for both dlmath
+and torch, sample inputs (see ``helpers.materialize``: shape tuples, ``Arg``,
+explicit NumPy arrays, Python scalars), the domain of the random inputs
+(one for all, or a tuple per position), and flags:
+
+* ``grad``: floating inputs require grad (False for ops torch does not
+  differentiate, like ``//``);
+* ``fd``: the op has a differentiable floating output, so finite differences
+  and gradient shapes are meaningful (False for comparisons, argmax,
+  indices; the domains keep inputs away from kinks);
+* ``twice``: twice differentiable (second-order check).
+
+A new op gets every generic test (torch oracle in float64 and float32,
+finite differences, second derivatives, gradient shapes) by being listed.
+"""
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from helpers import Arg
+
+
+@dataclass
+class OpInfo:
+    name: str
+    fn: Callable
+    samples: list
+    domain: object = "real"
+    grad: bool = True
+    fd: bool = True
+    twice: bool = True
+    tolerances: dict = field(default_factory=dict)  # dtype -> 4-tuple, see helpers
+
+
+OPS = []
+
+
+def op(name, fn, samples, **kw):
+    OPS.append(OpInfo(name, fn, samples, **kw))
+
+
+# ------------------------------------------------------------ arithmetic ----
+BINARY = [((3, 4), (3, 4)), ((3, 1, 4), (5, 4)), ((), (3, 4)), ((2, 3), ()), ((4,), (3, 1))]
+WITH_SCALARS = BINARY + [((3, 4), 2.5), (2.5, (3, 4)), ((2, 3), 2), (3, (2, 3))]
+
+op("add", lambda lib, a, b: a + b, WITH_SCALARS)
+op("sub", lambda lib, a, b: a - b, WITH_SCALARS)
+op("mul", lambda lib, a, b: a * b, WITH_SCALARS)
+op("div", lambda lib, a, b: a / b, WITH_SCALARS, domain=("nonzero", "nonzero"))
+op("add_fn_alpha", lambda lib, a, b: lib.add(a, b, alpha=2), BINARY)
+op("sub_fn", lambda lib, a, b: lib.sub(a, b), BINARY)
+op("mul_fn", lambda lib, a, b: lib.mul(a, b), BINARY)
+op("div_fn", lambda lib, a, b: lib.div(a, b), BINARY, domain=("real", "nonzero"))
+op("floordiv", lambda lib, a, b: a // b,
+   BINARY + [((3, 4), 0.7), (2.5, (3, 4))], domain=("real", "nonzero"), grad=False)
+op("floordiv_int", lambda lib, a, b: a // b,
+   [(Arg((3, 4), dtype="int64"), Arg((3, 4), dtype="int64", domain="nonzero")),
+    (Arg((3, 4), dtype="int64"), 2), (-7, Arg((4,), dtype="int64", domain="nonzero"))],
+   grad=False)
+op("int_true_div", lambda lib, a, b: a / b,
+   [(Arg((3, 4), dtype="int64"), Arg((3, 4), dtype="int64", domain="nonzero")),
+    (Arg((3,), dtype="int64"), 2)], grad=False)
+op("pow", lambda lib, a, b: a ** b, BINARY + [(2.0, (3, 4))], domain=("positive", "real"))
+op("pow_fn", lambda lib, a, b: lib.pow(a, b), BINARY, domain=("positive", "real"))
+op("pow_scalar_base_fn", lambda lib, a: lib.pow(2.0, a), [((3, 4),), ((),)])
+for exponent in (2, 3, -2, 0):
+    op(f"pow_int_{exponent}", lambda lib, a, e=exponent: a ** e, [((3, 4),), ((),)],
+       domain="nonzero")
+for exponent in (0.5, -1.5, 2.5):
+    op(f"pow_float_{exponent}", lambda lib, a, e=exponent: a.pow(e), [((3, 4),), ((),)],
+       domain="positive")
+op("neg_operator", lambda lib, a: -a, [((3, 4),), ((),)])
+
+# --------------------------------------------------------------- unary ----
+UNARY = {  # name -> domain
+    "neg": "real", "exp": "real", "log": "positive", "log1p": "positive",
+    "expm1": "real", "sqrt": "positive", "rsqrt": "positive", "abs": "nonzero",
+    "sign": "nonzero", "sin": "real", "cos": "real", "tanh": "real",
+    "sigmoid": "real", "relu": "nonzero", "square": "real", "reciprocal": "nonzero",
+}
+UNARY_SHAPES = [((3, 4),), ((),), ((2, 3, 4),), ((0, 3),)]
+for _name, _domain in UNARY.items():
+    op(_name, lambda lib, a, n=_name: getattr(a, n)(), UNARY_SHAPES, domain=_domain)
+    op(f"{_name}_fn", lambda lib, a, n=_name: getattr(lib, n)(a), [((3, 4),)], domain=_domain)
+
+# --------------------------------------------------- clamp, max, where ----
+GRID2 = ("grid", "grid_shift")
+op("clamp", lambda lib, a: a.clamp(-0.5, 0.5), [((4, 5),), ((),)], domain="grid")
+op("clamp_min", lambda lib, a: a.clamp(min=-0.3), [((4, 5),)], domain="grid")
+op("clamp_max", lambda lib, a: a.clamp(max=0.3), [((4, 5),)], domain="grid")
+op("clamp_fn", lambda lib, a: lib.clamp(a, -0.5, 0.5), [((4, 5),)], domain="grid")
+op("clamp_tensor_bounds", lambda lib, a, lo, hi: lib.clamp(a, min=lo, max=hi),
+   [((3, 4), (4,), np.array([[0.35], [0.45], [2.0]]))], domain=("grid", "grid_shift"))
+op("maximum", lambda lib, a, b: lib.maximum(a, b), BINARY, domain=GRID2)
+op("minimum", lambda lib, a, b: lib.minimum(a, b), BINARY, domain=GRID2)
+op("max_binary", lambda lib, a, b: lib.max(a, b), BINARY[:2], domain=GRID2)
+op("where", lambda lib, c, a, b: lib.where(c, a, b),
+   [(Arg((3, 4), dtype="bool"), (3, 4), (3, 4)),
+    (Arg((3, 1), dtype="bool"), (1, 4), ()),
+    (Arg((2, 1, 4), dtype="bool"), (3, 1), (4,))])
+op("where_scalar_branch", lambda lib, a: lib.where(a > 0, a, 0.0), [((3, 4),)], domain="nonzero")
+op("where_scalar_first", lambda lib, a: lib.where(a > 0, 1.5, a), [((3, 4),)], domain="nonzero")
+EQ_A = np.array([[1.0, 2.0, 3.0], [0.5, -1.0, 2.0]])
+EQ_B = np.array([[1.0, 0.0, 3.0], [0.5, 2.0, -2.0]])
+COMPARE = [(EQ_A, EQ_B), (EQ_A, np.array([1.0, 2.0, 2.0])), (EQ_A, 2.0),
+           (Arg((3, 4), dtype="int64"), Arg((4,), dtype="int64")),
+           (Arg((3,), dtype="int64"), 1.5)]
+for _name, _fn in {
+    "lt": lambda lib, a, b: a < b, "le": lambda lib, a, b: a <= b,
+    "gt": lambda lib, a, b: a > b, "ge": lambda lib, a, b: a >= b,
+    "eq": lambda lib, a, b: a == b, "ne": lambda lib, a, b: a != b,
+}.items():  # with a Python scalar on the left, the reflected operator
+    op(f"compare_{_name}", _fn, COMPARE + [(2.0, EQ_A)], fd=False)
+op("compare_eq_fn", lambda lib, a, b: lib.eq(a, b), COMPARE, fd=False)
+op("compare_gt_fn", lambda lib, a, b: lib.gt(a, b), COMPARE, fd=False)
+
+# ---------------------------------------------------------- reductions ----
+R3 = [((3, 4, 5),)]
+op("sum", lambda lib, a: a.sum(), [((3, 4),), ((),), ((0, 3),)])
+op("sum_dim", lambda lib, a: a.sum(dim=1), R3)
+op("sum_dims_keepdim", lambda lib, a: a.sum(dim=(0, 2), keepdim=True), R3)
+op("sum_neg_dim", lambda lib, a: lib.sum(a, -1), R3)
+op("sum_axis_alias", lambda lib, a: a.sum(axis=1), R3)
+op("mean", lambda lib, a: a.mean(), [((3, 4),), ((),)])
+op("mean_dim", lambda lib, a: a.mean(dim=-1, keepdim=True), R3)
+op("mean_axis_fn", lambda lib, a: lib.mean(a, axis=(0, 1)), R3)
+for _red in ("var", "std"):
+    op(_red, lambda lib, a, r=_red: getattr(a, r)(), [((3, 4),)])
+    op(f"{_red}_dim", lambda lib, a, r=_red: getattr(a, r)(dim=1), R3)
+    op(f"{_red}_correction0", lambda lib, a, r=_red: getattr(a, r)(dim=1, correction=0), R3)
+    op(f"{_red}_correction0_all", lambda lib, a, r=_red: getattr(a, r)(correction=0), R3)
+    op(f"{_red}_fn_keepdim", lambda lib, a, r=_red:
+       getattr(lib, r)(a, dim=(0, 2), keepdim=True, correction=1), R3)
+PROD_ZEROS = np.array([[1.5, 0.0, 2.0], [0.0, 0.0, 3.0], [1.0, -2.0, 0.5]])
+op("prod", lambda lib, a: a.prod(), [((3, 4),), (PROD_ZEROS,)], domain="nonzero")
+op("prod_dim", lambda lib, a: a.prod(dim=1), [((3, 4),), (PROD_ZEROS,)], domain="nonzero")
+op("prod_dim_keepdim", lambda lib, a: lib.prod(a, 0, keepdim=True), [((3, 4),)],
+   domain="nonzero")
+for _red in ("max", "min"):
+    op(_red, lambda lib, a, r=_red: getattr(a, r)(), [((3, 4),), ((),)], domain="grid")
+    op(f"{_red}_dim", lambda lib, a, r=_red: getattr(a, r)(dim=1), R3, domain="grid")
+    op(f"{_red}_dim_keepdim", lambda lib, a, r=_red: getattr(a, r)(0, keepdim=True), R3,
+       domain="grid")
+    op(f"{_red}_dim_values", lambda lib, a, r=_red: getattr(a, r)(dim=-1).values, R3,
+       domain="grid")
+    op(f"{_red}_dim_indices", lambda lib, a, r=_red: getattr(a, r)(dim=-1).indices, R3,
+       domain="grid", fd=False)
+    op(f"{_red}_dim_unpack", lambda lib, a, r=_red: getattr(lib, r)(a, 1)[0] * 2, R3,
+       domain="grid")
+    op(f"arg{_red}", lambda lib, a, r=_red: getattr(a, f"arg{r}")(), [((3, 4),)], domain="grid",
+       fd=False)
+    op(f"arg{_red}_dim", lambda lib, a, r=_red: getattr(a, f"arg{r}")(dim=1), R3, domain="grid",
+       fd=False)
+    op(f"arg{_red}_keepdim_fn", lambda lib, a, r=_red:
+       getattr(lib, f"arg{r}")(a, dim=0, keepdim=True), R3, domain="grid", fd=False)
+    op(f"a{_red}", lambda lib, a, r=_red: getattr(a, f"a{r}")(), [((3, 4),)], domain="grid")
+    op(f"a{_red}_dim", lambda lib, a, r=_red: getattr(a, f"a{r}")(dim=1), R3, domain="grid")
+    op(f"a{_red}_dims_keepdim", lambda lib, a, r=_red:
+       getattr(lib, f"a{r}")(a, dim=(0, 2), keepdim=True), R3, domain="grid")
+op("logsumexp", lambda lib, a: a.logsumexp(dim=1), R3 + [((3, 4),)])
+op("logsumexp_keepdim", lambda lib, a: a.logsumexp(-1, keepdim=True), R3)
+op("logsumexp_fn_dims", lambda lib, a: lib.logsumexp(a, dim=(0, 2)), R3)
+op("norm", lambda lib, a: a.norm(), [((3, 4),)])
+op("norm_dim", lambda lib, a: a.norm(dim=1), R3)
+
+# ----------------------------------------------------------- shape ops ----
+S = [((3, 4),)]
+op("reshape", lambda lib, a: a.reshape(4, 3), S)
+op("reshape_tuple_infer", lambda lib, a: a.reshape((2, -1)), S)
+op("reshape_fn", lambda lib, a: lib.reshape(a, (12,)), S)
+op("reshape_0d", lambda lib, a: a.reshape(1, 1), [((),)])
+op("view", lambda lib, a: a.view(2, 6), S)
+op("view_infer", lambda lib, a: a.view(-1), S)
+op("flatten", lambda lib, a: a.flatten(), R3)
+op("flatten_start", lambda lib, a: a.flatten(1), R3)
+op("flatten_fn_range", lambda lib, a: lib.flatten(a, start_dim=0, end_dim=1), R3)
+op("squeeze", lambda lib, a: a.squeeze(), [((3, 1, 4, 1),)])
+op("squeeze_dim", lambda lib, a: a.squeeze(1), [((3, 1, 4, 1),)])
+op("squeeze_dim_not_one", lambda lib, a: a.squeeze(0), [((3, 1, 4, 1),)])
+op("unsqueeze", lambda lib, a: a.unsqueeze(0), S + [((),)])
+op("unsqueeze_neg", lambda lib, a: lib.unsqueeze(a, -1), S)
+op("transpose", lambda lib, a: a.transpose(0, 1), S + R3)
+op("transpose_neg", lambda lib, a: lib.transpose(a, -1, -3), R3)
+op("permute", lambda lib, a: a.permute(2, 0, 1), R3)
+op("permute_tuple", lambda lib, a: lib.permute(a, (1, 2, 0)), R3)
+op("T", lambda lib, a: a.T, S)
+op("mT", lambda lib, a: a.mT, S + R3)
+op("expand", lambda lib, a: a.expand(2, 3, 4), [((3, 1),)])
+op("expand_keep", lambda lib, a: a.expand(-1, 4), [((3, 1),)])
+op("expand_0d", lambda lib, a: a.expand(2, 3), [((),)])
+op("repeat", lambda lib, a: a.repeat(2, 3), S)
+op("repeat_new_dim", lambda lib, a: a.repeat(2, 1, 1), S)
+op("cat", lambda lib, a, b: lib.cat([a, b]), [((2, 3), (4, 3))])
+op("cat_dim1", lambda lib, a, b, c: lib.cat((a, b, c), dim=1), [((2, 3), (2, 1), (2, 2))])
+op("cat_neg_dim", lambda lib, a, b: lib.cat([a, b], dim=-1), [((2, 3, 1), (2, 3, 2))])
+op("stack", lambda lib, a, b: lib.stack([a, b]), [((2, 3), (2, 3)), ((), ())])
+op("stack_dim", lambda lib, a, b, c: lib.stack((a, b, c), dim=-1), [((2, 3), (2, 3), (2, 3))])
+op("split", lambda lib, a: a.split(2), [((5, 3),)])
+op("split_sizes", lambda lib, a: a.split([1, 3], dim=1), S)
+op("split_fn", lambda lib, a: lib.split(a, 2, dim=-1), S)
+op("chunk", lambda lib, a: a.chunk(3, dim=1), [((2, 7),)])
+op("chunk_fn", lambda lib, a: lib.chunk(a, 2), [((5, 3),)])
+
+# ------------------------------------------------------------ indexing ----
+INDEXING = {
+    "int": lambda lib, a: a[1],
+    "neg_int": lambda lib, a: a[-1, 2],
+    "slice": lambda lib, a: a[1:3],
+    "step": lambda lib, a: a[:, ::2],
+    "ellipsis": lambda lib, a: a[..., 1],
+    "none": lambda lib, a: a[None, 1:, None],
+    "mixed": lambda lib, a: a[1:, 2, ::2],
+    "scalar_elem": lambda lib, a: a[1, 2, 0],
+    "int_array_repeated": lambda lib, a: a[[0, 2, 0, 0]],
+    "tensor_index_repeated": lambda lib, a: a[lib.tensor([[0, 1], [1, 1]])],
+    "int_array_pair": lambda lib, a: a[[0, 1, 0], [2, 2, 2]],
+    "int_array_dim1": lambda lib, a: a[:, [1, 1, 3]],
+    "int_array_separated": lambda lib, a: a[[0, 0], :, [1, 1]],
+    "int_array_negative": lambda lib, a: a[[-1, -1, 0]],
+    "bool_mask_self": lambda lib, a: a[a > 0],
+    "bool_mask_dim0": lambda lib, a: a[lib.tensor([True, False, True, True])],
+    "bool_mask_dim1": lambda lib, a: a[:, lib.tensor([False, True, True, False, True])],
+}
+for _name, _fn in INDEXING.items():
+    op(f"index_{_name}", _fn, [((4, 5, 3),)], domain="nonzero")
+
+GATHER_IDX = np.array([[0, 0, 3], [1, 2, 1], [3, 3, 3]])
+SCATTER_IDX = np.array([[0, 2, 2, 1], [2, 2, 0, 1]])
+op("gather", lambda lib, a, idx: a.gather(1, idx), [((3, 4), GATHER_IDX)])
+op("gather_fn_dim0", lambda lib, a, idx: lib.gather(a, 0, idx), [((4, 3), GATHER_IDX)])
+op("scatter_add", lambda lib, a, idx, src: a.scatter_add(0, idx, src),
+   [((3, 4), SCATTER_IDX, (2, 4))])
+op("scatter_add_fn_dim1", lambda lib, a, idx, src: lib.scatter_add(a, 1, idx, src),
+   [((2, 3), SCATTER_IDX[:, :3], (2, 3))])
+op("masked_fill", lambda lib, a, m: a.masked_fill(m, -1.5),
+   [((3, 4), Arg((3, 4), dtype="bool")), ((3, 4), Arg((3, 1), dtype="bool"))])
+op("masked_fill_self_mask", lambda lib, a: a.masked_fill(a > 0, 0.0), [((3, 4),)],
+   domain="nonzero")
+op("tril", lambda lib, a: a.tril(), [((4, 4),), ((2, 3, 4),)])
+op("tril_neg", lambda lib, a: a.tril(-1), [((3, 5),)])
+op("triu", lambda lib, a: a.triu(1), [((4, 4),), ((2, 3, 4),)])
+op("triu_fn", lambda lib, a: lib.triu(a, diagonal=-1), [((5, 3),)])
+
+# ----------------------------------------------------- linear algebra ----
+MATMUL = [((4,), (4,)), ((3,), (3, 4)), ((3, 4), (4,)), ((3, 4), (4, 5)),
+          ((2, 3, 4), (4, 5)), ((3, 4), (2, 4, 5)), ((2, 3, 4), (4,)), ((4,), (2, 4, 5)),
+          ((2, 3, 4), (2, 4, 5)), ((2, 1, 3, 4), (5, 4, 2))]
+op("matmul_operator", lambda lib, a, b: a @ b, MATMUL)
+op("matmul_fn", lambda lib, a, b: lib.matmul(a, b), MATMUL)
+op("dot", lambda lib, a, b: lib.dot(a, b), [((4,), (4,))])
+op("dot_method", lambda lib, a, b: a.dot(b), [((3,), (3,))])
+op("outer", lambda lib, a, b: lib.outer(a, b), [((3,), (4,))])
+EINSUM = {
+    "ij,jk->ik": [(3, 4), (4, 5)], "bij,bjk->bik": [(2, 3, 4), (2, 4, 5)],
+    "ij->ji": [(3, 4)], "ii->i": [(3, 3)], "ii": [(3, 3)], "i,i->": [(4,), (4,)],
+    "ij->": [(3, 4)], "i,j->ij": [(3,), (4,)], "ij,ij->i": [(3, 4), (3, 4)],
+    "...ij,...jk->...ik": [(2, 3, 4), (2, 4, 2)], "ij,jk": [(3, 4), (4, 2)],
+    "bi,bj->bij": [(2, 3), (2, 4)],
+}
+for _eq, _shapes in EINSUM.items():
+    op(f"einsum[{_eq}]", lambda lib, *ts, eq=_eq: lib.einsum(eq, *ts), [tuple(_shapes)])
+op("einsum_list_operands", lambda lib, a, b: lib.einsum("ij,jk->ik", [a, b]),
+   [((3, 4), (4, 5))])
+
+# ------------------------------------------------------------- softmax ----
+op("softmax", lambda lib, a: a.softmax(dim=-1), R3 + [((4,),)])
+op("softmax_dim0", lambda lib, a: a.softmax(0), R3)
+op("softmax_fn", lambda lib, a: lib.softmax(a, dim=1), R3)
+op("log_softmax", lambda lib, a: a.log_softmax(dim=-1), R3 + [((4,),)])
+op("log_softmax_fn", lambda lib, a: lib.log_softmax(a, 1), R3)
+
+OPS_BY_NAME = {o.name: o for o in OPS}
+assert len(OPS_BY_NAME) == len(OPS), "duplicate op names in the table"
+
+
+def cases(predicate=lambda o: True):
+    """(id, op, sample) triples for pytest.mark.parametrize."""
+    return [(f"{o.name}-{i}", o, s) for o in OPS if predicate(o)
+            for i, s in enumerate(o.samples)]
