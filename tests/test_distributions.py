@@ -118,7 +118,8 @@ def test_kl_matches_torch(name, torch):
 def test_kl_with_zero_probabilities_matches_torch(torch):
     for lib in (dm, torch):
         D = lib.distributions
-        kb = D.kl_divergence(D.Bernoulli(lib.tensor([0.0, 1.0, 0.3, 0.5])), D.Bernoulli(lib.tensor([0.5, 0.5, 0.0, 1.0])))
+        kb = D.kl_divergence(D.Bernoulli(lib.tensor([0.0, 1.0, 0.3, 0.5])),
+                             D.Bernoulli(lib.tensor([0.5, 0.5, 0.0, 1.0])))
         kc = D.kl_divergence(D.Categorical(lib.tensor([[0.0, 0.5, 0.5], [0.2, 0.8, 0.0]])),
                              D.Categorical(lib.tensor([0.5, 0.5, 0.0])))
         if lib is dm:
@@ -328,12 +329,15 @@ INVALID = {
         lib.tensor(2)),
     "categorical_value_fraction": lambda lib: lib.distributions.Categorical(logits=lib.zeros(2, 3)).log_prob(
         lib.tensor([0.5])),
-    "mvn_not_pd": lambda lib: lib.distributions.MultivariateNormal(lib.zeros(2), lib.tensor([[1.0, 2.0], [2.0, 1.0]])),
-    "mvn_not_symmetric": lambda lib: lib.distributions.MultivariateNormal(lib.zeros(2), lib.tensor([[1.0, 0.5], [0.0, 1.0]])),
+    "mvn_not_pd": lambda lib: lib.distributions.MultivariateNormal(lib.zeros(2),
+                                                                   lib.tensor([[1.0, 2.0], [2.0, 1.0]])),
+    "mvn_not_symmetric": lambda lib: lib.distributions.MultivariateNormal(lib.zeros(2),
+                                                                          lib.tensor([[1.0, 0.5], [0.0, 1.0]])),
     "mvn_not_lower": lambda lib: lib.distributions.MultivariateNormal(lib.zeros(2),
                                                                       scale_tril=lib.tensor([[1.0, 2.0], [0.0, 1.0]])),
     "mvn_negative_diag": lambda lib: lib.distributions.MultivariateNormal(lib.zeros(2), scale_tril=-lib.eye(2)),
-    "mvn_two_matrices": lambda lib: lib.distributions.MultivariateNormal(lib.zeros(2), lib.eye(2), scale_tril=lib.eye(2)),
+    "mvn_two_matrices": lambda lib: lib.distributions.MultivariateNormal(lib.zeros(2), lib.eye(2),
+                                                                         scale_tril=lib.eye(2)),
     "mvn_no_matrix": lambda lib: lib.distributions.MultivariateNormal(lib.zeros(2)),
     "mvn_scalar_loc": lambda lib: lib.distributions.MultivariateNormal(lib.tensor(0.0), lib.eye(1)),
     "mvn_value_event_shape": lambda lib: lib.distributions.MultivariateNormal(lib.zeros(2), lib.eye(2)).log_prob(

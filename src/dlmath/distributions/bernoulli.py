@@ -22,6 +22,10 @@ class Bernoulli(Distribution):
     In deep learning: a binary classifier's output. sigmoid turns the logit
     into p, and -log_prob is binary cross-entropy (computed from the logits,
     stably, as BCEWithLogitsLoss).
+
+    >>> import dlmath as dm
+    >>> dm.distributions.Bernoulli(logits=dm.tensor(0.0)).log_prob(dm.tensor(1.0))  # log 1/2
+    tensor(-0.6931)
     """
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.boolean

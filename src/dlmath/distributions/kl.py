@@ -76,6 +76,11 @@ def kl_divergence(p, q):
     """KL(p || q) = integral of p(x) log(p(x) / q(x)), batched over batch_shape.
 
     Raises NotImplementedError for pairs nobody registered (as torch).
+
+    >>> import dlmath as dm
+    >>> D = dm.distributions
+    >>> D.kl_divergence(D.Normal(0.0, 1.0), D.Normal(1.0, 1.0))  # (mu_p - mu_q)^2 / 2
+    tensor(0.5)
     """
     try:
         fun = _KL_MEMOIZE[type(p), type(q)]

@@ -26,6 +26,10 @@ class MultivariateNormal(Distribution):
     Sigma^{-1} or ``scale_tril`` L (lower, positive diagonal, Sigma = L L^T);
     everything is computed from L. In deep learning: Gaussian policies and
     latents with correlated dimensions; ``rsample() = mu + L eps``.
+
+    >>> import dlmath as dm
+    >>> dm.distributions.MultivariateNormal(dm.zeros(2), dm.eye(2)).entropy()  # 1 + log 2 pi
+    tensor(2.8379)
     """
     arg_constraints = {"loc": constraints.real_vector, "covariance_matrix": constraints.positive_definite,
                        "precision_matrix": constraints.positive_definite,
