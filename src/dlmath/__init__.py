@@ -57,3 +57,8 @@ def equal(input, other):
 
 
 __version__ = "0.1.0"
+
+# NumPy's floating-point warnings (overflow in exp, log(0), 0/0) are silenced for
+# code in dlmath only: inf and nan are the answers, as in PyTorch, which never warns.
+import warnings as _warnings
+_warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"dlmath(\.|$)")

@@ -47,6 +47,10 @@ for _name, _fn in _BINARY.items():
     setattr(Tensor, f"__{_name}__", _binary_dunder(_fn))
     setattr(Tensor, f"__r{_name}__", _binary_dunder(_reflect(_fn)))
     setattr(Tensor, f"__i{_name}__", _inplace(_fn, f"__i{_name}__"))
+# the hot arithmetic operators skip a layer of calls
+for _name, _cls in dict(add=ew.Add, sub=ew.Sub, mul=ew.Mul).items():
+    setattr(Tensor, f"__{_name}__", ew.operator(_cls, _name))
+    setattr(Tensor, f"__r{_name}__", ew.operator(_cls, _name, reflected=True))
 
 Tensor.__eq__ = lambda self, other: ew.eq(self, other)
 Tensor.__ne__ = lambda self, other: ew.ne(self, other)

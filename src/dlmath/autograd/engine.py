@@ -19,6 +19,7 @@ from . import xp as tensor_xp
 from . import xp_numpy
 from . import _flags
 from .node import make_tensor
+from ..tensor import Tensor
 
 _grad_state = _grad_mode.state
 
@@ -38,42 +39,56 @@ def sum_to(xp, g, shape):
     return g
 
 
-def _topological_order(roots):
-    """Nodes reachable from the roots, each listed after all its consumers."""
-    order = []
-    seen = set()
+def _count_consumers(roots):
+    """Walk the graph once; set each node's ``deps`` to the number of edges into it.
+
+    A node can run its vjp once ``deps`` reaches zero: every consumer of its
+    output has then contributed its cotangent (Kahn's topological order).
+    """
+    seen = []
+    stack = []
     for root in roots:
-        if root is None or id(root) in seen:
-            continue
-        seen.add(id(root))
-        stack = [(root, False)]
-        while stack:
-            node, done = stack.pop()
-            if done:
-                order.append(node)
-                continue
-            stack.append((node, True))
-            inputs = node.inputs
-            if inputs is None:
-                raise RuntimeError(
-                    f"Trying to backward through the graph a second time (node {node.name}), "
-                    "but its saved values were freed after the first backward. "
-                    "Pass retain_graph=True to the first backward() if you need to go through it twice.")
-            for a, need in zip(inputs, node.needs):
-                if need:
-                    fn = a.grad_fn
-                    if fn is not None and id(fn) not in seen:
-                        seen.add(id(fn))
-                        stack.append((fn, False))
-    order.reverse()
-    return order
+        if root.deps is None or root.deps < 0:
+            root.deps = 0
+            seen.append(root)
+            stack.append(root)
+    for root in roots:
+        root.pending = None
+    while stack:
+        node = stack.pop()
+        inputs = node.inputs
+        if inputs is None:
+            for n in seen:
+                n.deps = None
+            raise RuntimeError(
+                f"Trying to backward through the graph a second time (node {node.name}), "
+                "but its saved values were freed after the first backward. "
+                "Pass retain_graph=True to the first backward() if you need to go through it twice.")
+        for a, need in zip(inputs, node.needs):
+            if need:
+                fn = a.grad_fn
+                if fn is not None:
+                    if fn.deps is None or fn.deps < 0:
+                        fn.deps = 1
+                        fn.pending = None
+                        seen.append(fn)
+                        stack.append(fn)
+                    else:
+                        fn.deps += 1
+    return seen
 
 
 def _check_versions(node):
-    inputs, versions = node.inputs, node.versions
-    for i in node.used_inputs():
+    inputs = node.inputs
+    if node.uses_inputs:
+        versions = node.versions
+        stale = [i for i, a in enumerate(inputs) if isinstance(a, Tensor) and a._vc[0] != versions[i]]
+        used = node.used_inputs() if stale else ()
+    else:
+        stale = used = ()
+    for i in stale:
         a = inputs[i]
-        if hasattr(a, "_vc") and a._vc[0] != versions[i]:
+        if i in used:
             raise RuntimeError(
                 f"one of the variables needed for gradient computation has been modified by an "
                 f"inplace operation: input {i} of {node.name} (shape {tuple(a.shape)}) is at version "
@@ -122,56 +137,88 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
     xp = tensor_xp if create_graph else xp_numpy
     prev_mode = _grad_state.enabled
     _grad_state.enabled = create_graph
+    leaf_grads = {}   # id(leaf) -> cotangent
+    leaves = {}
+    visited = []
     try:
-        node_grads = {}   # id(node) -> cotangent of its output (list for multi-output)
-        leaf_grads = {}   # id(leaf) -> cotangent
-        leaves = {}
         root_nodes = []
+        for r in roots:
+            if r.grad_fn is not None and r.grad_fn not in root_nodes:
+                root_nodes.append(r.grad_fn)
+        visited = _count_consumers(root_nodes)
         for r, g in zip(roots, root_grads):
             fn = r.grad_fn
             if fn is None:
                 leaves[id(r)] = r
                 _accumulate(leaf_grads, id(r), g)
             else:
-                _add_node_grad(node_grads, fn, r._out_idx, g)
-                root_nodes.append(fn)
+                _add_pending(fn, r._out_idx, g)
         capture = {}
         if inputs is not None:
             for k, t in enumerate(inputs):
                 if t.grad_fn is not None:
                     capture.setdefault(id(t.grad_fn), []).append((k, t._out_idx))
         captured = {}
-        for node in _topological_order(root_nodes):
-            g = node_grads.pop(id(node), None)
+        ready = [n for n in root_nodes if n.deps == 0]
+        anomaly = _flags.anomaly
+        while ready:
+            node = ready.pop()
+            node.deps = -1
+            g = node.pending
+            node.pending = None
             if node.retained is not None:
                 _store_retained(node, g, create_graph)
-            if id(node) in capture:
+            if capture and id(node) in capture:
                 for k, idx in capture[id(node)]:
-                    captured[k] = g if node.n_out == 1 else (g[idx] if g is not None else None)
+                    captured[k] = g if node.n_out == 1 else g[idx]
+            node_inputs = node.inputs
             if g is None:
-                continue
-            _check_versions(node)
-            if _flags.anomaly:
-                from .anomaly import run_checked_vjp
-                in_grads = run_checked_vjp(node, xp, g, _saved_args(node, create_graph))
+                in_grads = (None,) * len(node_inputs)
             else:
-                in_grads = node.vjp(xp, g, *_saved_args(node, create_graph))
-            for a, need, gi in zip(node.inputs, node.needs, in_grads):
-                if not need or gi is None:
-                    continue
-                shape = a._data.shape
-                if gi.shape != shape:
-                    gi = sum_to(xp, gi, shape)
-                if gi.dtype != a._data.dtype:
-                    gi = gi.astype(a._data.dtype)
-                fn = a.grad_fn
-                if fn is None:
-                    leaves[id(a)] = a
-                    _accumulate(leaf_grads, id(a), gi)
+                if node.uses_inputs or (node.uses_output and node.out_vc is not None
+                                        and node.out_vc[0] != node.out_ver):
+                    _check_versions(node)
+                if create_graph:
+                    args = _saved_args(node, True)
+                elif len(node_inputs) == 1:
+                    args = (node_inputs[0]._data, node.out)
+                elif len(node_inputs) == 2:
+                    a, b = node_inputs
+                    args = (a._data if isinstance(a, Tensor) else a,
+                            b._data if isinstance(b, Tensor) else b, node.out)
                 else:
-                    _add_node_grad(node_grads, fn, a._out_idx, gi)
+                    args = [a._data if isinstance(a, Tensor) else a for a in node_inputs]
+                    args.append(node.out)
+                if anomaly:
+                    from .anomaly import run_checked_vjp
+                    in_grads = run_checked_vjp(node, xp, g, args)
+                else:
+                    in_grads = node.vjp(xp, g, *args)
+            for a, need, gi in zip(node_inputs, node.needs, in_grads):
+                if not need:
+                    continue
+                fn = a.grad_fn
+                if gi is not None:
+                    data = a._data
+                    if gi.shape != data.shape:
+                        gi = sum_to(xp, gi, data.shape)
+                    if gi.dtype is not data.dtype and gi.dtype != data.dtype:
+                        gi = gi.astype(data.dtype)
+                    if fn is None:
+                        leaves[id(a)] = a
+                        _accumulate(leaf_grads, id(a), gi)
+                    elif fn.n_out == 1:
+                        old = fn.pending
+                        fn.pending = gi if old is None else old + gi
+                    else:
+                        _add_pending(fn, a._out_idx, gi)
+                if fn is not None:
+                    fn.deps -= 1
+                    if fn.deps == 0:
+                        ready.append(fn)
             if not retain_graph:
-                _release(node)
+                node.inputs = None
+                node.out = None
         if inputs is not None:
             results = []
             for k, t in enumerate(inputs):
@@ -192,16 +239,20 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                 handed_out.add(id(g))
     finally:
         _grad_state.enabled = prev_mode
+        for n in visited:
+            n.deps = None
+            n.pending = None
     return None
 
 
-def _add_node_grad(store, node, idx, g):
+def _add_pending(node, idx, g):
     if node.n_out == 1:
-        _accumulate(store, id(node), g)
+        old = node.pending
+        node.pending = g if old is None else old + g
         return
-    slots = store.get(id(node))
+    slots = node.pending
     if slots is None:
-        slots = store[id(node)] = [None] * node.n_out
+        slots = node.pending = [None] * node.n_out
     slots[idx] = g if slots[idx] is None else slots[idx] + g
 
 
@@ -235,7 +286,3 @@ def _accumulate_leaf(leaf, g, create_graph, handed_out):
         leaf.grad = make_tensor(leaf.grad._data + gt._data)
 
 
-def _release(node):
-    """Free what the node saved for backward (PyTorch frees saved tensors the same way)."""
-    node.inputs = None
-    node.out = None

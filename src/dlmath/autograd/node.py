@@ -33,7 +33,8 @@ class Op:
       is_view      the output shares memory with input 0 (reshape, transpose, basic indexing)
       n_out        number of outputs (eigh, svd, ... return several)
     """
-    __slots__ = ("inputs", "needs", "out", "versions", "out_vc", "out_ver", "retained", "trace")
+    __slots__ = ("inputs", "needs", "out", "versions", "out_vc", "out_ver", "retained", "trace",
+                 "pending", "deps")
     uses_inputs = True
     uses_output = False
     is_view = False
@@ -91,25 +92,47 @@ def apply(op: Op, *inputs):
 
     Inputs must already have the dtype the op computes in (the caller applies
     the promotion rules). Returns a Tensor, or a tuple of them for n_out > 1.
+    This is the hot path of every operation, hence the unrolled cases.
     """
     T = _Tensor
-    arrays = []
-    needs_grad = False
-    for a in inputs:
+    if len(inputs) == 1:
+        a = inputs[0]
+        arrays = (a._data,)
+        out = op.forward(a._data)
+        record = a.requires_grad and _grad_state.enabled
+        if record:
+            op.needs = (True,)
+            if op.uses_inputs:
+                op.versions = (a._vc[0],)
+    elif len(inputs) == 2:
+        a, b = inputs
         if isinstance(a, T):
-            arrays.append(a._data)
-            if a.requires_grad:
-                needs_grad = True
+            da, ra = a._data, a.requires_grad
         else:
-            arrays.append(a)
-    out = op.forward(*arrays)
-    record = needs_grad and _grad_state.enabled
+            da, ra = a, False
+        if isinstance(b, T):
+            db, rb = b._data, b.requires_grad
+        else:
+            db, rb = b, False
+        arrays = (da, db)
+        out = op.forward(da, db)
+        record = (ra or rb) and _grad_state.enabled
+        if record:
+            op.needs = (ra, rb)
+            if op.uses_inputs:
+                op.versions = (a._vc[0] if da is not a else 0, b._vc[0] if db is not b else 0)
+    else:
+        arrays = [a._data if isinstance(a, T) else a for a in inputs]
+        out = op.forward(*arrays)
+        needs = tuple(isinstance(a, T) and a.requires_grad for a in inputs)
+        record = True in needs and _grad_state.enabled
+        if record:
+            op.needs = needs
+            if op.uses_inputs:
+                op.versions = tuple(a._vc[0] if isinstance(a, T) else 0 for a in inputs)
     if record:
         op.inputs = inputs
-        op.needs = tuple(isinstance(a, T) and a.requires_grad for a in inputs)
-        op.versions = tuple(a._vc[0] if isinstance(a, T) else 0 for a in inputs)
-        op.retained = None
-        op.trace = None
+        op.retained = op.pending = op.deps = None
         fn = op
     else:
         fn = None

@@ -22,10 +22,10 @@ _KL_MEMOIZE = {}    # exact (type(p), type(q)) -> the function dispatch chose
 
 
 def register_kl(type_p, type_q):
-    """Decorator registering ``fn(p, q)`` as KL(p || q) for the pair of types.
+    """Decorator registering ``fn(p, q)`` as KL(p || q) for the pair of types::
 
-    >>> @register_kl(MyDist, MyDist)  # doctest: +SKIP
-    ... def kl_mine(p, q): ...
+        @register_kl(MyDist, MyDist)
+        def kl_mine(p, q): ...
 
     Lookup picks the most specific registered pair (by subclass order).
     """
