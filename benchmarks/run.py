@@ -196,6 +196,9 @@ def main(argv=None) -> int:
         + (f" (parent had {parent_blas_env})" if parent_blas_env else " (unset in parent too)"),
         "libraries: " + ", ".join(libs) + (f"; not installed, skipped: {', '.join(missing)}" if missing else ""),
     ]
+    load0 = os.getloadavg()[0]
+    header.append(f"load average at start {load0:.2f} on {os.cpu_count()} CPUs"
+                  + ("  WARNING: other processes are busy, figures will be noisy" if load0 >= 1.0 else ""))
     print("\n".join(header), flush=True)
     for wl in workloads:
         print(f"  {wl.name}: {wl.title} [{wl.unit}, {'higher' if wl.higher_is_better else 'lower'} is better]")
@@ -208,7 +211,8 @@ def main(argv=None) -> int:
     for (wl_name, lib), r in runs.items():
         if r["error"] and r.get("traceback"):
             print(f"\n{lib} {wl_name} traceback (last lines):\n  " + "\n  ".join(r["traceback"]))
-    print(f"\n(total {time.time() - t0:.0f}s)")
+    print(f"\n(total {time.time() - t0:.0f}s; load average at end {os.getloadavg()[0]:.2f}, "
+          f"this run itself adds ~1)")
 
     if not args.no_json:
         out_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
