@@ -79,7 +79,7 @@ _METHODS = dict(
     sum=red.sum, mean=red.mean, var=red.var, std=red.std, prod=red.prod, max=red.max, min=red.min,
     amax=red.amax, amin=red.amin, argmax=red.argmax, argmin=red.argmin, logsumexp=red.logsumexp,
     softmax=red.softmax, log_softmax=red.log_softmax, cumsum=red.cumsum,
-    reshape=sh.reshape, view=sh.reshape, flatten=sh.flatten, unflatten=sh.unflatten, squeeze=sh.squeeze,
+    reshape=sh.reshape, view=sh.view, flatten=sh.flatten, unflatten=sh.unflatten, squeeze=sh.squeeze,
     unsqueeze=sh.unsqueeze, permute=sh.permute, transpose=sh.transpose, swapaxes=sh.transpose, t=sh.t,
     movedim=sh.movedim, expand=sh.expand, expand_as=sh.expand_as, broadcast_to=sh.broadcast_to,
     repeat=sh.repeat, flip=sh.flip, split=sh.split, chunk=sh.chunk, unbind=sh.unbind, tril=sh.tril,

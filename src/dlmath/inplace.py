@@ -28,9 +28,13 @@ def _check_leaf(x, opname):
 
 
 def _alias(x):
-    a = make_tensor(x._data, x.requires_grad, x.grad_fn)
+    """The tensor's value before the write, at its old place in the graph.
+
+    A copy, so a backward formula that needs the old value (clamp_'s mask,
+    mul_'s other factor) still has it after the write, as in PyTorch.
+    """
+    a = make_tensor(x._data.copy(), x.requires_grad, x.grad_fn)
     a._out_idx = x._out_idx
-    a._vc = x._vc
     return a
 
 

@@ -7,6 +7,9 @@ def __getattr__(name):
     if name in ("backward", "grad"):
         from . import functional_api
         return getattr(functional_api, name)
+    if name == "shadow_float64":
+        from .shadow import shadow_float64
+        return shadow_float64
     raise AttributeError(f"module 'dlmath.autograd' has no attribute {name!r}")
 
 

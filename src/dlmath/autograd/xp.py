@@ -31,6 +31,10 @@ def mean(a, axis=None, keepdims=False):
     return _red.mean(a, axis, keepdims)
 
 
+def prod(a, axis=None, keepdims=False):
+    return _red.prod(a, axis, keepdims)
+
+
 def cumsum(a, axis):
     return _red.cumsum(a, axis)
 

@@ -38,10 +38,10 @@ def cast(t: Tensor, dtype) -> Tensor:
 
 def scalar_value(v):
     """A Python number from a Python or NumPy scalar, else None."""
+    if isinstance(v, np.generic):
+        return v.item()  # NumPy scalars are weak like Python ones, as in PyTorch
     if isinstance(v, (bool, int, float, complex)):
         return v
-    if isinstance(v, np.generic):
-        return v.item()
     if isinstance(v, numbers.Number):
         return complex(v) if isinstance(v, numbers.Complex) and not isinstance(v, numbers.Real) else float(v)
     return None
@@ -86,7 +86,7 @@ def binary_operands(a, b, opname):
         if isinstance(b, Tensor):
             if a._data.dtype is b._data.dtype:
                 return a, b, a._data.dtype
-        elif isinstance(b, float) and a._data.dtype.kind in "fc":
+        elif b.__class__ is float and a._data.dtype.kind in "fc":
             return a, b, a._data.dtype
         else:
             b = _scalar_or_tensor(b)

@@ -390,6 +390,13 @@ class Div(Op):
     __slots__ = ()
     uses_output = True
 
+    def used_inputs(self):
+        return (1,)  # only b: the quotient y stands in for a
+
+    @property
+    def uses_output(self):
+        return self.needs[1]  # y appears only in d/db
+
     def forward(self, a, b):
         return a / b
 
@@ -409,7 +416,10 @@ class Div(Op):
 class Pow(Op):
     """a ** b; d/da = b a^(b-1), d/db = a^b log(a) (taken as 0 where a = 0 and b >= 0, as PyTorch)."""
     __slots__ = ()
-    uses_output = True
+
+    @property
+    def uses_output(self):
+        return self.needs[1]  # y appears only in d/db
 
     def forward(self, a, b):
         return np.power(a, b)

@@ -102,7 +102,7 @@ class ScatterAdd(Op):
 
     def forward(self, x, src):
         out = x.copy()
-        np.add.at(out, self.grid, src[tuple(slice(0, s) for s in self.grid[0].shape)])
+        np.add.at(out, self.grid, src[tuple(slice(0, s) for s in np.broadcast_shapes(*(g.shape for g in self.grid)))])
         return out
 
     def vjp(self, xp, g, x, src, y):
@@ -169,7 +169,7 @@ def setitem(x, index, value):
     try:
         inplace_apply(x, op, value, direct=_direct_setitem(idx))
     except (ValueError, IndexError) as e:
-        raise type(e)(f"index assignment: cannot assign a value of shape {shape_str(value.shape)} to "
+        raise (RuntimeError if isinstance(e, ValueError) else IndexError)(f"index assignment: cannot assign a value of shape {shape_str(value.shape)} to "
                       f"index {_describe(index)} of a tensor of shape {shape_str(x.shape)}: {e}") from None
 
 

@@ -158,15 +158,32 @@ class Einsum(Op):
             kept = "".join(c for c in dict.fromkeys(spec) if c in present)
             gi = xp.einsum(",".join([self.out_spec] + others) + "->" + kept,
                            g, *[x for j, x in enumerate(xs) if j != i])
-            # letters only this operand has were summed away: their gradient is broadcast
-            shape = tuple(xs[i].shape)
             if kept != spec:
-                full = [shape[spec.index(c)] if c in kept else 1 for c in spec]
-                order = [kept.index(c) for c in spec if c in kept]
-                gi = xp.transpose(gi, order) if order != sorted(order) else gi
-                gi = xp.broadcast_to(xp.reshape(gi, tuple(full)), shape)
+                gi = self._embed(xp, gi, kept, spec, tuple(xs[i].shape))
             grads.append(gi)
         return grads
+
+    def _embed(self, xp, gi, kept, spec, shape):
+        """Cotangent over ``kept`` letters -> over ``spec``: repeated letters (a diagonal,
+        'ii->i') become identity factors, letters only this operand had become ones."""
+        size = dict(zip(spec, shape))
+        used = set("".join(self.ins) + self.out_spec)
+        fresh = iter(c for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in used)
+        seen, new_spec, factors, specs = set(), "", [], []
+        for c in spec:
+            if c in seen:                       # second occurrence: tie it to the first with an identity
+                f = next(fresh)
+                new_spec += f
+                specs.append(c + f)
+                factors.append(np.eye(size[c], dtype=gi.dtype))
+            else:
+                seen.add(c)
+                new_spec += c
+        missing = "".join(c for c in dict.fromkeys(spec) if c not in kept)
+        if missing:
+            specs.append(missing)
+            factors.append(np.ones(tuple(size[c] for c in missing), dtype=gi.dtype))
+        return xp.einsum(",".join([kept] + specs) + "->" + new_spec, gi, *factors)
 
     def jvp(self, xp, t, *args):
         xs = args[:-1]
@@ -209,8 +226,6 @@ def einsum(equation, *operands):
             if sizes.setdefault(c, s) != s and s != 1 and sizes[c] != 1:
                 raise RuntimeError(f"einsum(): subscript {c} has size {s} for operand of shape "
                                    f"{shape_str(x.shape)} which does not broadcast with previously seen size {sizes[c]}")
-    if any(len(set(s)) != len(s) for s in ins):
-        raise RuntimeError("einsum(): repeated subscripts within one operand (diagonals) are not supported")
     op = Einsum()
     op.ins, op.out_spec = tuple(ins), out
     return apply(op, *xs)

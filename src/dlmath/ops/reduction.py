@@ -7,6 +7,7 @@ the input.
 """
 from __future__ import annotations
 
+import builtins
 from collections import namedtuple
 
 import numpy as np
@@ -73,15 +74,13 @@ class Prod(Op):
         xa = x._data if hasattr(x, "_data") else x
         if not np.any(xa == 0):
             return yk / x
-        # with zeros, y / x is 0/0: take exclusive cumulative products from both sides
-        a = np.moveaxis(xa, -1 if self.axis is None else self.axis, -1) if self.axis is not None \
-            else xa.reshape(-1)
-        left = np.cumprod(np.concatenate([np.ones_like(a[..., :1]), a[..., :-1]], -1), -1)
-        right = np.flip(np.cumprod(np.concatenate(
-            [np.ones_like(a[..., :1]), np.flip(a, -1)[..., :-1]], -1), -1), -1)
-        others = left * right
-        others = np.moveaxis(others, -1, self.axis) if self.axis is not None else others.reshape(xa.shape)
-        return others
+        # With zeros, y / x is 0/0. Multiply the others directly: row i of an
+        # (n, n) copy of x has its own entry replaced by 1. O(n^2), only when a
+        # zero occurs, and made of differentiable ops so higher orders work too.
+        xs = xp.reshape(x, (-1,)) if self.axis is None else xp.swapaxes(x, self.axis, -1)
+        n = xs.shape[-1]
+        others = xp.prod(xp.where(np.eye(n, dtype=bool), 1.0, xp.expand_dims(xs, -2)), axis=-1)
+        return xp.reshape(others, tuple(x.shape)) if self.axis is None else xp.swapaxes(others, self.axis, -1)
 
     def vjp(self, xp, g, x, y):
         axes = tuple(range(x.ndim)) if self.axis is None else (self.axis,)
@@ -267,7 +266,7 @@ def var(input, dim=None, *, correction=1, keepdim=False, unbiased=None, axis=Non
     for a in axes:
         n *= x.shape[a]
     d = x - mean(x, axes, keepdim=True)
-    return sum(d * d, axes, keepdim=keepdim) / max(n - correction, 0)
+    return sum(d * d, axes, keepdim=keepdim) / builtins.max(n - correction, 0)
 
 
 def std(input, dim=None, *, correction=1, keepdim=False, unbiased=None, axis=None):

@@ -164,9 +164,9 @@ def _shape_args(shape):
     return tuple(int(s) for s in shape)
 
 
-def reshape(input, *shape):
+def reshape(input, *shape, _opname="reshape"):
     """Same elements, new shape; one dimension may be -1 (inferred)."""
-    x = to_tensor(input, "reshape")
+    x = to_tensor(input, _opname)
     shape = _shape_args(shape)
     if shape == x._data.shape:
         return _view_same(x, shape)
@@ -177,9 +177,9 @@ def reshape(input, *shape):
         if s != -1:
             known *= s
     if len(infer) > 1:
-        raise RuntimeError("reshape: only one dimension can be inferred")
+        raise RuntimeError(f"{_opname}: only one dimension can be inferred")
     if any(s < -1 for s in shape) or (not infer and known != n) or (infer and (known == 0 or n % known)):
-        raise RuntimeError(f"reshape: shape '{list(shape)}' is invalid for input of size {n} "
+        raise RuntimeError(f"{_opname}: shape '{list(shape)}' is invalid for input of size {n} "
                            f"(input shape {shape_str(x.shape)})")
     op = Reshape()
     op.shape = shape
@@ -192,7 +192,11 @@ def _view_same(x, shape):
     return apply(op, x)
 
 
-view = reshape
+def view(input, *shape):
+    """reshape under torch's name for it (dlmath never needs contiguity, so it always succeeds)."""
+    if len(shape) == 1 and not isinstance(shape[0], (tuple, list, int)):
+        return to_tensor(input, "view").to(shape[0])
+    return reshape(input, *shape, _opname="view")
 
 
 def flatten(input, start_dim=0, end_dim=-1):
@@ -354,7 +358,7 @@ def cat(tensors, dim=0, *, axis=None):
     if axis is not None:
         dim = axis
     if isinstance(tensors, Tensor) or not len(tensors):
-        raise RuntimeError("cat: expected a non-empty list of Tensors")
+        raise ValueError("cat(): expected a non-empty list of Tensors")
     xs = [to_tensor(v, "cat") for v in tensors]
     # torch skips legacy empty 1-d tensors
     xs = [v for v in xs if not (v.ndim == 1 and v.shape[0] == 0)] or xs[:1]
