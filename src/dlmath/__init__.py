@@ -26,6 +26,8 @@ from .ops.shape import (reshape, view, flatten, unflatten, squeeze, unsqueeze, p
 from .ops.indexing import gather, scatter_add, masked_fill, index_select, nonzero, take_along_dim
 from .ops.matmul import matmul, mm, bmm, mv, dot, inner, outer, ger, einsum
 from . import autograd
+from . import special
+from . import nn
 from . import distributions
 from .sampling import sample, bernoulli, multinomial, normal
 

@@ -211,10 +211,10 @@ class ShadowReport:
             lines.append(f"    {f.detail}")
             if f.cause:
                 lines.append(f"    cause: {f.cause}")
-            lines.append(f"  {'#':>4}  {'op':<16} {'max rel err':>12}  {'status':<11} where")
+            lines.append(f"  {'#':>4}  {'op':<16} {'max rel err':>12}  {'status':<18} where")
             for r in self.flagged[:20]:
                 status = r.status + (f" ({r.nonfinite})" if r.nonfinite else "")
-                lines.append(f"  {r.index:>4}  {r.name:<16} {_fmt(r.max_rel_err):>12}  {status:<11} {r.location}")
+                lines.append(f"  {r.index:>4}  {r.name:<16} {_fmt(r.max_rel_err):>12}  {status:<18} {r.location}")
             if len(self.flagged) > 20:
                 lines.append(f"  ... {len(self.flagged) - 20} more flagged ops")
         if self.output_rel_err is not None:
@@ -234,7 +234,7 @@ def _describe(e32, e64, err, where):
         e, idx = _compare(o32, o64)
         if e == err and idx is not None:
             a, b = o32[idx].item(), o64[idx].item()
-            pos = list(idx) if o32.ndim else "()"
+            pos = [int(i) for i in idx] if o32.ndim else "()"
             return f"float32 gives {_fmt(a)} where float64 gives {_fmt(b)} (element {pos}){where}"
     return f"max relative error {_fmt(err)}{where}"
 

@@ -19,7 +19,6 @@ from ..ops import elementwise as _ew, reduction as _red
 from ..ops._util import shape_str, to_tensor
 from ..ops.matmul import matmul as _matmul
 from ..random import rng as _rng
-from ..tensor import Tensor
 from ._losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, kl_div,
                       l1_loss, mse_loss, nll_loss, require_float)
 
@@ -199,7 +198,3 @@ def dropout(input, p=0.5, training=True, inplace=False):
         noise = keep.astype(dt) / dt.type(1 - p)
     noise = make_tensor(noise)
     return x.mul_(noise) if inplace else x * noise
-
-
-def _is_tensor(x):
-    return isinstance(x, Tensor)

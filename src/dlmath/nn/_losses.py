@@ -1,0 +1,512 @@
+"""Losses of torch.nn.functional, in their numerically stable forms.
+
+Cross-entropy is log_softmax + gather: never softmax then log, so a logit
+of 1e4 or a probability that underflows gives a finite loss, and the
+gradient with respect to the logits is exactly (softmax(z) - y) / N. BCE
+with logits is max(z, 0) - z y + log1p(exp(-|z|)), whose gradient is
+sigmoid(z) - y. Both are compositions of differentiable primitives, so
+second derivatives (Hessians of a loss) come for free. ``binary_cross_entropy``
+on probabilities is a fused primitive (see :class:`BinaryCrossEntropy`).
+
+Reductions, weights, ``ignore_index``, label smoothing, shapes, dtypes and
+error types follow PyTorch. Where dlmath is deliberately better (documented
+per function): entries that are ignored, or masked with -inf where the
+target puts no mass, get 0 loss and a zero gradient instead of NaN.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ..autograd.node import Op, apply, make_tensor
+from ..ops import elementwise as _ew, reduction as _red
+from ..ops._util import cast, quiet, result_dtype, shape_str, to_tensor
+from ..ops.indexing import gather as _gather
+from ..tensor import Tensor
+
+_TORCH_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
+                "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool", "complex64": "ComplexFloat",
+                "complex128": "ComplexDouble"}
+
+
+def _tname(dtype):
+    return _TORCH_NAMES.get(np.dtype(dtype).name, str(dtype))
+
+
+def require_float(x: Tensor, fname: str) -> Tensor:
+    """PyTorch's losses and activations are not defined for integer tensors (NotImplementedError)."""
+    if x._data.dtype.kind not in "fc":
+        raise NotImplementedError(f"{fname}: not implemented for '{_tname(x.dtype)}' input of shape "
+                                  f"{shape_str(x.shape)}; convert it with .float()")
+    return x
+
+
+# --- reductions ---------------------------------------------------------------
+def _legacy(size_average, reduce, reduction, stacklevel=4):
+    """The deprecated size_average / reduce flags, mapped to a reduction as in PyTorch."""
+    if size_average is None and reduce is None:
+        if reduction == "elementwise_mean":
+            warnings.warn("reduction='elementwise_mean' is deprecated. Please use reduction='mean' instead.",
+                          stacklevel=stacklevel)
+            return "mean"
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    ret = "mean" if size_average and reduce else ("sum" if reduce else "none")
+    warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{ret}' instead.",
+                  stacklevel=stacklevel)
+    return ret
+
+
+def _check_reduction(reduction):
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return reduction
+
+
+def _reduction(size_average, reduce, reduction):
+    return _check_reduction(_legacy(size_average, reduce, reduction, stacklevel=5))
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    """'none' | 'sum' | 'mean' (the mean of no elements is NaN, as in PyTorch)."""
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    if loss._data.size == 0:
+        return loss.sum() / 0.0
+    return loss.mean()
+
+
+# --- class-index targets: shared by cross_entropy and nll_loss -----------------------
+class _Targets:
+    """Validated class indices: ``safe`` (ignored ones replaced by 0) and the ``ignored`` mask (or None)."""
+    __slots__ = ("shape", "safe", "ignored", "count", "class_dim", "n_classes")
+
+
+def _class_targets(fname, x, target, ignore_index):
+    t = to_tensor(target, fname)
+    ta = t._data
+    if ta.dtype not in (np.int64, np.uint8):
+        raise RuntimeError(f"{fname}: expected target dtype to be Long or Byte, but got {_tname(ta.dtype)} "
+                           f"(input {shape_str(x.shape)}, target {shape_str(t.shape)})")
+    if x.ndim < 1:
+        raise ValueError(f"{fname}: Expected 1 or more dimensions (got 0)")
+    if x.ndim == 1:
+        if ta.ndim > 1:
+            raise RuntimeError(f"{fname}: 0D or 1D target tensor expected, multi-target not supported "
+                               f"(input {shape_str(x.shape)}, target {shape_str(t.shape)})")
+        if ta.ndim == 1 and ta.shape[0] != 1:
+            raise ValueError(f"{fname}: For 1D input, 1D target must have size 1, but got target size: "
+                             f"{ta.shape[0]}")
+        ta = ta.reshape(())
+    else:
+        n = ta.shape[0] if ta.ndim else 0
+        if x.shape[0] != n:
+            raise ValueError(f"{fname}: Expected input batch_size ({x.shape[0]}) to match target batch_size "
+                             f"({n}) (input {shape_str(x.shape)}, target {shape_str(t.shape)}).")
+        if x.ndim == 2 and ta.ndim != 1:
+            raise RuntimeError(f"{fname}: 0D or 1D target tensor expected, multi-target not supported "
+                               f"(input {shape_str(x.shape)}, target {shape_str(t.shape)})")
+        if x.ndim > 2 and tuple(ta.shape[1:]) != tuple(x.shape[2:]):
+            want = [x.shape[0], *x.shape[2:]]
+            raise RuntimeError(f"{fname}: Expected target size {want}, got {list(ta.shape)} "
+                               f"(input {shape_str(x.shape)})")
+    out = _Targets()
+    out.class_dim = 0 if x.ndim == 1 else 1
+    out.n_classes = c = x.shape[out.class_dim]
+    out.shape = ta.shape
+    ignored = ta == ignore_index
+    if ignored.any():
+        out.ignored = ignored
+        out.safe = np.where(ignored, 0, ta).astype(np.int64)
+        out.count = int(ta.size - ignored.sum())
+    else:
+        out.ignored = None
+        out.safe = ta.astype(np.int64, copy=False)
+        out.count = int(ta.size)
+    bad = (out.safe < 0) | (out.safe >= c)
+    if bad.any():
+        v = int(out.safe[bad].flat[0])
+        raise IndexError(f"{fname}: Target {v} is out of bounds. Class indices must be in [0, {c}) "
+                         f"(input {shape_str(x.shape)}, target {shape_str(t.shape)}, "
+                         f"ignore_index={ignore_index}).")
+    return out
+
+
+def _class_weight(fname, weight, x, c):
+    """The per-class weight as a constant array (PyTorch does not differentiate it)."""
+    if weight is None:
+        return None
+    w = to_tensor(weight, fname)
+    if w.ndim != 1 or w.shape[0] != c:
+        raise RuntimeError(f"{fname}: weight tensor should be defined either for all {c} classes or no classes "
+                           f"but got weight tensor of shape: {list(w.shape)}")
+    if w.dtype != x.dtype:
+        raise RuntimeError(f"{fname}: expected scalar type {_tname(x.dtype)} but found {_tname(w.dtype)} "
+                           "(weight must have the input's dtype)")
+    if w.requires_grad:
+        raise RuntimeError(f"The function '{fname}' is not differentiable with respect to argument 'weight'. "
+                           "This input cannot have requires_grad True.")
+    return w._data
+
+
+def _nll(logp, tg, w, reduction):
+    """-logp[target] per entry, weighted, ignored entries 0; reduced as PyTorch (weighted mean)."""
+    idx = np.expand_dims(tg.safe, tg.class_dim)
+    picked = _gather(logp, tg.class_dim, make_tensor(idx))
+    picked = picked.reshape(tg.shape)
+    if tg.ignored is not None:
+        # ignored entries are not read (their row may be NaN: a fully masked position)
+        picked = _ew.where(make_tensor(tg.ignored), 0.0, picked)
+    if w is None:
+        if reduction == "none":
+            return -picked
+        if reduction == "sum":
+            return -picked.sum()
+        if tg.ignored is None and tg.count:
+            return -picked.mean()
+        return -picked.sum() / float(tg.count)  # 0 / 0 = NaN when every target is ignored, as PyTorch
+    wt = w[tg.safe]
+    if tg.ignored is not None:
+        wt = np.where(tg.ignored, 0, wt).astype(w.dtype)
+    loss = picked * make_tensor(-wt)
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    return loss.sum() / make_tensor(np.asarray(wt.sum(), dtype=w.dtype))
+
+
+def _total_weight(tg, w, dtype):
+    if w is None:
+        return float(tg.count)
+    wt = w[tg.safe]
+    if tg.ignored is not None:
+        wt = np.where(tg.ignored, 0, wt)
+    return make_tensor(np.asarray(wt.sum(), dtype=dtype))
+
+
+def _broadcast_weight(w, ndim, class_dim):
+    shape = [1] * ndim
+    shape[class_dim] = w.shape[0]
+    return w.reshape(tuple(shape))
+
+
+# --- cross-entropy and NLL ------------------------------------------------------
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
+    """Negative log-likelihood of class indices, given log-probabilities ``input`` (C), (N, C) or (N, C, d1, ...).
+
+    loss_i = -weight[t_i] * input[i, t_i]; 'mean' divides by the sum of the
+    weights of the targets that are not ``ignore_index`` (NaN if all are
+    ignored, as PyTorch; 'sum' gives 0 then). Ignored entries are not read,
+    so a NaN row there (a fully masked position) costs nothing.
+    """
+    reduction = _reduction(size_average, reduce, reduction)
+    x = require_float(to_tensor(input, "nll_loss"), "nll_loss")
+    tg = _class_targets("nll_loss", x, target, ignore_index)
+    w = _class_weight("nll_loss", weight, x, tg.n_classes)
+    return _nll(x, tg, w, reduction)
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                  reduction="mean", label_smoothing=0.0):
+    """Cross-entropy between logits ``input`` and class indices or class probabilities ``target``.
+
+    Shapes: input (C), (N, C) or (N, C, d1, ...), classes along dim 1 (dim 0
+    for 1-D input); target of indices () / (N) / (N, d1, ...), or of
+    probabilities with the input's shape (then ``ignore_index`` must be
+    negative). ``weight`` (C) rescales classes; 'mean' over indices divides
+    by the total weight of the non-ignored targets, over probabilities by
+    N * d1 * ... . ``label_smoothing`` eps mixes the target with the uniform
+    distribution: (1 - eps) y + eps / C.
+
+    Computed as -log_softmax(z)[target]: the gradient with respect to the
+    logits is (softmax(z) - y) / N (the "clean gradient" of the fused loss),
+    finite for logits of any size and for -inf (masked) logits other than the
+    target's.
+
+    Better than PyTorch (documented): rows whose target is ignored get a zero
+    gradient even when they are entirely -inf (PyTorch: NaN), and with
+    probability targets, classes with target 0 and logit -inf contribute 0
+    (PyTorch: 0 * -inf = NaN).
+    """
+    reduction = _reduction(size_average, reduce, reduction)
+    x = require_float(to_tensor(input, "cross_entropy"), "cross_entropy")
+    t = to_tensor(target, "cross_entropy")
+    if tuple(x.shape) == tuple(t.shape):
+        return _cross_entropy_probs(x, t, weight, ignore_index, reduction, label_smoothing)
+    if label_smoothing > 1.0:
+        raise RuntimeError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    tg = _class_targets("cross_entropy", x, t, ignore_index)
+    w = _class_weight("cross_entropy", weight, x, tg.n_classes)
+    cd = tg.class_dim
+    if tg.ignored is not None:
+        rows = np.expand_dims(tg.ignored, cd)
+        if not np.isfinite(x._data[np.broadcast_to(rows, x.shape)]).all():
+            # an ignored row may be all -inf: zero it so log_softmax's backward stays finite there
+            x = _ew.where(make_tensor(rows), 0.0, x)
+    logp = _red.log_softmax(x, cd)
+    loss = _nll(logp, tg, w, reduction)
+    if label_smoothing <= 0.0:
+        return loss
+    c = tg.n_classes
+    smooth = -(logp * make_tensor(_broadcast_weight(w, x.ndim, cd)) if w is not None else logp).sum(cd)
+    if tg.ignored is not None:
+        smooth = _ew.where(make_tensor(tg.ignored), 0.0, smooth)
+    if reduction == "sum":
+        smooth = smooth.sum()
+    elif reduction == "mean":
+        smooth = smooth.sum() / _total_weight(tg, w, x.dtype)
+    return loss * (1 - label_smoothing) + smooth * (label_smoothing / c)
+
+
+def _cross_entropy_probs(x, t, weight, ignore_index, reduction, label_smoothing):
+    if t._data.dtype.kind not in "fc":
+        raise RuntimeError(f"cross_entropy: Expected floating point type for target with class probabilities, "
+                           f"got {_tname(t.dtype)} (input and target of shape {shape_str(x.shape)})")
+    if ignore_index >= 0:
+        raise RuntimeError("cross_entropy: ignore_index is not supported for floating point target")
+    if x.ndim == 0:
+        raise IndexError("cross_entropy: Dimension specified as 1 but tensor has no dimensions "
+                         "(input and target are 0-d; the class dimension is missing)")
+    cd = 0 if x.ndim == 1 else 1
+    c = x.shape[cd]
+    if weight is not None:
+        weight = to_tensor(weight, "cross_entropy")
+        if weight.ndim != 1 or weight.shape[0] != c:
+            raise RuntimeError(f"cross_entropy: weight tensor should be defined either for all {c} classes or no "
+                               f"classes but got weight tensor of shape: {list(weight.shape)}")
+    if label_smoothing > 0.0:
+        if label_smoothing > 1.0:
+            raise RuntimeError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0. "
+                               f"Got: {label_smoothing}")
+        t = t * (1 - label_smoothing) + label_smoothing / c
+    logp = _red.log_softmax(x, cd)
+    with quiet():
+        masked = np.isneginf(logp._data) & (t._data == 0)
+    if masked.any():
+        # 0 * log 0 = 0: a masked class the target gives no mass costs nothing (the "double where")
+        logp = _ew.where(make_tensor(masked), 0.0, logp)
+    prod = logp * t
+    if weight is not None:
+        prod = prod * _broadcast_weight(weight, x.ndim, cd)
+    if reduction == "none":
+        return -prod.sum(cd)
+    total = -prod.sum()
+    if reduction == "sum":
+        return total
+    n = x._data.size // c if c else 0
+    return total / float(n)
+
+
+# --- binary cross-entropy ---------------------------------------------------------
+class BinaryCrossEntropy(Op):
+    """-(t log x + (1 - t) log(1 - x)) elementwise, each log clamped at -100 (PyTorch's rule).
+
+    Fused because the composite cannot be differentiated at x = 0 or 1: the
+    clamp's zero slope meets d log(x)/dx = 1/0, and 0 * inf = NaN. Here
+    d/dx = (x - t) / max(x (1 - x), 1e-12), PyTorch's formula, finite
+    everywhere; d/dt = log(1 - x) - log(x). For logits, use
+    ``binary_cross_entropy_with_logits``, which needs no clamping at all.
+    """
+    __slots__ = ()
+
+    def forward(self, x, t):
+        with quiet():
+            return -(t * np.maximum(np.log(x), -100) + (1 - t) * np.maximum(np.log1p(-x), -100))
+
+    def _dx(self, xp, x, t):
+        return (x - t) / xp.maximum(x * (1 - x), 1e-12)
+
+    def _dt(self, xp, x):
+        with quiet():
+            return xp.log1p(-x) - xp.log(x)
+
+    def vjp(self, xp, g, x, t, y):
+        return (g * self._dx(xp, x, t) if self.needs[0] else None,
+                g * self._dt(xp, x) if self.needs[1] else None)
+
+    def jvp(self, xp, tangents, x, t, y):
+        tx, tt = tangents
+        out = None if tx is None else tx * self._dx(xp, x, t)
+        if tt is not None:
+            d = tt * self._dt(xp, x)
+            out = d if out is None else out + d
+        return out
+
+
+def _elementwise_weight(fname, weight, target, dtype, differentiable=True):
+    w = to_tensor(weight, fname)
+    try:
+        ok = np.broadcast_shapes(w.shape, target.shape) == tuple(target.shape)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise RuntimeError(f"{fname}: weight of shape {shape_str(w.shape)} cannot be broadcast to the "
+                           f"target shape {shape_str(target.shape)}")
+    if not differentiable and w.requires_grad:
+        raise RuntimeError(f"The function '{fname}' is not differentiable with respect to argument 'weight'. "
+                           "This input cannot have requires_grad True.")
+    return cast(w, dtype) if w._data.dtype != dtype else w
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    """BCE of probabilities: -w (t log x + (1 - t) log(1 - x)), logs clamped at -100 as PyTorch.
+
+    ``input`` must lie in [0, 1] and have the target's shape and dtype. Prefer
+    ``binary_cross_entropy_with_logits`` on logits: sigmoid then log loses
+    everything beyond |z| ~ 17 (float32) that the fused form keeps.
+    """
+    reduction = _reduction(size_average, reduce, reduction)
+    x, t = to_tensor(input, "binary_cross_entropy"), to_tensor(target, "binary_cross_entropy")
+    if tuple(t.shape) != tuple(x.shape):
+        raise ValueError(f"binary_cross_entropy: Using a target size ({shape_str(t.shape)}) that is different "
+                         f"to the input size ({shape_str(x.shape)}) is deprecated. "
+                         "Please ensure they have the same size.")
+    require_float(x, "binary_cross_entropy")
+    if t.dtype != x.dtype:
+        raise RuntimeError(f"binary_cross_entropy: Found dtype {_tname(t.dtype)} but expected {_tname(x.dtype)} "
+                           "(target must have the input's dtype)")
+    if not np.all((x._data >= 0) & (x._data <= 1)):
+        raise RuntimeError("binary_cross_entropy: all elements of input should be between 0 and 1")
+    if not np.all((t._data >= 0) & (t._data <= 1)):
+        raise RuntimeError("binary_cross_entropy: all elements of target should be between 0 and 1")
+    loss = apply(BinaryCrossEntropy(), x, t)
+    if weight is not None:
+        loss = loss * _elementwise_weight("binary_cross_entropy", weight, t, x.dtype, differentiable=False)
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
+                                     reduction="mean", pos_weight=None):
+    """BCE of logits z: max(z, 0) - z t + log1p(exp(-|z|)) = -[t log sigmoid(z) + (1 - t) log sigmoid(-z)].
+
+    Never computes sigmoid then log, so it is finite for any finite z, and
+    d/dz = sigmoid(z) - t exactly (at z = 0 too: ``maximum`` splits its slope
+    at the tie). ``pos_weight`` p (broadcast over the last dims, one per
+    class) weighs the positive term, PyTorch's formula:
+    (1 - t) z + (1 + (p - 1) t) softplus(-z), gradient (1 + (p - 1) t) sigmoid(z) - p t.
+    """
+    reduction = _reduction(size_average, reduce, reduction)
+    fname = "binary_cross_entropy_with_logits"
+    z, t = to_tensor(input, fname), to_tensor(target, fname)
+    if tuple(t.shape) != tuple(z.shape):
+        raise ValueError(f"{fname}: Target size ({shape_str(t.shape)}) must be the same as input size "
+                         f"({shape_str(z.shape)})")
+    require_float(z, fname)
+    if t._data.dtype.kind not in "fc":
+        raise RuntimeError(f"{fname}: result type {_tname(z.dtype)} can't be cast to the desired output type "
+                           f"{_tname(t.dtype)} (target must be floating point)")
+    dt = result_dtype((z, t))
+    z, t = cast(z, dt), cast(t, dt)
+    tail = _ew.log1p(_ew.exp(-_ew.abs(z)))          # log(1 + e^-|z|) in (0, log 2]: never overflows
+    if pos_weight is None:
+        loss = _ew.maximum(z, 0.0) - z * t + tail
+    else:
+        pw = _elementwise_weight(fname, pos_weight, t, dt)
+        lw = (pw - 1) * t + 1
+        loss = (1 - t) * z + lw * (_ew.maximum(-z, 0.0) + tail)
+    if weight is not None:
+        loss = loss * _elementwise_weight(fname, weight, t, dt)
+    return _reduce(loss, reduction)
+
+
+# --- regression losses --------------------------------------------------------------
+def _regression(fname, square, input, target, size_average, reduce, reduction, weight):
+    x, t = to_tensor(input, fname), to_tensor(target, fname)
+    if tuple(t.shape) != tuple(x.shape):
+        warnings.warn(f"Using a target size ({shape_str(t.shape)}) that is different to the input size "
+                      f"({shape_str(x.shape)}). This will likely lead to incorrect results due to broadcasting. "
+                      "Please ensure they have the same size.", stacklevel=3)
+    reduction = _legacy(size_average, reduce, reduction)
+    if result_dtype((x, t)).kind not in "fc":
+        require_float(x, fname)
+    try:
+        np.broadcast_shapes(x.shape, t.shape)
+    except ValueError:
+        raise RuntimeError(f"{fname}: input {shape_str(x.shape)} and target {shape_str(t.shape)} cannot be "
+                           "broadcast together") from None
+    d = x - t
+    err = _ew.square(d) if square else _ew.abs(d)
+    if weight is None:
+        return _reduce(err, _check_reduction(reduction))
+    w = to_tensor(weight, fname)
+    if tuple(w.shape) != tuple(x.shape):
+        raise ValueError("Weights and input must have the same size.")
+    err = err * w
+    if reduction == "none":
+        return err
+    if reduction == "sum":
+        return err.sum()
+    if reduction == "mean":
+        return err.sum() / w.sum()
+    raise ValueError(f"Invalid reduction mode: {reduction}. Expected one of 'none', 'mean', 'sum'.")
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """Mean squared error (x - y)^2: the Gaussian negative log-likelihood up to constants.
+
+    With ``weight`` (the input's shape), 'mean' is sum(w (x - y)^2) / sum(w).
+    """
+    return _regression("mse_loss", True, input, target, size_average, reduce, reduction, weight)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """Mean absolute error |x - y| (gradient sign(x - y), 0 at ties): the Laplace NLL up to constants."""
+    return _regression("l1_loss", False, input, target, size_average, reduce, reduction, weight)
+
+
+# --- KL divergence -------------------------------------------------------------------
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    """KL(target || model) pointwise, with ``input`` the model's log-probabilities.
+
+    target * (log target - input) (0 where target = 0), or with
+    ``log_target=True`` exp(target) * (target - input). 'batchmean' divides
+    the sum by the batch size, which is the KL divergence of the rows,
+    averaged; 'mean' (the default, as in PyTorch) divides by every element
+    and warns. Positions where the target has no mass and ``input`` is -inf
+    contribute 0 with a zero gradient (PyTorch: NaN).
+    """
+    if size_average is not None or reduce is not None:
+        reduction = _legacy(size_average, reduce, reduction)
+    else:
+        if reduction == "mean":
+            warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
+                          "'batchmean' divides only by the batch size, and aligns with the KL div math "
+                          "definition.'mean' will be changed to behave the same as 'batchmean' in the next "
+                          "major release.", stacklevel=2)
+        if reduction != "batchmean":
+            _check_reduction(_legacy(None, None, reduction))
+    x, t = to_tensor(input, "kl_div"), to_tensor(target, "kl_div")
+    if x._data.dtype.kind not in "fc" or t._data.dtype.kind not in "fc":
+        raise RuntimeError("kl_div: Integral inputs not supported.")
+    try:
+        np.broadcast_shapes(x.shape, t.shape)
+    except ValueError:
+        raise RuntimeError(f"kl_div: input {shape_str(x.shape)} and target {shape_str(t.shape)} cannot be "
+                           "broadcast together") from None
+    from .. import special
+    batch = x.shape[0] if x.ndim else None
+    with quiet():
+        if log_target:
+            void = np.broadcast_to(np.isneginf(t._data), np.broadcast_shapes(x.shape, t.shape))
+        else:
+            void = (t._data == 0) & np.isinf(x._data)
+    if log_target:
+        if void.any():
+            vt = make_tensor(void)
+            t, x = _ew.where(vt, 0.0, t), _ew.where(vt, 0.0, x)
+            loss = _ew.where(vt, 0.0, _ew.exp(t) * (t - x))
+        else:
+            loss = _ew.exp(t) * (t - x)
+    else:
+        if void.any():
+            x = _ew.where(make_tensor(void), 0.0, x)
+        loss = special.xlogy(t, t) - t * x
+    if reduction == "batchmean":
+        s = loss.sum()
+        return s if batch is None else s / batch
+    return _reduce(loss, reduction)
