@@ -163,3 +163,5 @@ def _normal_(self, mean=0.0, std=1.0, *, generator=None):
 
 Tensor.uniform_ = _uniform_
 Tensor.normal_ = _normal_
+
+inplace._UFUNCS.update(inplace._ufunc_table())
