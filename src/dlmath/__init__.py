@@ -29,6 +29,8 @@ from . import autograd
 from . import special
 from . import nn
 from . import distributions
+from . import linalg
+from .linalg import norm_legacy as norm
 from .sampling import sample, bernoulli, multinomial, normal
 
 subtract, multiply, divide, true_divide = sub, mul, div, div
