@@ -87,6 +87,92 @@ _new = object.__new__
 _Tensor = None  # set by dlmath.tensor once the class exists
 
 
+_ndarray = np.ndarray
+_asarray = np.asarray
+
+
+def apply1(op: Op, a):
+    """``apply`` for one Tensor input and one output: the hot path of unary ops, unrolled."""
+    out = op.forward(a._data)
+    if out.__class__ is not _ndarray:
+        out = _asarray(out)
+    t = _new(_Tensor)
+    t._data = out
+    t.grad = None
+    t._out_idx = 0
+    t._tangent = None
+    vc = [0]
+    if a.requires_grad and _grad_state.enabled:
+        op.needs = _NEEDS1
+        if op.uses_inputs:
+            op.versions = (a._vc[0],)
+        op.inputs = (a,)
+        op.retained = op.pending = op.deps = None
+        op.out = out
+        op.out_vc = vc
+        op.out_ver = 0
+        t.requires_grad = True
+        t.grad_fn = op
+    else:
+        t.requires_grad = False
+        t.grad_fn = None
+    if op.is_view:
+        vc = a._vc
+        t._base = a._base if a._base is not None else a
+        if t.grad_fn is not None:
+            op.out_vc = vc
+            op.out_ver = vc[0]
+    else:
+        t._base = None
+    t._vc = vc
+    if _flags.active:
+        _flags.after_forward(op, (a,), (a._data,), out, t)
+    return t
+
+
+def apply2(op: Op, a, b):
+    """``apply`` for two inputs (Tensors or Python scalars) and one output, unrolled."""
+    T = _Tensor
+    if isinstance(a, T):
+        da, ra = a._data, a.requires_grad
+    else:
+        da, ra = a, False
+    if isinstance(b, T):
+        db, rb = b._data, b.requires_grad
+    else:
+        db, rb = b, False
+    out = op.forward(da, db)
+    if out.__class__ is not _ndarray:
+        out = _asarray(out)
+    t = _new(T)
+    t._data = out
+    t.grad = None
+    t._out_idx = 0
+    t._tangent = None
+    t._base = None
+    vc = t._vc = [0]
+    if (ra or rb) and _grad_state.enabled:
+        op.needs = (ra, rb)
+        if op.uses_inputs:
+            op.versions = (a._vc[0] if da is not a else 0, b._vc[0] if db is not b else 0)
+        op.inputs = (a, b)
+        op.retained = op.pending = op.deps = None
+        op.out = out
+        op.out_vc = vc
+        op.out_ver = 0
+        t.requires_grad = True
+        t.grad_fn = op
+    else:
+        t.requires_grad = False
+        t.grad_fn = None
+    if _flags.active:
+        _flags.after_forward(op, (a, b), (da, db), out, t)
+    return t
+
+
+_NEEDS1 = (True,)
+
+
 def apply(op: Op, *inputs):
     """Run ``op`` on Tensors / Python scalars and record it when grad is on.
 

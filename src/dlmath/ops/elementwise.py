@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special as _special
 
-from ..autograd.node import Op, apply, make_tensor
+from ..autograd.node import Op, apply, apply1, apply2, make_tensor
 from ..tensor import Tensor
 from ._util import (as_float, binary_operands, broadcast_error, cast, quiet, result_dtype,
                     to_tensor)
@@ -245,7 +245,7 @@ def _unary(cls, x, opname):
         x = to_tensor(x, opname)
     if x._data.dtype.kind not in "fc":
         x = as_float(x)
-    return apply(cls(), x)
+    return apply1(cls(), x)
 
 
 def neg(x):
@@ -537,7 +537,7 @@ def _binary(cls, a, b, opname):
         raise TypeError(f"{opname}: unsupported operand types {type(a).__name__} and {type(b).__name__}")
     a, b, dt = ops
     try:
-        return apply(cls(), a, b)
+        return apply2(cls(), a, b)
     except ValueError as e:
         raise _shape_error(opname, a, b, e) from None
 
@@ -549,7 +549,7 @@ def operator(cls, opname, reflected=False):
         if ops is None:
             return NotImplemented
         try:
-            return apply(cls(), ops[0], ops[1])
+            return apply2(cls(), ops[0], ops[1])
         except ValueError as e:
             raise _shape_error(opname, ops[0], ops[1], e) from None
 
@@ -558,7 +558,7 @@ def operator(cls, opname, reflected=False):
         if ops is None:
             return NotImplemented
         try:
-            return apply(cls(), ops[0], ops[1])
+            return apply2(cls(), ops[0], ops[1])
         except ValueError as e:
             raise _shape_error(opname, ops[0], ops[1], e) from None
     return reflected_op if reflected else forward_op
