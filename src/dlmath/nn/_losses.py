@@ -3,10 +3,11 @@
 Cross-entropy is log_softmax + gather: never softmax then log, so a logit
 of 1e4 or a probability that underflows gives a finite loss, and the
 gradient with respect to the logits is exactly (softmax(z) - y) / N. BCE
-with logits is max(z, 0) - z y + log1p(exp(-|z|)), whose gradient is
-sigmoid(z) - y. Both are compositions of differentiable primitives, so
-second derivatives (Hessians of a loss) come for free. ``binary_cross_entropy``
-on probabilities is a fused primitive (see :class:`BinaryCrossEntropy`).
+with logits is softplus(z) - z y = max(z, 0) - z y + log1p(exp(-|z|)),
+whose gradient is sigmoid(z) - y. Both are compositions of differentiable
+primitives, so second derivatives (Hessians of a loss) come for free; the
+two fused primitives (softplus, and BCE on probabilities) are in
+:mod:`dlmath.nn._primitives`, with the reason for each.
 
 Reductions, weights, ``ignore_index``, label smoothing, shapes, dtypes and
 error types follow PyTorch. Where dlmath is deliberately better (documented
@@ -19,11 +20,12 @@ import warnings
 
 import numpy as np
 
-from ..autograd.node import Op, apply, make_tensor
+from ..autograd.node import apply, make_tensor
 from ..ops import elementwise as _ew, reduction as _red
 from ..ops._util import cast, quiet, result_dtype, shape_str, to_tensor
 from ..ops.indexing import gather as _gather
 from ..tensor import Tensor
+from ._primitives import BinaryCrossEntropy, softplus
 
 _TORCH_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
                 "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool", "complex64": "ComplexFloat",
@@ -168,7 +170,7 @@ def _nll(logp, tg, w, reduction):
             return -picked.sum()
         if tg.ignored is None and tg.count:
             return -picked.mean()
-        return -picked.sum() / float(tg.count)  # 0 / 0 = NaN when every target is ignored, as PyTorch
+        return _divide(-picked.sum(), float(tg.count))
     wt = w[tg.safe]
     if tg.ignored is not None:
         wt = np.where(tg.ignored, 0, wt).astype(w.dtype)
@@ -177,7 +179,14 @@ def _nll(logp, tg, w, reduction):
         return loss
     if reduction == "sum":
         return loss.sum()
-    return loss.sum() / make_tensor(np.asarray(wt.sum(), dtype=w.dtype))
+    return _divide(loss.sum(), make_tensor(np.asarray(wt.sum(), dtype=w.dtype)))
+
+
+def _divide(total, weight_sum):
+    """A weighted mean; with no weight at all (every target ignored) NaN, as PyTorch, with a zero gradient."""
+    if float(weight_sum) == 0:
+        return total * 0.0 + float("nan")
+    return total / weight_sum
 
 
 def _total_weight(tg, w, dtype):
@@ -259,7 +268,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if reduction == "sum":
         smooth = smooth.sum()
     elif reduction == "mean":
-        smooth = smooth.sum() / _total_weight(tg, w, x.dtype)
+        smooth = _divide(smooth.sum(), _total_weight(tg, w, x.dtype))
     return loss * (1 - label_smoothing) + smooth * (label_smoothing / c)
 
 
@@ -303,52 +312,17 @@ def _cross_entropy_probs(x, t, weight, ignore_index, reduction, label_smoothing)
 
 
 # --- binary cross-entropy ---------------------------------------------------------
-class BinaryCrossEntropy(Op):
-    """-(t log x + (1 - t) log(1 - x)) elementwise, each log clamped at -100 (PyTorch's rule).
-
-    Fused because the composite cannot be differentiated at x = 0 or 1: the
-    clamp's zero slope meets d log(x)/dx = 1/0, and 0 * inf = NaN. Here
-    d/dx = (x - t) / max(x (1 - x), 1e-12), PyTorch's formula, finite
-    everywhere; d/dt = log(1 - x) - log(x). For logits, use
-    ``binary_cross_entropy_with_logits``, which needs no clamping at all.
-    """
-    __slots__ = ()
-
-    def forward(self, x, t):
-        with quiet():
-            return -(t * np.maximum(np.log(x), -100) + (1 - t) * np.maximum(np.log1p(-x), -100))
-
-    def _dx(self, xp, x, t):
-        return (x - t) / xp.maximum(x * (1 - x), 1e-12)
-
-    def _dt(self, xp, x):
-        with quiet():
-            return xp.log1p(-x) - xp.log(x)
-
-    def vjp(self, xp, g, x, t, y):
-        return (g * self._dx(xp, x, t) if self.needs[0] else None,
-                g * self._dt(xp, x) if self.needs[1] else None)
-
-    def jvp(self, xp, tangents, x, t, y):
-        tx, tt = tangents
-        out = None if tx is None else tx * self._dx(xp, x, t)
-        if tt is not None:
-            d = tt * self._dt(xp, x)
-            out = d if out is None else out + d
-        return out
-
-
-def _elementwise_weight(fname, weight, target, dtype, differentiable=True):
+def _elementwise_weight(fname, weight, target, dtype, differentiable=True, what="weight"):
     w = to_tensor(weight, fname)
     try:
         ok = np.broadcast_shapes(w.shape, target.shape) == tuple(target.shape)
     except ValueError:
         ok = False
     if not ok:
-        raise RuntimeError(f"{fname}: weight of shape {shape_str(w.shape)} cannot be broadcast to the "
+        raise RuntimeError(f"{fname}: {what} of shape {shape_str(w.shape)} cannot be broadcast to the "
                            f"target shape {shape_str(target.shape)}")
     if not differentiable and w.requires_grad:
-        raise RuntimeError(f"The function '{fname}' is not differentiable with respect to argument 'weight'. "
+        raise RuntimeError(f"The function '{fname}' is not differentiable with respect to argument '{what}'. "
                            "This input cannot have requires_grad True.")
     return cast(w, dtype) if w._data.dtype != dtype else w
 
@@ -382,13 +356,15 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
                                      reduction="mean", pos_weight=None):
-    """BCE of logits z: max(z, 0) - z t + log1p(exp(-|z|)) = -[t log sigmoid(z) + (1 - t) log sigmoid(-z)].
+    """BCE of logits z: softplus(z) - z t = -[t log sigmoid(z) + (1 - t) log sigmoid(-z)].
 
-    Never computes sigmoid then log, so it is finite for any finite z, and
-    d/dz = sigmoid(z) - t exactly (at z = 0 too: ``maximum`` splits its slope
-    at the tie). ``pos_weight`` p (broadcast over the last dims, one per
-    class) weighs the positive term, PyTorch's formula:
-    (1 - t) z + (1 + (p - 1) t) softplus(-z), gradient (1 + (p - 1) t) sigmoid(z) - p t.
+    softplus(z) = max(z, 0) + log1p(exp(-|z|)) never computes sigmoid then
+    log, so the loss is finite for any finite z, and d/dz = sigmoid(z) - t
+    exactly (z = 0 included, to every order). ``pos_weight`` p (broadcast
+    against the target, e.g. one per class in the last dim) weighs the
+    positive term, PyTorch's formula: (1 - t) z + (1 + (p - 1) t) softplus(-z),
+    gradient (1 + (p - 1) t) sigmoid(z) - p t. ``weight`` and ``pos_weight``
+    are constants (PyTorch refuses them with requires_grad).
     """
     reduction = _reduction(size_average, reduce, reduction)
     fname = "binary_cross_entropy_with_logits"
@@ -402,15 +378,13 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
                            f"{_tname(t.dtype)} (target must be floating point)")
     dt = result_dtype((z, t))
     z, t = cast(z, dt), cast(t, dt)
-    tail = _ew.log1p(_ew.exp(-_ew.abs(z)))          # log(1 + e^-|z|) in (0, log 2]: never overflows
     if pos_weight is None:
-        loss = _ew.maximum(z, 0.0) - z * t + tail
+        loss = softplus(z) - z * t       # = max(z, 0) - z t + log1p(exp(-|z|)), d/dz = sigmoid(z) - t
     else:
-        pw = _elementwise_weight(fname, pos_weight, t, dt)
-        lw = (pw - 1) * t + 1
-        loss = (1 - t) * z + lw * (_ew.maximum(-z, 0.0) + tail)
+        pw = _elementwise_weight(fname, pos_weight, t, dt, differentiable=False, what="pos_weight")
+        loss = (1 - t) * z + ((pw - 1) * t + 1) * softplus(-z)
     if weight is not None:
-        loss = loss * _elementwise_weight(fname, weight, t, dt)
+        loss = loss * _elementwise_weight(fname, weight, t, dt, differentiable=False)
     return _reduce(loss, reduction)
 
 

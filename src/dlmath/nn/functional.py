@@ -19,6 +19,7 @@ from ..ops import elementwise as _ew, reduction as _red
 from ..ops._util import shape_str, to_tensor
 from ..ops.matmul import matmul as _matmul
 from ..random import rng as _rng
+from ._primitives import softplus as _softplus
 from ._losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, kl_div,
                       l1_loss, mse_loss, nll_loss, require_float)
 
@@ -82,29 +83,27 @@ def relu(input, inplace=False):
 def softplus(input, beta=1.0, threshold=20.0):
     """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (PyTorch's rule).
 
-    The exponent is clamped at ``threshold`` inside the unused branch too (the
-    "double where"), so exp never overflows into the gradient. d/dx = sigmoid(beta x).
+    Computed as max(bx, 0) + log1p(exp(-|bx|)), which never overflows;
+    d/dx = sigmoid(beta x) (1 above the threshold).
     """
     x = require_float(to_tensor(input, "softplus"), "softplus")
     bx = x * beta if beta != 1 else x
-    big = bx > threshold
-    safe = _ew.where(big, threshold, bx) if big._data.any() else bx
-    soft = _ew.log1p(_ew.exp(safe))
+    soft = _softplus(bx)
     if beta != 1:
         soft = soft / beta
-    return _ew.where(big, x, soft) if big._data.any() else soft
+    big = bx._data > threshold
+    return _ew.where(make_tensor(big), x, soft) if big.any() else soft
 
 
 def logsigmoid(input):
-    """log sigmoid(x) = min(x, 0) - log1p(exp(-|x|)): never log(0), gradient sigmoid(-x).
+    """log sigmoid(x) = -softplus(-x) = min(x, 0) - log1p(exp(-|x|)): never log(0).
 
     The naive log(sigmoid(x)) is -inf for x < -88 in float32 (sigmoid
-    underflows to 0) and its gradient is NaN there; this form is exact.
-    ``minimum`` splits its gradient at the tie x = 0, which makes the slope
-    there exactly 1/2 = sigmoid(0).
+    underflows to 0) and its gradient is NaN there; this form is exact, with
+    gradient sigmoid(-x).
     """
     x = require_float(to_tensor(input, "logsigmoid"), "logsigmoid")
-    return _ew.minimum(x, 0.0) - _ew.log1p(_ew.exp(-_ew.abs(x)))
+    return -_softplus(-x)
 
 
 def gelu(input, approximate="none"):

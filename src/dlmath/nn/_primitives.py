@@ -1,0 +1,80 @@
+"""The two fused primitives of dm.nn.functional, and why each is fused.
+
+Everything else in dm.nn.functional is composed from the core primitives.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.node import Op, apply
+from ..ops._util import quiet
+
+
+class Softplus(Op):
+    """softplus(z) = log(1 + e^z) = max(z, 0) + log1p(e^-|z|); d/dz = sigmoid(z) = exp(z - softplus(z)).
+
+    Behind logsigmoid (-softplus(-x)), F.softplus and BCE with logits. Fused
+    because the composite max(z, 0) + log1p(exp(-|z|)) has the kinks of max
+    and |z| at 0: they cancel in the first derivative (max splits its slope
+    at ties) but not in the second, which would come out 0 instead of
+    sigmoid'(0) = 1/4 at z = 0 exactly (zero-initialised logits). Here the
+    slope exp(z - y) is smooth, accurate in both tails (e^z for z << 0, 1 for
+    z >> 0: no 1 - sigmoid cancellation), and written in xp operations, so
+    it differentiates again: d/dz exp(z - y) = sigmoid (1 - sigmoid).
+    """
+    __slots__ = ()
+    uses_output = True
+
+    def forward(self, z):
+        with quiet():
+            return np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
+
+    def _slope(self, xp, z, y):
+        with quiet():
+            return xp.exp(z - y)
+
+    def vjp(self, xp, g, z, y):
+        return (g * self._slope(xp, z, y),)
+
+    def jvp(self, xp, t, z, y):
+        return t[0] * self._slope(xp, z, y)
+
+
+def softplus(z):
+    """The primitive on a floating Tensor (callers check dtypes)."""
+    return apply(Softplus(), z)
+
+
+class BinaryCrossEntropy(Op):
+    """-(t log x + (1 - t) log(1 - x)) elementwise, each log clamped at -100 (PyTorch's rule).
+
+    Fused because the composite cannot be differentiated at x = 0 or 1: the
+    clamp's zero slope meets d log(x)/dx = 1/0, and 0 * inf = NaN. Here
+    d/dx = (x - t) / max(x (1 - x), 1e-12), PyTorch's formula, finite
+    everywhere; d/dt = log(1 - x) - log(x). For logits, use
+    ``binary_cross_entropy_with_logits``, which needs no clamping at all.
+    """
+    __slots__ = ()
+
+    def forward(self, x, t):
+        with quiet():
+            return -(t * np.maximum(np.log(x), -100) + (1 - t) * np.maximum(np.log1p(-x), -100))
+
+    def _dx(self, xp, x, t):
+        return (x - t) / xp.maximum(x * (1 - x), 1e-12)
+
+    def _dt(self, xp, x):
+        with quiet():
+            return xp.log1p(-x) - xp.log(x)
+
+    def vjp(self, xp, g, x, t, y):
+        return (g * self._dx(xp, x, t) if self.needs[0] else None,
+                g * self._dt(xp, x) if self.needs[1] else None)
+
+    def jvp(self, xp, tangents, x, t, y):
+        tx, tt = tangents
+        out = None if tx is None else tx * self._dx(xp, x, t)
+        if tt is not None:
+            d = tt * self._dt(xp, x)
+            out = d if out is None else out + d
+        return out
