@@ -3,7 +3,8 @@
 A workload function builds its data, then hands a zero-argument ``step``
 callable to :func:`per_iteration`, which warms it up, picks an inner
 iteration count so that one timed block lasts about ``target_s`` seconds,
-and returns the mean wall-clock time of one iteration (``time.perf_counter``).
+and returns the time of one iteration (``time.perf_counter``; median of
+sub-blocks).
 Repetitions across fresh processes are the parent's job (``run.py``).
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -25,8 +27,13 @@ TARGET_S = float(os.environ.get("DLMATH_BENCH_TARGET_S", "0.4"))
 
 
 def per_iteration(step, target_s: float | None = None, warmup_s: float = 0.1,
-                  min_warmup: int = 3, min_iters: int = 5) -> float:
-    """Return the mean time in seconds of one call to ``step``."""
+                  min_warmup: int = 3, min_iters: int = 3, blocks: int = 5) -> float:
+    """Return the time in seconds of one call to ``step``.
+
+    After warm-up the timed budget is split into ``blocks`` sub-blocks; the
+    result is the median over sub-blocks of (block time / iterations), which
+    shrugs off a transient disturbance from another process.
+    """
     target_s = TARGET_S if target_s is None else target_s
     # Warm-up: caches, lazily compiled kernels, allocator pools.
     n_warm = 0
@@ -35,12 +42,15 @@ def per_iteration(step, target_s: float | None = None, warmup_s: float = 0.1,
         step()
         n_warm += 1
     est = (time.perf_counter() - t0) / n_warm
-    iters = max(min_iters, int(target_s / max(est, 1e-9)))
+    iters = max(min_iters, int(target_s / blocks / max(est, 1e-9)))
     gc.collect()
-    t0 = time.perf_counter()
-    for _ in range(iters):
-        step()
-    return (time.perf_counter() - t0) / iters
+    times = []
+    for _ in range(blocks):
+        t0 = time.perf_counter()
+        for _ in range(iters):
+            step()
+        times.append((time.perf_counter() - t0) / iters)
+    return statistics.median(times)
 
 
 def import_dlmath():
