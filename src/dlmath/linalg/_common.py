@@ -222,14 +222,19 @@ def warn_if_ill_conditioned(opname, a, cond=None, ainv=None, consequence=None, s
 
 
 # --- degenerate spectra (eigh, svd backward) -------------------------------------
-def gap_terms(xp, num, gaps, gaps_raw, values_raw, num_raw, opname, what):
-    """num / gaps off the diagonal, 0 on it and where two values coincide.
+def gap_terms(xp, num, gaps, gaps_raw, values_raw, num_raw, opname, what, depends=True):
+    """num / gaps off the diagonal; 0 on it and where two values coincide (with a warning).
 
-    ``gaps`` (..., n, n) holds differences of eigenvalues (or squared singular
-    values). Where two of them are equal to working precision the quotient is
-    0/0: the term is 0 when the loss does not depend on the basis chosen inside
-    the repeated eigenspace (num ~ 0, e.g. a loss on V diag(f(w)) V^T), and
-    undefined otherwise; then we warn and drop it (PyTorch returns inf/NaN).
+    ``gaps`` (..., n, n) holds differences of eigenvalues (or of squared singular
+    values). Where two are equal to working precision the eigenvector term is
+    0/0 and the cotangent of the eigenvectors no longer determines the gradient:
+    if the loss depends on the basis chosen inside the repeated eigenspace
+    (num != 0) the derivative does not exist; if it does not (num ~ 0) the limit
+    depends on how the loss would change were the eigenvalues to split, which the
+    cotangent does not carry. dlmath warns (DegenerateEigenvaluesWarning) and sets
+    those terms to 0, exact for losses on the whole eigenspace (its projector),
+    where PyTorch returns inf/NaN without a word. ``depends``: the eigenvector
+    cotangent is not all zeros (no warning otherwise).
     """
     n = gaps_raw.shape[-1]
     dt = gaps_raw.dtype
@@ -237,19 +242,21 @@ def gap_terms(xp, num, gaps, gaps_raw, values_raw, num_raw, opname, what):
     tol = 10 * max(n, 1) * eps(dt) * np.maximum(scale, np.finfo(dt).tiny)
     off = ~np.eye(n, dtype=bool)
     degenerate = off & (np.abs(gaps_raw) <= tol)
-    if np.any(degenerate):
+    if depends and np.any(degenerate):
         big = np.max(np.abs(num_raw)) if num_raw.size else 0.0
-        significant = degenerate & (np.abs(num_raw) > np.sqrt(eps(dt)) * big)
+        significant = degenerate & (np.abs(num_raw) > np.sqrt(eps(dt)) * big) & (big > 0)
+        *b, i, j = (int(v) for v in np.argwhere(significant if np.any(significant) else degenerate)[0])
+        bl = f" of batch element {int(np.ravel_multi_index(b, gaps_raw.shape[:-2]))}" if b else ""
         if np.any(significant):
-            idx = np.argwhere(significant)[0]
-            *b, i, j = (int(v) for v in idx)
-            bl = f" of batch element {int(np.ravel_multi_index(b, gaps_raw.shape[:-2]))}" if b else ""
-            warnings.warn(
-                f"{opname} backward: {what} {i} and {j}{bl} are equal to working precision and the loss "
-                "depends on the choice of basis inside their repeated eigenspace, so its gradient is not "
-                "defined; the terms coupling them were set to 0 (PyTorch returns inf/NaN). Use a loss that "
-                "depends on the eigenspace only (e.g. on V diag(f(w)) V^T) or on the eigenvalues.",
-                DegenerateEigenvaluesWarning, stacklevel=2)
+            why = ("the loss depends on the basis chosen inside their repeated eigenspace, so its derivative "
+                   "does not exist")
+        else:
+            why = ("the loss depends on the eigenvectors, whose derivative is 0/0 there; the exact term is 0 for "
+                   "losses on the whole eigenspace (its projector) but f'(w) for V diag(f(w)) V^T")
+        warnings.warn(
+            f"{opname} backward: {what} {i} and {j}{bl} are equal to working precision and {why}; the terms "
+            "coupling them were set to 0 (PyTorch returns inf/NaN). Losses on the eigenvalues alone are exact.",
+            DegenerateEigenvaluesWarning, stacklevel=2)
     skip = degenerate | ~off
     safe = xp.where(skip, 1.0, gaps)
     return xp.where(skip, 0.0, num / safe)

@@ -34,7 +34,7 @@ def _eigh_inner(xp, gl, gv, w, v, opname="linalg.eigh"):
         gaps = xp.expand_dims(w, -2) - xp.expand_dims(w, -1)         # gaps[i, j] = w_j - w_i
         wr = raw(w)
         inner = gap_terms(xp, skew, gaps, wr[..., None, :] - wr[..., :, None], wr, raw(skew),
-                          opname, "eigenvalues")
+                          opname, "eigenvalues", depends=bool(np.any(raw(gv) != 0)))
     if gl is not None:
         d = diag_embed(xp, gl)
         inner = d if inner is None else inner + d
@@ -81,14 +81,14 @@ def eigh(A, UPLO="L"):
     """Eigenvalues (ascending) and orthonormal eigenvectors of symmetric A (..., n, n),
     as torch.linalg.eigh; only the ``UPLO`` triangle of A is read.
 
-    Differs from PyTorch (documented): when two eigenvalues are equal and the loss
-    depends on the eigenvectors in a basis-dependent way, backward warns
-    (DegenerateEigenvaluesWarning) and drops the undefined coupling terms instead
-    of silently returning inf/NaN; losses on the eigenspace (V diag(f(w)) V^T)
-    get their exact gradient. Eigenvectors are defined up to sign: use losses
-    invariant to it.
+    Differs from PyTorch (documented): when two eigenvalues are equal (to working
+    precision) and the loss depends on the eigenvectors, the eigenvector term is 0/0;
+    backward warns (DegenerateEigenvaluesWarning) and sets those coupling terms to 0
+    (exact for losses on a whole repeated eigenspace, e.g. its projector) instead of
+    silently returning NaN as PyTorch does. Eigenvectors are defined up to sign: use
+    losses invariant to it. The backward is written in ``xp`` operations, so second
+    derivatives work (create_graph=True).
 
-    >>> import dlmath as dm
     >>> dm.linalg.eigh(dm.tensor([[2.0, 1.0], [1.0, 2.0]])).eigenvalues
     tensor([1., 3.])
     """
@@ -187,8 +187,9 @@ class SVD(Op):
         s2 = s * s
         gaps = xp.expand_dims(s2, -2) - xp.expand_dims(s2, -1)
         sr2 = sr * sr
+        depends = any(t is not None and bool(np.any(raw(t) != 0)) for t in (gu, gvh))
         inner = gap_terms(xp, num, gaps, sr2[..., None, :] - sr2[..., :, None], sr2, raw(num),
-                          "linalg.svd", "singular values")
+                          "linalg.svd", "singular values", depends)
         if gs is not None:
             inner = inner + diag_embed(xp, gs)
         if m > n and gu is not None:
@@ -222,8 +223,9 @@ def svd(A, full_matrices=True, *, driver=None):
     """Singular value decomposition A = U diag(S) Vh of (..., m, n) A, as torch.linalg.svd.
 
     Gradients of U and Vh are defined for losses invariant to the signs of the
-    singular vectors; repeated singular values are handled as in ``eigh`` (a
-    warning, not NaN, when the loss depends on the basis of a repeated subspace).
+    singular vectors; repeated (or, for non-square A, zero) singular values are
+    handled as in ``eigh``: a DegenerateEigenvaluesWarning and 0 for the undefined
+    terms, where PyTorch returns NaN. Second derivatives work (create_graph=True).
 
     >>> import dlmath as dm
     >>> dm.linalg.svd(dm.tensor([[3.0, 0.0], [0.0, -4.0]])).S
