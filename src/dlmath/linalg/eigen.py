@@ -89,6 +89,7 @@ def eigh(A, UPLO="L"):
     losses invariant to it. The backward is written in ``xp`` operations, so second
     derivatives work (create_graph=True).
 
+    >>> import dlmath as dm
     >>> dm.linalg.eigh(dm.tensor([[2.0, 1.0], [1.0, 2.0]])).eigenvalues
     tensor([1., 3.])
     """
@@ -347,7 +348,7 @@ def power_iteration(A, num_iters=100, tol=1e-6, generator=None):
         if num_iters > 0:
             warnings.warn(f"power_iteration: did not converge in num_iters={num_iters} steps (last change "
                           f"{change:.3g} > tol={tol:g}); the dominant eigenvalue may be complex, or not "
-                          "well separated in modulus from the next one.", RuntimeWarning, stacklevel=2)
+                          "well separated in modulus from the next one.", UserWarning, stacklevel=2)
     if n:
         big = np.take_along_axis(v, np.argmax(np.abs(v), axis=-1)[..., None], -1)
         v = v * np.where(big < 0, -1, 1).astype(a.dtype)
