@@ -149,6 +149,7 @@ def log_ndtr(input):
 
 def _float_pair(input, other, name):
     """Both operands as Tensors of their common floating dtype (PyTorch's promotion)."""
+    input, other = [to_tensor(v, name) if isinstance(v, (list, tuple)) else v for v in (input, other)]
     ops = binary_operands(input, other, name)
     if ops is None:
         raise TypeError(f"{name}: unsupported operand types {type(input).__name__} and {type(other).__name__}")

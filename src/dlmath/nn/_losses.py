@@ -1,8 +1,8 @@
 """Losses of torch.nn.functional, in their numerically stable forms.
 
-Cross-entropy is log_softmax + gather: never softmax then log, so a logit
-of 1e4 or a probability that underflows gives a finite loss, and the
-gradient with respect to the logits is exactly (softmax(z) - y) / N. BCE
+Cross-entropy is -log_softmax(z)[y] = logsumexp(z) - z_y: never softmax then
+log, so a logit of 1e4 or a probability that underflows gives a finite
+loss, and the gradient with respect to the logits is (softmax(z) - y) / N. BCE
 with logits is softplus(z) - z y = max(z, 0) - z y + log1p(exp(-|z|)),
 whose gradient is sigmoid(z) - y. Both are compositions of differentiable
 primitives, so second derivatives (Hessians of a loss) come for free; the
@@ -25,7 +25,7 @@ from ..ops import elementwise as _ew, reduction as _red
 from ..ops._util import cast, quiet, result_dtype, shape_str, to_tensor
 from ..ops.indexing import gather as _gather
 from ..tensor import Tensor
-from ._primitives import BinaryCrossEntropy, softplus
+from ._primitives import BinaryCrossEntropy, softmax_cross_entropy, softplus
 
 _TORCH_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
                 "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool", "complex64": "ComplexFloat",
@@ -129,8 +129,8 @@ def _class_targets(fname, x, target, ignore_index):
         out.ignored = None
         out.safe = ta.astype(np.int64, copy=False)
         out.count = int(ta.size)
-    bad = (out.safe < 0) | (out.safe >= c)
-    if bad.any():
+    if out.safe.size and (out.safe.min() < 0 or out.safe.max() >= c):
+        bad = (out.safe < 0) | (out.safe >= c)
         v = int(out.safe[bad].flat[0])
         raise IndexError(f"{fname}: Target {v} is out of bounds. Class indices must be in [0, {c}) "
                          f"(input {shape_str(x.shape)}, target {shape_str(t.shape)}, "
@@ -155,31 +155,34 @@ def _class_weight(fname, weight, x, c):
     return w._data
 
 
-def _nll(logp, tg, w, reduction):
-    """-logp[target] per entry, weighted, ignored entries 0; reduced as PyTorch (weighted mean)."""
-    idx = np.expand_dims(tg.safe, tg.class_dim)
-    picked = _gather(logp, tg.class_dim, make_tensor(idx))
-    picked = picked.reshape(tg.shape)
+def _nll(nll, tg, w, reduction):
+    """Weight, mask and reduce the per-entry -log p[target] as PyTorch (the weighted mean)."""
     if tg.ignored is not None:
         # ignored entries are not read (their row may be NaN: a fully masked position)
-        picked = _ew.where(make_tensor(tg.ignored), 0.0, picked)
+        nll = _ew.where(make_tensor(tg.ignored), 0.0, nll)
     if w is None:
         if reduction == "none":
-            return -picked
+            return nll
         if reduction == "sum":
-            return -picked.sum()
+            return nll.sum()
         if tg.ignored is None and tg.count:
-            return -picked.mean()
-        return _divide(-picked.sum(), float(tg.count))
+            return nll.mean()
+        return _divide(nll.sum(), float(tg.count))
     wt = w[tg.safe]
     if tg.ignored is not None:
         wt = np.where(tg.ignored, 0, wt).astype(w.dtype)
-    loss = picked * make_tensor(-wt)
+    loss = nll * make_tensor(wt)
     if reduction == "none":
         return loss
     if reduction == "sum":
         return loss.sum()
     return _divide(loss.sum(), make_tensor(np.asarray(wt.sum(), dtype=w.dtype)))
+
+
+def _picked(logp, tg):
+    """-logp[target] (target-shaped) by gather: the NLL of given log-probabilities."""
+    idx = np.expand_dims(tg.safe, tg.class_dim)
+    return -_gather(logp, tg.class_dim, make_tensor(idx)).reshape(tg.shape)
 
 
 def _divide(total, weight_sum):
@@ -217,7 +220,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     x = require_float(to_tensor(input, "nll_loss"), "nll_loss")
     tg = _class_targets("nll_loss", x, target, ignore_index)
     w = _class_weight("nll_loss", weight, x, tg.n_classes)
-    return _nll(x, tg, w, reduction)
+    return _nll(_picked(x, tg), tg, w, reduction)
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
@@ -232,8 +235,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     N * d1 * ... . ``label_smoothing`` eps mixes the target with the uniform
     distribution: (1 - eps) y + eps / C.
 
-    Computed as -log_softmax(z)[target]: the gradient with respect to the
-    logits is (softmax(z) - y) / N (the "clean gradient" of the fused loss),
+    Computed as -log_softmax(z)[target] (fused: ``SoftmaxCrossEntropy``;
+    log_softmax + gather with label smoothing): the gradient with respect to
+    the logits is (softmax(z) - y) / N (the "clean gradient" of the fused loss),
     finite for logits of any size and for -inf (masked) logits other than the
     target's.
 
@@ -257,10 +261,10 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         if not np.isfinite(x._data[np.broadcast_to(rows, x.shape)]).all():
             # an ignored row may be all -inf: zero it so log_softmax's backward stays finite there
             x = _ew.where(make_tensor(rows), 0.0, x)
-    logp = _red.log_softmax(x, cd)
-    loss = _nll(logp, tg, w, reduction)
     if label_smoothing <= 0.0:
-        return loss
+        return _nll(softmax_cross_entropy(x, tg.safe, cd), tg, w, reduction)
+    logp = _red.log_softmax(x, cd)
+    loss = _nll(_picked(logp, tg), tg, w, reduction)
     c = tg.n_classes
     smooth = -(logp * make_tensor(_broadcast_weight(w, x.ndim, cd)) if w is not None else logp).sum(cd)
     if tg.ignored is not None:
