@@ -288,6 +288,22 @@ def test_ill_conditioned_warns_with_condition_number(op, dtype, n):
         run()
 
 
+@dlmath_only
+def test_large_solve_uses_the_free_lower_bound(monkeypatch):
+    import importlib
+    monkeypatch.setattr(importlib.import_module("dlmath.linalg.solve"), "COND_CHECK_MAX_N", 4)
+    a = _hilbert(12)
+    b = np.random.default_rng(0).standard_normal((12, 2))
+    with pytest.warns(dm.linalg.IllConditionedWarning, match="linalg.solve"):
+        dm.linalg.solve(dm.tensor(a), dm.tensor(b))
+
+
+def test_nan_matrices_give_nan_not_singular_errors(torch):
+    nan = np.array([[np.nan, 1.0], [1.0, 1.0]])
+    compare_with_torch(lambda L, a: L.linalg.inv(a), (np.stack([nan, np.eye(2)]),), torch=torch, grad=False)
+    compare_with_torch(lambda L, a, b: L.linalg.solve(a, b), (nan, np.ones(2)), torch=torch, grad=False)
+
+
 # --- det at a singular matrix: the cofactor matrix (dlmath only; PyTorch gives zeros) ----------
 def _cofactor(m):
     n = m.shape[0]

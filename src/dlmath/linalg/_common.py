@@ -4,6 +4,8 @@ plain (NumPy) and the recorded (Tensor) backward pass.
 """
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 from collections import namedtuple
 
@@ -47,6 +49,17 @@ COND_CHECK_MAX_N = 256
 
 _TORCH_NAMES = {"float16": "Half", "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
                 "uint8": "Byte", "bool": "Bool"}
+
+
+_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def user_stacklevel():
+    """The warnings stacklevel of the first caller outside dlmath (so a warning names the user's line)."""
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PKG_DIR):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def raw(x):
@@ -120,16 +133,28 @@ def lapack(name, a):
     return scipy.linalg.lapack.get_lapack_funcs(name, dtype=a.dtype)
 
 
-def singular_error(a, opname, detail=""):
-    """LinAlgError naming the first singular batch element of ``a`` and its zero pivot."""
-    getrf = lapack("getrf", a)
-    for k, m in enumerate(flat(a)):
-        _, _, info = getrf(m)
-        if info > 0:
-            return LinAlgError(f"{opname}: {batch_label(a.shape[:-2], k)}The diagonal element {info} is zero, "
-                               f"the {detail or 'inversion'} could not be completed because the input matrix "
-                               "is singular.")
-    return LinAlgError(f"{opname}: the input matrix is singular.")
+def _fallback(a, b, opname, detail):
+    """After NumPy's LinAlgError: NaN for matrices with NaN/inf entries (as PyTorch),
+    LinAlgError naming the first singular batch element otherwise."""
+    batch = a.shape[:-2] if b is None else np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    aa = np.broadcast_to(a, batch + a.shape[-2:])
+    bb = None if b is None else np.broadcast_to(b, batch + b.shape[-2:])
+    shape = a.shape[-2:] if b is None else (a.shape[-1], b.shape[-1])
+    out = np.empty(batch + shape, dtype=a.dtype if b is None else np.result_type(a, b))
+    for idx in np.ndindex(*batch):
+        m = aa[idx]
+        if not np.all(np.isfinite(m)) or (bb is not None and not np.all(np.isfinite(bb[idx]))):
+            out[idx] = np.nan
+            continue
+        try:
+            out[idx] = np.linalg.inv(m) if b is None else np.linalg.solve(m, bb[idx])
+        except np.linalg.LinAlgError:
+            getrf = lapack("getrf", m)
+            info = getrf(m)[2]
+            k = int(np.ravel_multi_index(idx, batch)) if batch else 0
+            raise LinAlgError(f"{opname}: {batch_label(batch, k)}The diagonal element {info} is zero, the "
+                              f"{detail} could not be completed because the input matrix is singular.") from None
+    return out
 
 
 def inv_array(a, opname):
@@ -137,14 +162,14 @@ def inv_array(a, opname):
     try:
         return np.linalg.inv(a)
     except np.linalg.LinAlgError:
-        raise singular_error(a, opname) from None
+        return _fallback(a, None, opname, "inversion")
 
 
 def solve_array(a, b, opname):
     try:
         return np.linalg.solve(a, b)
     except np.linalg.LinAlgError:
-        raise singular_error(a, opname, "solve") from None
+        return _fallback(a, b, opname, "solve")
 
 
 class _TensorLA:
@@ -194,7 +219,7 @@ def condition_numbers(a, ainv=None):
         return np.asarray(_norm1(a).astype(np.float64) * _norm1(ainv).astype(np.float64))
 
 
-def warn_if_ill_conditioned(opname, a, cond=None, ainv=None, consequence=None, stacklevel=4):
+def warn_if_ill_conditioned(opname, a, cond=None, ainv=None, consequence=None):
     """Warn (IllConditionedWarning) with the worst condition number when it exceeds
     COND_WARN_FACTOR / eps(dtype). ``cond`` may be given; else computed from ``ainv`` or A."""
     n = a.shape[-1]
@@ -207,10 +232,10 @@ def warn_if_ill_conditioned(opname, a, cond=None, ainv=None, consequence=None, s
     cond = np.asarray(cond)
     limit = COND_WARN_FACTOR / eps(a.dtype)
     with np.errstate(invalid="ignore"):
-        bad = ~(cond <= limit)            # NaN counts as bad
+        bad = cond > limit                # NaN (from NaN entries) is not a conditioning problem
     if not np.any(bad):
         return
-    worst = int(np.nanargmax(np.where(np.isnan(cond), np.inf, cond))) if cond.ndim else 0
+    worst = int(np.argmax(np.where(bad, cond, -np.inf))) if cond.ndim else 0
     c = float(cond.reshape(-1)[worst])
     where = f" (batch element {worst} of {cond.size})" if cond.ndim else ""
     state = "singular to working precision" if not np.isfinite(c) else "near-singular"
@@ -218,7 +243,7 @@ def warn_if_ill_conditioned(opname, a, cond=None, ainv=None, consequence=None, s
     warnings.warn(
         f"{opname}: the matrix{where} is {state} for {a.dtype} (1-norm condition number {c:.3g} > "
         f"{limit:.3g} = {COND_WARN_FACTOR:g}/eps): {consequence}.",
-        IllConditionedWarning, stacklevel=stacklevel)
+        IllConditionedWarning, stacklevel=user_stacklevel())
 
 
 # --- degenerate spectra (eigh, svd backward) -------------------------------------
@@ -256,7 +281,7 @@ def gap_terms(xp, num, gaps, gaps_raw, values_raw, num_raw, opname, what, depend
         warnings.warn(
             f"{opname} backward: {what} {i} and {j}{bl} are equal to working precision and {why}; the terms "
             "coupling them were set to 0 (PyTorch returns inf/NaN). Losses on the eigenvalues alone are exact.",
-            DegenerateEigenvaluesWarning, stacklevel=2)
+            DegenerateEigenvaluesWarning, stacklevel=user_stacklevel())
     skip = degenerate | ~off
     safe = xp.where(skip, 1.0, gaps)
     return xp.where(skip, 0.0, num / safe)

@@ -15,8 +15,8 @@ import numpy as np
 from ..autograd.node import Op, apply, make_tensor
 from ..ops import matmul as mm
 from ..random import rng as _rng
-from ._common import (is_numpy, EigResult, EighResult, LinAlgError, PowerIterationResult, SVDResult, diag_embed,
-                      diagonal, gap_terms, matrix_input, mT, raw)
+from ._common import (DegenerateEigenvaluesWarning, EigResult, EighResult, LinAlgError, PowerIterationResult,
+                      SVDResult, diag_embed, diagonal, gap_terms, is_numpy, matrix_input, mT, raw, user_stacklevel)
 
 
 def _needs_grad(A):
@@ -175,6 +175,8 @@ class SVD(Op):
             u, vh = u[..., :, :k], vh[..., :k, :]
             gu = None if gu is None else gu[..., :, :k]
             gvh = None if gvh is None else gvh[..., :k, :]
+        if k == 0:
+            return (a * 0,)
         if gu is None and gvh is None:
             return (xp.matmul(u * xp.expand_dims(gs, -2), vh),)
         sr = raw(s)
@@ -212,10 +214,9 @@ def _safe_recip(xp, s, sr, g, axis):
     if np.any(zero):
         gz = np.abs(g) * np.expand_dims(zero, axis)
         if np.any(gz > np.sqrt(np.finfo(sr.dtype).eps) * (np.max(np.abs(g)) + 1e-300)):
-            from ._common import DegenerateEigenvaluesWarning
             warnings.warn("linalg.svd backward: a singular value is 0 and the loss depends on the matching "
                           "singular vector of the larger side, which is not unique; that term was set to 0 "
-                          "(PyTorch returns inf/NaN).", DegenerateEigenvaluesWarning, stacklevel=2)
+                          "(PyTorch returns inf/NaN).", DegenerateEigenvaluesWarning, stacklevel=user_stacklevel())
     rec = xp.where(zero, 0.0, 1.0 / xp.where(zero, 1.0, s))
     return xp.expand_dims(rec, axis)
 
@@ -348,7 +349,7 @@ def power_iteration(A, num_iters=100, tol=1e-6, generator=None):
         if num_iters > 0:
             warnings.warn(f"power_iteration: did not converge in num_iters={num_iters} steps (last change "
                           f"{change:.3g} > tol={tol:g}); the dominant eigenvalue may be complex, or not "
-                          "well separated in modulus from the next one.", UserWarning, stacklevel=2)
+                          "well separated in modulus from the next one.", UserWarning, stacklevel=user_stacklevel())
     if n:
         big = np.take_along_axis(v, np.argmax(np.abs(v), axis=-1)[..., None], -1)
         v = v * np.where(big < 0, -1, 1).astype(a.dtype)

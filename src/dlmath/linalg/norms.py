@@ -162,7 +162,8 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
     if ord in ("nuc", 2, -2):
         from .eigen import svdvals
         s = svdvals(sh.movedim(A, (d0, d1), (-2, -1)))
-        out = red.sum(s, -1) if ord == "nuc" else (red.amax(s, -1) if ord == 2 else red.amin(s, -1))
+        empty = s.shape[-1] == 0 and ord == 2           # the 2-norm of an empty matrix is 0, as torch
+        out = red.sum(s, -1) if ord == "nuc" or empty else (red.amax(s, -1) if ord == 2 else red.amin(s, -1))
         if keepdim:
             for d in sorted((d0, d1)):
                 out = sh.unsqueeze(out, d)

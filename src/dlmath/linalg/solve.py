@@ -15,7 +15,7 @@ from ..autograd.node import Op, apply, make_tensor
 from ..ops import elementwise as ew, matmul as mm, shape as sh
 from ..ops._util import broadcast_error, shape_str, to_tensor
 from ._common import (COND_CHECK_MAX_N, LinAlgError, SlogdetResult, condition_numbers, eps,
-                      float_input, inv_array, la, matrix_input, mT, raw, singular_error, warn_if_ill_conditioned,
+                      float_input, inv_array, la, matrix_input, mT, raw, solve_array, warn_if_ill_conditioned,
                       is_numpy, batch_label)
 
 
@@ -32,7 +32,7 @@ class Inv(Op):
     def forward(self, a):
         y = inv_array(a, "linalg.inv")
         # cond_1 = ||A||_1 ||A^-1||_1: exact and nearly free once A^-1 is known
-        warn_if_ill_conditioned("linalg.inv", a, ainv=y, stacklevel=5)
+        warn_if_ill_conditioned("linalg.inv", a, ainv=y)
         return y
 
     # Giles 2008, sec. 2.2.3: dC = -C dA C  =>  Abar = -C^T Cbar C^T
@@ -98,20 +98,17 @@ class Solve(Op):
 
 
 def _solve_checked(a, b):
-    try:
-        x = np.linalg.solve(a, b)
-    except np.linalg.LinAlgError:
-        raise singular_error(a, "linalg.solve", "solve") from None
+    x = solve_array(a, b, "linalg.solve")
     n = a.shape[-1]
     if n <= COND_CHECK_MAX_N:
-        warn_if_ill_conditioned("linalg.solve", a, stacklevel=6)
+        warn_if_ill_conditioned("linalg.solve", a)
     elif n:
         # a free lower bound on cond_1: ||A^-1|| >= ||X|| / ||B|| for each right-hand side
         with np.errstate(all="ignore"):
             an = np.max(np.sum(np.abs(a), axis=-2), axis=-1)
             ratio = np.max(np.sum(np.abs(x), axis=-2) / np.sum(np.abs(b), axis=-2), axis=-1)
             bound = np.broadcast_to(an, ratio.shape) * ratio
-        warn_if_ill_conditioned("linalg.solve", a, cond=np.nan_to_num(bound, nan=0.0), stacklevel=6)
+        warn_if_ill_conditioned("linalg.solve", a, cond=np.nan_to_num(bound, nan=0.0))
     return x
 
 
@@ -204,7 +201,7 @@ class Det(Op):
     uses_inputs, uses_output = True, True
 
     def forward(self, a):
-        warn_if_ill_conditioned("linalg.det", a, stacklevel=5, consequence=(
+        warn_if_ill_conditioned("linalg.det", a, consequence=(
             "det is tiny relative to ||A||^n and has few correct digits; slogdet's gradient A^-T blows up"))
         return np.asarray(np.linalg.det(a))
 
