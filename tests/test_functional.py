@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 import pytest
 
-from helpers import (AGAINST_TORCH, Arg, assert_raises_like_torch, compare_with_torch, dlmath_only, dm,
+from helpers import (AGAINST_TORCH, Arg, assert_raises_like_torch, compare_with_torch, dm,
                      materialize, build, numerical_vjp_check, second_order_check, to_numpy)
 
 RNG = np.random.default_rng(7)

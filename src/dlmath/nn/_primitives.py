@@ -128,7 +128,8 @@ class SoftmaxCrossEntropy(Op):
 
 
 def softmax_cross_entropy(x, target, axis):
-    """Per-entry cross-entropy of logits ``x`` (classes along ``axis``) and int64 ``target`` (x's shape without axis)."""
+    """Per-entry cross-entropy of logits ``x`` (classes along ``axis``) and int64 ``target``
+    (the shape of x without ``axis``)."""
     op = SoftmaxCrossEntropy()
     op.axis = axis
     if target.ndim == 1 and axis == 1:

@@ -3,8 +3,10 @@
 Activations are compositions of differentiable primitives, so second
 derivatives come for free; each is written in the form that cannot overflow
 or lose its gradient at extreme inputs (``logsigmoid`` is never
-``log(sigmoid(x))``). The losses live in :mod:`dlmath.nn._losses` and are
-re-exported here.
+``log(sigmoid(x))``). The few fused primitives (softplus, softmax +
+cross-entropy, BCE on probabilities) are in :mod:`dlmath.nn._primitives`,
+each with the reason it is fused. The losses live in
+:mod:`dlmath.nn._losses` and are re-exported here.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from ..ops._util import shape_str, to_tensor
 from ..ops.matmul import matmul as _matmul
 from ..random import rng as _rng
 from ._primitives import softplus as _softplus
-from ._losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, kl_div,
+from ._losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, kl_div,  # noqa: F401
                       l1_loss, mse_loss, nll_loss, require_float)
 
 __all__ = ["softmax", "log_softmax", "softmin", "sigmoid", "tanh", "relu", "gelu", "softplus", "logsigmoid",
