@@ -178,50 +178,26 @@ def apply(op: Op, *inputs):
 
     Inputs must already have the dtype the op computes in (the caller applies
     the promotion rules). Returns a Tensor, or a tuple of them for n_out > 1.
-    This is the hot path of every operation, hence the unrolled cases.
     """
+    if op.n_out == 1:
+        if len(inputs) == 1:
+            return apply1(op, inputs[0])
+        if len(inputs) == 2 and not op.is_view:
+            return apply2(op, inputs[0], inputs[1])
     T = _Tensor
-    if len(inputs) == 1:
-        a = inputs[0]
-        arrays = (a._data,)
-        out = op.forward(a._data)
-        record = a.requires_grad and _grad_state.enabled
-        if record:
-            op.needs = (True,)
-            if op.uses_inputs:
-                op.versions = (a._vc[0],)
-    elif len(inputs) == 2:
-        a, b = inputs
-        if isinstance(a, T):
-            da, ra = a._data, a.requires_grad
-        else:
-            da, ra = a, False
-        if isinstance(b, T):
-            db, rb = b._data, b.requires_grad
-        else:
-            db, rb = b, False
-        arrays = (da, db)
-        out = op.forward(da, db)
-        record = (ra or rb) and _grad_state.enabled
-        if record:
-            op.needs = (ra, rb)
-            if op.uses_inputs:
-                op.versions = (a._vc[0] if da is not a else 0, b._vc[0] if db is not b else 0)
-    else:
-        arrays = [a._data if isinstance(a, T) else a for a in inputs]
-        out = op.forward(*arrays)
-        needs = tuple(isinstance(a, T) and a.requires_grad for a in inputs)
-        record = True in needs and _grad_state.enabled
-        if record:
-            op.needs = needs
-            if op.uses_inputs:
-                op.versions = tuple(a._vc[0] if isinstance(a, T) else 0 for a in inputs)
+    arrays = [a._data if isinstance(a, T) else a for a in inputs]
+    out = op.forward(*arrays)
+    needs = tuple(isinstance(a, T) and a.requires_grad for a in inputs)
+    record = True in needs and _grad_state.enabled
+    fn = None
     if record:
+        op.needs = needs
+        if op.uses_inputs:
+            op.versions = tuple(a._vc[0] if isinstance(a, T) else 0 for a in inputs)
         op.inputs = inputs
         op.retained = op.pending = op.deps = None
+        op.out = out
         fn = op
-    else:
-        fn = None
     if op.n_out == 1:
         result = make_tensor(out, record, fn)
         if op.is_view:
@@ -229,7 +205,6 @@ def apply(op: Op, *inputs):
             result._vc = base._vc
             result._base = base._base if base._base is not None else base
         if record:
-            op.out = out
             op.out_vc = result._vc
             op.out_ver = result._vc[0]
     else:
@@ -237,7 +212,6 @@ def apply(op: Op, *inputs):
         for i, r in enumerate(result):
             r._out_idx = i
         if record:
-            op.out = out
             op.out_vc = None
     if _flags.active:
         # forward-mode tangents and anomaly checks cost nothing when off
