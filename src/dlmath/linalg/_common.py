@@ -210,6 +210,9 @@ def condition_numbers(a, ainv=None):
         except np.linalg.LinAlgError:
             out = np.full(a.shape[:-2], np.inf)
             for k, m in enumerate(flat(a)):
+                if not np.all(np.isfinite(m)):
+                    out.reshape(-1)[k] = np.nan       # NaN/inf entries: not a conditioning problem
+                    continue
                 try:
                     out.reshape(-1)[k] = _norm1(m) * _norm1(np.linalg.inv(m))
                 except np.linalg.LinAlgError:
