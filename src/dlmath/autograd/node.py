@@ -32,13 +32,16 @@ class Op:
       uses_output  the vjp reads the output value
       is_view      the output shares memory with input 0 (reshape, transpose, basic indexing)
       n_out        number of outputs (eigh, svd, ... return several)
+      batched      vjp/jvp accept cotangents/tangents with extra leading (batch)
+                   dims (jacrev, jacfwd, hessian); if False the engine loops per row
     """
     __slots__ = ("inputs", "needs", "out", "versions", "out_vc", "out_ver", "retained", "trace",
-                 "pending", "deps")
+                 "pending", "deps", "out_tangent")
     uses_inputs = True
     uses_output = False
     is_view = False
     n_out = 1
+    batched = False
 
     # --- the three parts of a primitive -------------------------------
     def forward(self, *arrays):
