@@ -10,7 +10,7 @@ _forward_hooks = []
 
 def refresh():
     global active
-    active = forward_levels > 0 or anomaly
+    active = forward_levels > 0 or anomaly or bool(_forward_hooks)
 
 
 def after_forward(op, inputs, arrays, out, result):

@@ -192,7 +192,8 @@ def _grid(x, index, dim, opname):
             raise RuntimeError(f"{opname}: Size does not match at dimension {d}: index {shape_str(index.shape)} "
                                f"vs input {shape_str(x.shape)}")
     n = x.shape[dim] if x.ndim else 1
-    if idx.size and (idx.min() < -n or idx.max() >= n):
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        # torch does not wrap negative indices here, unlike Python and NumPy
         raise RuntimeError(f"{opname}: index {int(idx.max() if idx.max() >= n else idx.min())} is out of bounds "
                            f"for dimension {dim} with size {n}")
     grid = list(np.ogrid[tuple(slice(0, s) for s in idx.shape)])

@@ -50,6 +50,9 @@ class Mean(Op):
     uses_inputs = False
 
     def forward(self, x):
+        if x.size == 0:  # NaN, quietly, as torch (np.mean would warn "Mean of empty slice")
+            with quiet():
+                return np.sum(x, axis=self.axes, keepdims=self.keepdim) / x.dtype.type(self.count)
         return np.mean(x, axis=self.axes, keepdims=self.keepdim)
 
     def vjp(self, xp, g, x, y):
@@ -178,6 +181,8 @@ class Softmax(Op):
     uses_inputs, uses_output = False, True
 
     def forward(self, x):
+        if x.size == 0:
+            return x.copy()
         with quiet():
             e = np.exp(x - np.max(x, axis=self.axis, keepdims=True))
             return e / np.sum(e, axis=self.axis, keepdims=True)
@@ -195,6 +200,8 @@ class LogSoftmax(Op):
     uses_inputs, uses_output = False, True
 
     def forward(self, x):
+        if x.size == 0:
+            return x.copy()
         m = np.max(x, axis=self.axis, keepdims=True)
         with quiet():
             z = x - m
