@@ -269,3 +269,12 @@ def test_float32_stays_float32_through_numpy_heavy_ops():
         assert o.dtype == dm.float32, repr(o)
     sum(o.sum() for o in outs).backward()
     assert x.grad.dtype == dm.float32
+
+
+def test_allclose_isclose_equal():
+    a = dm.tensor([1.0, 2.0])
+    assert dm.allclose(a, dm.tensor([1.0, 2.0 + 1e-7]))
+    assert not dm.allclose(a, dm.tensor([1.0, 2.1]))
+    assert dm.isclose(a, dm.tensor([1.0, 3.0])).tolist() == [True, False]
+    assert dm.equal(a, dm.tensor([1.0, 2.0]))
+    assert not dm.equal(a, dm.tensor([1.0]))

@@ -32,6 +32,7 @@ from . import distributions
 from . import linalg
 from .linalg import norm_legacy as norm
 from .sampling import sample, bernoulli, multinomial, normal
+from .comparison import allclose, isclose, equal
 
 subtract, multiply, divide, true_divide = sub, mul, div, div
 negative = neg
@@ -43,21 +44,6 @@ def is_tensor(obj):
 
 def numel(input):
     return input.numel()
-
-
-def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    import numpy as _np
-    return bool(_np.allclose(_np.asarray(input), _np.asarray(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
-
-
-def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    import numpy as _np
-    return tensor(_np.isclose(_np.asarray(input), _np.asarray(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
-
-
-def equal(input, other):
-    import numpy as _np
-    return bool(input.shape == other.shape and _np.array_equal(_np.asarray(input), _np.asarray(other)))
 
 
 __version__ = "0.1.0"
