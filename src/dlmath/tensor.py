@@ -157,8 +157,11 @@ class Tensor:
     __hash__ = object.__hash__
 
     def __repr__(self):
-        body = np.array2string(self._data, separator=", ", prefix="tensor(", precision=4,
-                               floatmode="maxprec_equal", threshold=1000, edgeitems=3)
+        a = self._data
+        # as torch prints: 4 decimals, or "2." when every value is a whole number
+        fractional = a.dtype.kind != "f" or not np.all(np.mod(a[np.isfinite(a)], 1) == 0)
+        body = np.array2string(a, separator=", ", prefix="tensor(", precision=4,
+                               floatmode="fixed" if fractional else "maxprec", threshold=1000, edgeitems=3)
         extras = []
         if self._data.dtype not in (_dtype.get_default_dtype(), _dtype.int64, _dtype.bool_) or self._data.size == 0:
             extras.append(f"dtype={_dtype.dtype_name(self._data.dtype)}")
