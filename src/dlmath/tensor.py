@@ -159,7 +159,10 @@ class Tensor:
     def __repr__(self):
         a = self._data
         # as torch prints: 4 decimals, or "2." when every value is a whole number
-        fractional = a.dtype.kind != "f" or not np.all(np.mod(a[np.isfinite(a)], 1) == 0)
+        fractional = False
+        if a.dtype.kind in "fc":
+            parts = (a.real, a.imag) if a.dtype.kind == "c" else (a,)
+            fractional = any(np.any(np.mod(p[np.isfinite(p)], 1) != 0) for p in parts)
         body = np.array2string(a, separator=", ", prefix="tensor(", precision=4,
                                floatmode="fixed" if fractional else "maxprec", threshold=1000, edgeitems=3)
         extras = []

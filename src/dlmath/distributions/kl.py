@@ -80,7 +80,7 @@ def kl_divergence(p, q):
     >>> import dlmath as dm
     >>> D = dm.distributions
     >>> D.kl_divergence(D.Normal(0.0, 1.0), D.Normal(1.0, 1.0))  # (mu_p - mu_q)^2 / 2
-    tensor(0.5)
+    tensor(0.5000)
     """
     try:
         fun = _KL_MEMOIZE[type(p), type(q)]
