@@ -1,0 +1,373 @@
+"""Binary elementwise primitives (+ - * / ** max min where): derivatives beside them.
+
+Broadcasting is undone by the engine, so each rule returns the cotangent at
+the broadcast shape. Dtypes follow PyTorch's promotion (``binary_operands``).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.node import Op, apply, apply2, make_tensor
+from ..tensor import Tensor
+from ._util import (as_float, binary_operands, broadcast_error, cast, quiet, result_dtype,
+                    to_tensor)
+from .unary import trunc
+
+
+# --- binary functions -------------------------------------------------------
+class Add(Op):
+    """a + b; d/da = d/db = 1. Biases (broadcast over the batch), residual connections."""
+    __slots__ = ()
+    uses_inputs = False
+
+    def forward(self, a, b):
+        return a + b
+
+    def vjp(self, xp, g, a, b, y):
+        return g, g
+
+    def jvp(self, xp, t, a, b, y):
+        ta, tb = t
+        return ta if tb is None else (tb if ta is None else ta + tb)
+
+
+class Sub(Op):
+    """a - b; d/da = 1, d/db = -1."""
+    __slots__ = ()
+    uses_inputs = False
+
+    def forward(self, a, b):
+        return a - b
+
+    def vjp(self, xp, g, a, b, y):
+        return g, (-g if self.needs[1] else None)
+
+    def jvp(self, xp, t, a, b, y):
+        ta, tb = t
+        return ta if tb is None else (-tb if ta is None else ta - tb)
+
+
+class Mul(Op):
+    """a * b; d/da = b, d/db = a. Gates, masks, scaling."""
+    __slots__ = ()
+
+    def used_inputs(self):
+        needs = self.needs
+        return [i for i, n in ((1, needs[0]), (0, needs[1])) if n]
+
+    def forward(self, a, b):
+        return a * b
+
+    def vjp(self, xp, g, a, b, y):
+        needs = self.needs
+        return (g * b if needs[0] else None), (g * a if needs[1] else None)
+
+    def jvp(self, xp, t, a, b, y):
+        ta, tb = t
+        if tb is None:
+            return ta * b
+        return tb * a if ta is None else ta * b + a * tb
+
+
+class Div(Op):
+    """a / b; d/da = 1/b, d/db = -a/b^2 = -y/b."""
+    __slots__ = ()
+    uses_output = True
+
+    def used_inputs(self):
+        return (1,)  # only b: the quotient y stands in for a
+
+    @property
+    def uses_output(self):
+        return self.needs[1]  # y appears only in d/db
+
+    def forward(self, a, b):
+        return a / b
+
+    def vjp(self, xp, g, a, b, y):
+        ga = g / b
+        return (ga if self.needs[0] else None), (-ga * y if self.needs[1] else None)
+
+    def jvp(self, xp, t, a, b, y):
+        ta, tb = t
+        out = None if ta is None else ta / b
+        if tb is not None:
+            d = -tb * y / b
+            out = d if out is None else out + d
+        return out
+
+
+class Pow(Op):
+    """a ** b; d/da = b a^(b-1), d/db = a^b log(a) (taken as 0 where a = 0 and b >= 0, as PyTorch)."""
+    __slots__ = ()
+
+    @property
+    def uses_output(self):
+        return self.needs[1]  # y appears only in d/db
+
+    def forward(self, a, b):
+        return np.power(a, b)
+
+    def _da(self, xp, a, b):
+        if isinstance(b, (int, float)):
+            if b == 0:
+                return a * 0
+            if b == 2:
+                return 2 * a
+            return b * a ** (b - 1)
+        return b * a ** (b - 1)
+
+    def _db(self, xp, a, b, y):
+        with quiet():
+            return xp.where((a == 0) & (b >= 0), 0.0, y * xp.log(a))
+
+    def vjp(self, xp, g, a, b, y):
+        needs = self.needs
+        with quiet():
+            return ((g * self._da(xp, a, b) if needs[0] else None),
+                    (g * self._db(xp, a, b, y) if needs[1] else None))
+
+    def jvp(self, xp, t, a, b, y):
+        ta, tb = t
+        out = None if ta is None else ta * self._da(xp, a, b)
+        if tb is not None:
+            d = tb * self._db(xp, a, b, y)
+            out = d if out is None else out + d
+        return out
+
+
+class Maximum(Op):
+    """max(a, b) elementwise; the gradient goes to the larger, split in half at ties (as PyTorch)."""
+    __slots__ = ()
+    pick = staticmethod(np.maximum)
+
+    def forward(self, a, b):
+        return self.pick(a, b)
+
+    def _masks(self, xp, a, b):
+        return a > b, b > a
+
+    def vjp(self, xp, g, a, b, y):
+        wa, wb = self._masks(xp, a, b)
+        half = g * 0.5
+        tie = a == b
+        return ((xp.where(tie, half, g * wa) if self.needs[0] else None),
+                (xp.where(tie, half, g * wb) if self.needs[1] else None))
+
+    def jvp(self, xp, t, a, b, y):
+        ta, tb = t
+        wa, wb = self._masks(xp, a, b)
+        tie = a == b
+        out = None if ta is None else xp.where(tie, ta * 0.5, ta * wa)
+        if tb is not None:
+            d = xp.where(tie, tb * 0.5, tb * wb)
+            out = d if out is None else out + d
+        return out
+
+
+class Minimum(Maximum):
+    """min(a, b) elementwise; the gradient goes to the smaller, split in half at ties."""
+    __slots__ = ()
+    pick = staticmethod(np.minimum)
+
+    def _masks(self, xp, a, b):
+        return a < b, b < a
+
+
+class Remainder(Op):
+    """a mod b (sign of b, Python's and PyTorch's %); d/da = 1, d/db = -floor(a/b)."""
+    __slots__ = ()
+
+    def forward(self, a, b):
+        with quiet():
+            return np.remainder(a, b)
+
+    def vjp(self, xp, g, a, b, y):
+        return g, (-g * xp.floor(a / b) if self.needs[1] else None)
+
+
+class Where(Op):
+    """cond ? a : b; the gradient goes to the branch that was selected.
+
+    The unselected branch gets 0, but a NaN or inf computed in it still
+    poisons the product 0 * inf: mask the *input* of the unsafe op too (the
+    "double where": ``where(x > 0, log(where(x > 0, x, 1)), 0)``).
+    """
+    __slots__ = ()
+    uses_inputs = True
+
+    def used_inputs(self):
+        return (0,)
+
+    def forward(self, c, a, b):
+        return np.where(c, a, b)
+
+    def vjp(self, xp, g, c, a, b, y):
+        zero = g * 0
+        return (None,
+                xp.where(c, g, zero) if self.needs[1] else None,
+                xp.where(c, zero, g) if self.needs[2] else None)
+
+    def jvp(self, xp, t, c, a, b, y):
+        _, ta, tb = t
+        ta = y * 0 if ta is None else ta
+        tb = y * 0 if tb is None else tb
+        return xp.where(c, ta, tb)
+
+
+def _binary(cls, a, b, opname):
+    ops = binary_operands(a, b, opname)
+    if ops is None:
+        raise TypeError(f"{opname}: unsupported operand types {type(a).__name__} and {type(b).__name__}")
+    a, b, dt = ops
+    try:
+        return apply2(cls(), a, b)
+    except ValueError as e:
+        raise _shape_error(opname, a, b, e) from None
+
+
+def operator(cls, opname, reflected=False):
+    """The Tensor dunder for a binary primitive (returns NotImplemented for foreign operands)."""
+    def forward_op(self, other):
+        ops = binary_operands(self, other, opname)
+        if ops is None:
+            return NotImplemented
+        try:
+            return apply2(cls(), ops[0], ops[1])
+        except ValueError as e:
+            raise _shape_error(opname, ops[0], ops[1], e) from None
+
+    def reflected_op(self, other):
+        ops = binary_operands(other, self, opname)
+        if ops is None:
+            return NotImplemented
+        try:
+            return apply2(cls(), ops[0], ops[1])
+        except ValueError as e:
+            raise _shape_error(opname, ops[0], ops[1], e) from None
+    return reflected_op if reflected else forward_op
+
+
+def _shape_error(opname, a, b, e):
+    sa = a.shape if isinstance(a, Tensor) else ()
+    sb = b.shape if isinstance(b, Tensor) else ()
+    try:
+        np.broadcast_shapes(sa, sb)
+    except ValueError:
+        return broadcast_error(opname, sa, sb)
+    return RuntimeError(f"{opname}: {e}")
+
+
+def add(a, b, alpha=1):
+    if alpha != 1:
+        b = mul(b, alpha)
+    return _binary(Add, a, b, "add")
+
+
+def sub(a, b, alpha=1):
+    if alpha != 1:
+        b = mul(b, alpha)
+    if isinstance(a, Tensor) and a._data.dtype.kind == "b" and isinstance(b, Tensor) and b._data.dtype.kind == "b":
+        raise RuntimeError("sub: subtraction of two bool tensors is not supported; use logical_xor() instead")
+    return _binary(Sub, a, b, "sub")
+
+
+def mul(a, b):
+    return _binary(Mul, a, b, "mul")
+
+
+def div(a, b, rounding_mode=None):
+    """a / b: true division; integer inputs give the default float, as in PyTorch."""
+    if rounding_mode is not None:
+        q = floor_divide(a, b) if rounding_mode == "floor" else trunc(_true_div(a, b))
+        return q if rounding_mode == "floor" else _match_int(q, a, b)
+    return _true_div(a, b)
+
+
+def _true_div(a, b):
+    ops = binary_operands(a, b, "div")
+    if ops is None:
+        raise TypeError(f"div: unsupported operand types {type(a).__name__} and {type(b).__name__}")
+    a, b, dt = ops
+    if dt.kind not in "fc":
+        a = as_float(a) if isinstance(a, Tensor) else float(a)
+        b = as_float(b) if isinstance(b, Tensor) else float(b)
+    try:
+        return apply(Div(), a, b)
+    except ValueError as e:
+        raise _shape_error("div", a, b, e) from None
+
+
+def _match_int(q, a, b):
+    dt = result_dtype([v if isinstance(v, Tensor) else v for v in (to_tensor(a), to_tensor(b))])
+    return cast(q.detach(), dt) if dt.kind in "iub" else q
+
+
+def floor_divide(a, b):
+    """a // b rounded toward -inf (PyTorch >= 1.13); not differentiable (gradient 0)."""
+    ops = binary_operands(a, b, "floor_divide")
+    if ops is None:
+        raise TypeError(f"floor_divide: unsupported operand types {type(a).__name__} and {type(b).__name__}")
+    a, b, dt = ops
+    av = a._data if isinstance(a, Tensor) else a
+    bv = b._data if isinstance(b, Tensor) else b
+    if dt.kind in "iu" and np.any(np.asarray(bv) == 0):
+        raise RuntimeError("floor_divide: ZeroDivisionError (integer division by zero)")
+    try:
+        with quiet():
+            out = np.floor_divide(av, bv)
+    except ValueError as e:
+        raise _shape_error("floor_divide", a, b, e) from None
+    return make_tensor(np.asarray(out, dtype=dt))
+
+
+def remainder(a, b):
+    return _binary(Remainder, a, b, "remainder")
+
+
+def pow(a, b):
+    """a ** b for tensor or scalar base and exponent."""
+    ops = binary_operands(a, b, "pow")
+    if ops is None:
+        raise TypeError(f"pow: unsupported operand types {type(a).__name__} and {type(b).__name__}")
+    a, b, dt = ops
+    if dt.kind in "iu":
+        bv = b._data if isinstance(b, Tensor) else b
+        if np.any(np.asarray(bv) < 0):
+            raise RuntimeError("pow: Integers to negative integer powers are not allowed.")
+    try:
+        return apply(Pow(), a, b)
+    except ValueError as e:
+        raise _shape_error("pow", a, b, e) from None
+
+
+def maximum(a, b):
+    return _binary(Maximum, to_tensor(a), b, "maximum")
+
+
+def minimum(a, b):
+    return _binary(Minimum, to_tensor(a), b, "minimum")
+
+
+def where(condition, input=None, other=None):
+    """Select from ``input`` where ``condition`` holds, else ``other`` (broadcast together)."""
+    if input is None and other is None:
+        from .indexing import nonzero
+        return nonzero(condition, as_tuple=True)
+    c = to_tensor(condition, "where")
+    if c._data.dtype.kind != "b":
+        raise RuntimeError(f"where: expected condition to be a bool tensor, got {c.dtype}")
+    ops = binary_operands(input, other, "where")
+    if ops is None:
+        raise TypeError(f"where: unsupported operand types {type(input).__name__} and {type(other).__name__}")
+    a, b, dt = ops
+    if not isinstance(a, Tensor):
+        a = make_tensor(np.asarray(a, dtype=dt))
+    if not isinstance(b, Tensor):
+        b = make_tensor(np.asarray(b, dtype=dt))
+    try:
+        return apply(Where(), c, a, b)
+    except ValueError:
+        raise broadcast_error("where", c.shape, a.shape, b.shape) from None
+
+

@@ -1,0 +1,331 @@
+"""Unary elementwise primitives: each with its derivative beside it.
+
+Every ``vjp`` is the chain rule for one function: the incoming cotangent
+``g`` times the local derivative f'(x). Written with operators and ``xp``
+functions, the same line runs on arrays (backward) and Tensors (``create_graph``).
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import special as _special
+
+from ..autograd.node import Op, apply, apply1
+from ..tensor import Tensor
+from ._util import (as_float, quiet, to_tensor)
+
+
+class Unary(Op):
+    __slots__ = ()
+
+    def jvp(self, xp, t, x, y):
+        # f(x + t) ~ f(x) + f'(x) t: the same local derivative as the vjp
+        return self.vjp(xp, t[0], x, y)[0]
+
+
+# --- unary functions --------------------------------------------------------
+class Neg(Unary):
+    """-x; derivative -1."""
+    __slots__ = ()
+    uses_inputs = False
+
+    def forward(self, x):
+        return np.negative(x)
+
+    def vjp(self, xp, g, x, y):
+        return (-g,)
+
+
+class Exp(Unary):
+    """exp(x); d/dx = exp(x) = y. Softmax, the Gaussian density, the LSE trick."""
+    __slots__ = ()
+    uses_inputs, uses_output = False, True
+
+    def forward(self, x):
+        return np.exp(x)
+
+    def vjp(self, xp, g, x, y):
+        return (g * y,)
+
+
+class Log(Unary):
+    """log(x); d/dx = 1/x. Log-likelihoods and cross-entropy."""
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.log(x)
+
+    def vjp(self, xp, g, x, y):
+        return (g / x,)
+
+
+class Log1p(Unary):
+    """log(1 + x), accurate for small x; d/dx = 1/(1 + x). Softplus, stable BCE."""
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.log1p(x)
+
+    def vjp(self, xp, g, x, y):
+        return (g / (x + 1),)
+
+
+class Expm1(Unary):
+    """exp(x) - 1, accurate for small x; d/dx = exp(x) = y + 1."""
+    __slots__ = ()
+    uses_inputs, uses_output = False, True
+
+    def forward(self, x):
+        return np.expm1(x)
+
+    def vjp(self, xp, g, x, y):
+        return (g * (y + 1),)
+
+
+class Sqrt(Unary):
+    """sqrt(x); d/dx = 1/(2 sqrt(x)) (inf at 0, as PyTorch). Norms, std, attention's 1/sqrt(d)."""
+    __slots__ = ()
+    uses_inputs, uses_output = False, True
+
+    def forward(self, x):
+        return np.sqrt(x)
+
+    def vjp(self, xp, g, x, y):
+        with quiet():
+            return (g / (2 * y),)
+
+
+class Rsqrt(Unary):
+    """1/sqrt(x); d/dx = -1/2 x^(-3/2) = -y^3 / 2. LayerNorm and BatchNorm's 1/sigma."""
+    __slots__ = ()
+    uses_inputs, uses_output = False, True
+
+    def forward(self, x):
+        return 1 / np.sqrt(x)
+
+    def vjp(self, xp, g, x, y):
+        return (g * (-0.5 * y * y * y),)
+
+
+class Reciprocal(Unary):
+    """1/x; d/dx = -1/x^2 = -y^2."""
+    __slots__ = ()
+    uses_inputs, uses_output = False, True
+
+    def forward(self, x):
+        return np.reciprocal(x)
+
+    def vjp(self, xp, g, x, y):
+        return (-g * y * y,)
+
+
+class Abs(Unary):
+    """|x|; d/dx = sign(x), with 0 at x = 0 (PyTorch's subgradient). L1 loss and norms."""
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.abs(x)
+
+    def vjp(self, xp, g, x, y):
+        return (g * xp.sign(x),)
+
+
+class Sin(Unary):
+    """sin(x); d/dx = cos(x). Sinusoidal positional encodings."""
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.sin(x)
+
+    def vjp(self, xp, g, x, y):
+        return (g * xp.cos(x),)
+
+
+class Cos(Unary):
+    """cos(x); d/dx = -sin(x)."""
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.cos(x)
+
+    def vjp(self, xp, g, x, y):
+        return (-g * xp.sin(x),)
+
+
+class Tanh(Unary):
+    """tanh(x); d/dx = 1 - tanh(x)^2. RNN cells: |d/dx| <= 1, one source of vanishing gradients."""
+    __slots__ = ()
+    uses_inputs, uses_output = False, True
+
+    def forward(self, x):
+        return np.tanh(x)
+
+    def vjp(self, xp, g, x, y):
+        return (g * (1 - y * y),)
+
+
+class Sigmoid(Unary):
+    """sigma(x) = 1/(1 + e^-x); d/dx = sigma (1 - sigma). Gates, Bernoulli probabilities."""
+    __slots__ = ()
+    uses_inputs, uses_output = False, True
+
+    def forward(self, x):
+        return _special.expit(x)  # never overflows, unlike 1/(1+exp(-x))
+
+    def vjp(self, xp, g, x, y):
+        return (g * (y * (1 - y)),)
+
+
+class Relu(Unary):
+    """max(x, 0); d/dx = 1 for x > 0 and 0 otherwise (0 at the kink, as PyTorch)."""
+    __slots__ = ()
+    uses_inputs, uses_output = False, True
+
+    def forward(self, x):
+        return np.maximum(x, 0)
+
+    def vjp(self, xp, g, x, y):
+        return (g * (y > 0),)
+
+
+class Square(Unary):
+    """x^2; d/dx = 2x. Squared error, L2 penalties."""
+    __slots__ = ()
+
+    def forward(self, x):
+        return np.square(x)
+
+    def vjp(self, xp, g, x, y):
+        return (g * (2 * x),)
+
+
+class Erf(Unary):
+    """erf(x); d/dx = 2/sqrt(pi) exp(-x^2). The Gaussian CDF behind exact GELU."""
+    __slots__ = ()
+
+    def forward(self, x):
+        return _special.erf(x)
+
+    def vjp(self, xp, g, x, y):
+        return (g * (1.1283791670955126 * xp.exp(-x * x)),)
+
+
+class Clamp(Unary):
+    """min(max(x, lo), hi); d/dx = 1 where lo <= x <= hi (boundary included, as PyTorch), else 0."""
+    __slots__ = ("lo", "hi")
+
+    def forward(self, x):
+        return np.clip(x, self.lo, self.hi)
+
+    def vjp(self, xp, g, x, y):
+        lo, hi = self.lo, self.hi
+        if lo is not None and hi is not None:
+            return (g * ((x >= lo) & (x <= hi)),)
+        return (g * (x >= lo) if hi is None else g * (x <= hi),)
+
+
+class Piecewise(Op):
+    """floor, ceil, round, trunc, sign: piecewise constant, derivative 0 almost everywhere."""
+    __slots__ = ("fn",)
+    uses_inputs = False
+
+    def forward(self, x):
+        return self.fn(x)
+
+    def vjp(self, xp, g, x, y):
+        return (g * 0,)
+
+    def jvp(self, xp, t, x, y):
+        return t[0] * 0
+
+
+def _unary(cls, x, opname):
+    if not isinstance(x, Tensor):
+        x = to_tensor(x, opname)
+    if x._data.dtype.kind not in "fc":
+        x = as_float(x)
+    return apply1(cls(), x)
+
+
+def neg(x):
+    x = to_tensor(x, "neg")
+    if x._data.dtype.kind == "b":
+        raise RuntimeError("neg: negation of a bool tensor is not supported; use ~ or logical_not() instead")
+    return apply(Neg(), x)
+
+
+def exp(x): return _unary(Exp, x, "exp")
+def log(x): return _unary(Log, x, "log")
+def log1p(x): return _unary(Log1p, x, "log1p")
+def expm1(x): return _unary(Expm1, x, "expm1")
+def sqrt(x): return _unary(Sqrt, x, "sqrt")
+def rsqrt(x): return _unary(Rsqrt, x, "rsqrt")
+def reciprocal(x): return _unary(Reciprocal, x, "reciprocal")
+def sin(x): return _unary(Sin, x, "sin")
+def cos(x): return _unary(Cos, x, "cos")
+def tanh(x): return _unary(Tanh, x, "tanh")
+def sigmoid(x): return _unary(Sigmoid, x, "sigmoid")
+def erf(x): return _unary(Erf, x, "erf")
+
+
+def abs(x):
+    x = to_tensor(x, "abs")
+    return apply(Abs(), x)
+
+
+def relu(x):
+    x = to_tensor(x, "relu")
+    return apply(Relu(), x)
+
+
+def square(x):
+    x = to_tensor(x, "square")
+    return apply(Square(), x)
+
+
+def _piecewise(fn, x, keep_int=True):
+    x = to_tensor(x)
+    op = Piecewise()
+    op.fn = fn
+    return apply(op, x)
+
+
+def sign(x): return _piecewise(np.sign, x)
+def floor(x): return _piecewise(np.floor, x)
+def ceil(x): return _piecewise(np.ceil, x)
+def trunc(x): return _piecewise(np.trunc, x)
+
+
+def round(x, decimals=0):
+    return _piecewise(lambda a: np.round(a, decimals), x)
+
+
+def clamp(x, min=None, max=None):
+    """Clip to [min, max]. Gradient clipping by value and the ReLU6 family use it."""
+    x = to_tensor(x, "clamp")
+    if min is None and max is None:
+        raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        from .binary import where
+        # tensor bounds: a where() so the bound itself receives gradient where it is active
+        out = x
+        if min is not None:
+            out = where(out < min, min, out)
+        if max is not None:
+            out = where(out > max, max, out)
+        return out
+    lo = None if min is None else _bound(min)
+    hi = None if max is None else _bound(max)
+    if x._data.dtype.kind in "iub" and any(isinstance(v, float) for v in (lo, hi)):
+        x = as_float(x)
+    op = Clamp()
+    op.lo, op.hi = lo, hi
+    return apply(op, x)
+
+
+def _bound(v):
+    return v.item() if isinstance(v, np.generic) else v
+
+
+clip = clamp
+
+
