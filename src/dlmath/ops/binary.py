@@ -72,7 +72,6 @@ class Mul(Op):
 class Div(Op):
     """a / b; d/da = 1/b, d/db = -a/b^2 = -y/b."""
     __slots__ = ()
-    uses_output = True
 
     def used_inputs(self):
         return (1,)  # only b: the quotient y stands in for a
