@@ -79,7 +79,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     they can be differentiated again: Hessian-vector products, gradient penalties.
     """
     outputs = _as_seq(outputs)
-    single = isinstance(inputs, Tensor)
     inputs = _as_seq(inputs)
     for i, t in enumerate(inputs):
         if not isinstance(t, Tensor):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as _np
 
-from ..tensor import Tensor
 from ..ops import elementwise as _ew, reduction as _red, shape as _shape, matmul as _mm
 from ..ops import indexing as _ix
 from ..ops._util import to_tensor as _t
@@ -85,9 +84,18 @@ def zeros(shape, dtype=None):
     return make_tensor(_np.zeros(shape, dtype=dtype))
 
 
-def index_scatter(g, shape, index):
+def stack(xs, axis=0):
+    return _shape.stack(list(xs), axis)
+
+
+def astype(a, dtype):
+    from ..ops._util import cast
+    return cast(_t(a), dtype)
+
+
+def index_scatter(g, shape, index, lead=0):
     op = _ix.IndexScatter()
-    op.shape, op.index = tuple(shape), index
+    op.shape, op.index, op.lead = tuple(shape), index, lead
     from ..autograd.node import apply
     return apply(op, g)
 
@@ -95,9 +103,10 @@ def index_scatter(g, shape, index):
 def pad_to(g, shape):
     from ..ops.shape import cat
     out = g
-    for d, (have, want) in enumerate(zip(g.shape, shape)):
+    lead = g.ndim - len(shape)
+    for d, (have, want) in enumerate(zip(g.shape[lead:], shape)):
         if have < want:
             pad_shape = list(out.shape)
-            pad_shape[d] = want - have
-            out = cat([out, zeros(tuple(pad_shape), dtype=g.dtype)], d)
+            pad_shape[lead + d] = want - have
+            out = cat([out, zeros(tuple(pad_shape), dtype=g.dtype)], lead + d)
     return out

@@ -119,7 +119,7 @@ class QR(Op):
         gr = r * 0 if gr is None else gr
         if m >= n:
             return (_qr_square_vjp(xp, gq, gr, q, r),)
-        x_, y_ = a[..., :, :m], a[..., :, m:]
+        y_ = a[..., :, m:]
         gr1, gr2 = gr[..., :, :m], gr[..., :, m:]
         gx = _qr_square_vjp(xp, gq + xp.matmul(y_, mT(xp, gr2)), gr1, q, r[..., :, :m])
         return (xp.concatenate([gx, xp.matmul(q, gr2)], axis=-1),)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.node import Op, apply
-from ..tensor import Tensor
 from ._util import cast, result_dtype, shape_str, to_tensor
 
 
