@@ -8,7 +8,14 @@ cotangent, un-broadcasts that to the input's shape, and passes it on.
 On the plain pass the cotangents are raw NumPy arrays and recording is off.
 With ``create_graph=True`` they are Tensors, the vjp formulas run on Tensors
 through :mod:`dlmath.autograd.xp`, and the backward pass becomes a graph that
-can itself be differentiated (Hessians, gradient penalties).
+can itself be differentiated (Hessians, gradient penalties). They are Tensors
+too while a forward-mode level is open, so that tangents flow through the
+backward pass (forward-over-reverse: ``jacfwd(jacrev(f))``, ``hvp``).
+
+Batched mode (``batch_shape=(B,)``, used by ``jacrev`` and ``hessian``): the root
+cotangent has shape ``(B,) + out.shape``, B rows of the Jacobian pushed through
+the graph at once; every ``batched`` vjp rule accepts the extra leading dims,
+the others are called row by row, and ``sum_to`` keeps the leading dims.
 """
 from __future__ import annotations
 
@@ -18,15 +25,22 @@ from .. import _grad_mode
 from . import xp as tensor_xp
 from . import xp_numpy
 from . import _flags
+from .forward import _stack
 from .node import make_tensor
 from ..tensor import Tensor
 
 _grad_state = _grad_mode.state
 
 
-def sum_to(xp, g, shape):
-    """Undo broadcasting: sum ``g`` over the axes that broadcasting added or stretched."""
+def sum_to(xp, g, shape, batch_shape=()):
+    """Undo broadcasting: sum ``g`` over the axes that broadcasting added or stretched.
+
+    With ``batch_shape``, the leading dims of ``g`` are a batch of cotangents and
+    stay: only the trailing dims are summed down to ``shape``.
+    """
     gshape = g.shape
+    if batch_shape:
+        return _sum_to_batched(xp, g, tuple(shape), tuple(batch_shape))
     if gshape == shape:
         return g
     lead = len(gshape) - len(shape)
@@ -39,7 +53,33 @@ def sum_to(xp, g, shape):
     return g
 
 
-def _count_consumers(roots):
+def _sum_to_batched(xp, g, shape, bshape):
+    want = bshape + shape
+    gshape = tuple(g.shape)
+    if gshape == want:
+        return g
+    nb = len(bshape)
+    lead = len(gshape) - len(want)
+    if lead >= 0:
+        axes = tuple(range(nb, nb + lead)) + tuple(
+            i + nb + lead for i, s in enumerate(shape) if s == 1 and gshape[i + nb + lead] != 1)
+        if axes:
+            g = xp.sum(g, axis=axes, keepdims=True)
+        if lead:
+            g = xp.reshape(g, tuple(g.shape[:nb]) + shape)
+    if tuple(g.shape) != want:   # a cotangent constant along the batch
+        g = xp.broadcast_to(g, want)
+    return g
+
+
+def _astype(g, dtype):
+    if isinstance(g, Tensor):
+        from ..ops._util import cast
+        return cast(g, dtype)
+    return g.astype(dtype)
+
+
+def _count_consumers(roots, stop=None):
     """Walk the graph once; set each node's ``deps`` to the number of edges into it.
 
     A node can run its vjp once ``deps`` reaches zero: every consumer of its
@@ -56,6 +96,8 @@ def _count_consumers(roots):
         root.pending = None
     while stack:
         node = stack.pop()
+        if stop is not None and id(node) in stop:
+            continue   # autograd.grad's input: the walk ends here (see stop_at_inputs)
         inputs = node.inputs
         if inputs is None:
             for n in seen:
@@ -109,6 +151,16 @@ def _saved_args(node, create_graph):
             out._vc = node.out_vc
         else:
             out = tuple(_rebuild_output(node, i, o) for i, o in enumerate(node.out))
+        if _flags.forward_levels:
+            try:
+                tangent = node.out_tangent
+            except AttributeError:
+                tangent = None
+            if node.n_out == 1:
+                out._tangent = tangent
+            elif tangent is not None:
+                for o, tg in zip(out, tangent):
+                    o._tangent = tg
         args.append(out)
         return args
     args = [a._data if hasattr(a, "_data") else a for a in node.inputs]
@@ -128,13 +180,20 @@ def _accumulate(store, key, g):
 
 
 def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
-                 inputs=None, allow_unused=False, accumulate_into_grad=True):
+                 inputs=None, allow_unused=False, accumulate_into_grad=True,
+                 batch_shape=(), stop_at_inputs=False):
     """Backpropagate ``root_grads`` from ``roots``.
 
     With ``inputs`` given (autograd.grad), return their gradients instead of
-    accumulating into ``.grad``.
+    accumulating into ``.grad``; with ``stop_at_inputs`` as well, the pass does
+    not go beyond the inputs' nodes (dm.func's inputs are fresh aliases, so
+    nothing upstream of them can matter). ``batch_shape``: the root cotangents
+    carry these leading dims (batched mode, see the module docstring).
     """
-    xp = tensor_xp if create_graph else xp_numpy
+    # Tensors (not arrays) flow when the pass is recorded or tangents must flow through it
+    tensors = create_graph or _flags.forward_levels > 0
+    xp = tensor_xp if tensors else xp_numpy
+    batch_shape = tuple(batch_shape)
     prev_mode = _grad_state.enabled
     _grad_state.enabled = create_graph
     leaf_grads = {}   # id(leaf) -> cotangent
@@ -145,8 +204,13 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
         for r in roots:
             if r.grad_fn is not None and r.grad_fn not in root_nodes:
                 root_nodes.append(r.grad_fn)
-        visited = _count_consumers(root_nodes)
+        stop = None
+        if stop_at_inputs and inputs is not None:
+            stop = {id(t.grad_fn) for t in inputs if t.grad_fn is not None}
+        visited = _count_consumers(root_nodes, stop)
         for r, g in zip(roots, root_grads):
+            if tensors and not isinstance(g, Tensor):
+                g = make_tensor(np.asarray(g))
             fn = r.grad_fn
             if fn is None:
                 leaves[id(r)] = r
@@ -161,16 +225,19 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
         captured = {}
         ready = [n for n in root_nodes if n.deps == 0]
         anomaly = _flags.anomaly
+        special = anomaly or bool(batch_shape)
         while ready:
             node = ready.pop()
             node.deps = -1
             g = node.pending
             node.pending = None
-            if node.retained is not None:
-                _store_retained(node, g, create_graph)
+            if node.retained is not None and not batch_shape:
+                _store_retained(node, g, tensors)
             if capture and id(node) in capture:
                 for k, idx in capture[id(node)]:
                     captured[k] = g if node.n_out == 1 else g[idx]
+                if stop is not None:
+                    continue
             node_inputs = node.inputs
             if g is None:
                 in_grads = (None,) * len(node_inputs)
@@ -178,7 +245,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                 if node.uses_inputs or (node.uses_output and node.out_vc is not None
                                         and node.out_vc[0] != node.out_ver):
                     _check_versions(node)
-                if create_graph:
+                if tensors:
                     args = _saved_args(node, True)
                 elif len(node_inputs) == 1:
                     args = (node_inputs[0]._data, node.out)
@@ -189,9 +256,8 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                 else:
                     args = [a._data if isinstance(a, Tensor) else a for a in node_inputs]
                     args.append(node.out)
-                if anomaly:
-                    from .anomaly import run_checked_vjp
-                    in_grads = run_checked_vjp(node, xp, g, args)
+                if special:
+                    in_grads = _special_vjp(node, xp, g, args, anomaly, batch_shape)
                 else:
                     in_grads = node.vjp(xp, g, *args)
             for a, need, gi in zip(node_inputs, node.needs, in_grads):
@@ -201,9 +267,9 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                 if gi is not None:
                     data = a._data
                     if gi.shape != data.shape:
-                        gi = sum_to(xp, gi, data.shape)
+                        gi = sum_to(xp, gi, data.shape, batch_shape)
                     if gi.dtype is not data.dtype and gi.dtype != data.dtype:
-                        gi = gi.astype(data.dtype)
+                        gi = _astype(gi, data.dtype)
                     if fn is None:
                         leaves[id(a)] = a
                         _accumulate(leaf_grads, id(a), gi)
@@ -227,7 +293,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                     raise RuntimeError(
                         f"autograd.grad: input {k} (shape {tuple(t.shape)}) was not used to compute "
                         "the outputs, or does not require grad. Pass allow_unused=True to get None for it.")
-                results.append(None if g is None else (g if create_graph else make_tensor(g)))
+                results.append(None if g is None else (g if tensors else make_tensor(g)))
             return results
         if accumulate_into_grad:
             handed_out = {id(g) for g in root_grads}
@@ -235,7 +301,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                 leaf = leaves[key]
                 if not leaf.requires_grad:
                     continue
-                _accumulate_leaf(leaf, g, create_graph, handed_out)
+                _accumulate_leaf(leaf, g, tensors, handed_out)
                 handed_out.add(id(g))
     finally:
         _grad_state.enabled = prev_mode
@@ -243,6 +309,37 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
             n.deps = None
             n.pending = None
     return None
+
+
+def _special_vjp(node, xp, g, args, anomaly, batch_shape):
+    """The vjp call when anomaly mode is on or the cotangents are batched."""
+    if anomaly:
+        from .anomaly import run_checked_vjp as call
+    else:
+        def call(node, xp, g, args):
+            return node.vjp(xp, g, *args)
+    if batch_shape and not node.batched:
+        return rowwise_vjp(node, xp, g, args, batch_shape, call)
+    return call(node, xp, g, args)
+
+
+def rowwise_vjp(node, xp, g, args, batch_shape, call):
+    """The fallback for a rule that cannot take batched cotangents: one call per row, stacked."""
+    n = int(np.prod(batch_shape))
+    nb = len(batch_shape)
+
+    def rows(gg):
+        return None if gg is None else xp.reshape(gg, (n,) + tuple(gg.shape[nb:]))
+    multi = node.n_out > 1
+    flat = [rows(gg) for gg in g] if multi else rows(g)
+    per_input = [[] for _ in node.inputs]
+    for i in range(n):
+        gi = [None if f is None else f[i] for f in flat] if multi else flat[i]
+        for j, (a, need, r) in enumerate(zip(node.inputs, node.needs, call(node, xp, gi, args))):
+            if need and r is not None and tuple(r.shape) != a._data.shape:
+                r = sum_to(xp, r, a._data.shape)
+            per_input[j].append(r if need else None)
+    return [_stack(xp, rs, batch_shape) for rs in per_input]
 
 
 def _add_pending(node, idx, g):

@@ -6,13 +6,19 @@ import numpy as _np
 from ..ops.indexing import scatter_into_zeros as _scatter
 
 
-def index_scatter(g, shape, index):
-    """zeros(shape) with g added at ``index`` (the transpose of ``x[index]``)."""
-    return _scatter(g, shape, index)
+def index_scatter(g, shape, index, lead=0):
+    """zeros(shape) with g added at ``index`` (the transpose of ``x[index]``);
+    the first ``lead`` dims of g are a batch, kept in front."""
+    return _scatter(g, shape, index, lead)
 
 
 def pad_to(g, shape):
-    """g placed in the leading corner of zeros(shape)."""
-    out = _np.zeros(shape, dtype=g.dtype)
-    out[tuple(slice(0, s) for s in g.shape)] = g
+    """g placed in the leading corner of zeros(shape) (g's extra leading dims are a batch)."""
+    lead = g.ndim - len(shape)
+    out = _np.zeros(g.shape[:lead] + tuple(shape), dtype=g.dtype)
+    out[(Ellipsis,) + tuple(slice(0, s) for s in g.shape[lead:])] = g
     return out
+
+
+def astype(a, dtype):
+    return _np.asarray(a).astype(dtype)

@@ -17,6 +17,7 @@ class Cast(Op):
     """Change dtype. d/dx = identity (the engine casts the cotangent back)."""
     __slots__ = ("dtype",)
     uses_inputs = False
+    batched = True
 
     def forward(self, x):
         return x.astype(self.dtype)
@@ -25,7 +26,24 @@ class Cast(Op):
         return (g,)
 
     def jvp(self, xp, t, x, y):
-        return t[0].astype(self.dtype)
+        return xp.astype(t[0], self.dtype)
+
+
+def lift(xp, t, x, y):
+    """The tangent ``t`` of input ``x``, ready to broadcast against the output ``y``.
+
+    A batched tangent has extra leading dims; when x has fewer dims than y,
+    size-1 dims go in between so that the batch stays in front:
+    (B, 4) for x of shape (4,) and y of shape (3, 4) becomes (B, 1, 4).
+    """
+    if t is None:
+        return None
+    nx = np.ndim(x)
+    lead = t.ndim - nx
+    if lead and nx < y.ndim:
+        shape = tuple(t.shape)
+        t = xp.reshape(t, shape[:lead] + (1,) * (y.ndim - nx) + shape[lead:])
+    return t
 
 
 def cast(t: Tensor, dtype) -> Tensor:

@@ -2,6 +2,10 @@
 
 Broadcasting is undone by the engine, so each rule returns the cotangent at
 the broadcast shape. Dtypes follow PyTorch's promotion (``binary_operands``).
+
+Every rule is ``batched``: a cotangent with extra leading dims broadcasts
+against the inputs as is; a batched *tangent* of an input with fewer dims than
+the output is first lifted (``lift``) so that its batch dims stay in front.
 """
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ import numpy as np
 
 from ..autograd.node import Op, apply, apply2, make_tensor
 from ..tensor import Tensor
-from ._util import (as_float, binary_operands, broadcast_error, cast, quiet, result_dtype,
+from ._util import (as_float, binary_operands, broadcast_error, cast, lift, quiet, result_dtype,
                     to_tensor)
 from .unary import trunc
 
@@ -18,6 +22,7 @@ from .unary import trunc
 class Add(Op):
     """a + b; d/da = d/db = 1. Biases (broadcast over the batch), residual connections."""
     __slots__ = ()
+    batched = True
     uses_inputs = False
 
     def forward(self, a, b):
@@ -27,13 +32,14 @@ class Add(Op):
         return g, g
 
     def jvp(self, xp, t, a, b, y):
-        ta, tb = t
+        ta, tb = lift(xp, t[0], a, y), lift(xp, t[1], b, y)
         return ta if tb is None else (tb if ta is None else ta + tb)
 
 
 class Sub(Op):
     """a - b; d/da = 1, d/db = -1."""
     __slots__ = ()
+    batched = True
     uses_inputs = False
 
     def forward(self, a, b):
@@ -43,13 +49,14 @@ class Sub(Op):
         return g, (-g if self.needs[1] else None)
 
     def jvp(self, xp, t, a, b, y):
-        ta, tb = t
+        ta, tb = lift(xp, t[0], a, y), lift(xp, t[1], b, y)
         return ta if tb is None else (-tb if ta is None else ta - tb)
 
 
 class Mul(Op):
     """a * b; d/da = b, d/db = a. Gates, masks, scaling."""
     __slots__ = ()
+    batched = True
 
     def used_inputs(self):
         needs = self.needs
@@ -63,7 +70,7 @@ class Mul(Op):
         return (g * b if needs[0] else None), (g * a if needs[1] else None)
 
     def jvp(self, xp, t, a, b, y):
-        ta, tb = t
+        ta, tb = lift(xp, t[0], a, y), lift(xp, t[1], b, y)
         if tb is None:
             return ta * b
         return tb * a if ta is None else ta * b + a * tb
@@ -72,6 +79,7 @@ class Mul(Op):
 class Div(Op):
     """a / b; d/da = 1/b, d/db = -a/b^2 = -y/b."""
     __slots__ = ()
+    batched = True
 
     def used_inputs(self):
         return (1,)  # only b: the quotient y stands in for a
@@ -88,7 +96,7 @@ class Div(Op):
         return (ga if self.needs[0] else None), (-ga * y if self.needs[1] else None)
 
     def jvp(self, xp, t, a, b, y):
-        ta, tb = t
+        ta, tb = lift(xp, t[0], a, y), lift(xp, t[1], b, y)
         out = None if ta is None else ta / b
         if tb is not None:
             d = -tb * y / b
@@ -99,6 +107,7 @@ class Div(Op):
 class Pow(Op):
     """a ** b; d/da = b a^(b-1), d/db = a^b log(a) (taken as 0 where a = 0 and b >= 0, as PyTorch)."""
     __slots__ = ()
+    batched = True
 
     @property
     def uses_output(self):
@@ -127,7 +136,7 @@ class Pow(Op):
                     (g * self._db(xp, a, b, y) if needs[1] else None))
 
     def jvp(self, xp, t, a, b, y):
-        ta, tb = t
+        ta, tb = lift(xp, t[0], a, y), lift(xp, t[1], b, y)
         out = None if ta is None else ta * self._da(xp, a, b)
         if tb is not None:
             d = tb * self._db(xp, a, b, y)
@@ -138,6 +147,7 @@ class Pow(Op):
 class Maximum(Op):
     """max(a, b) elementwise; the gradient goes to the larger, split in half at ties (as PyTorch)."""
     __slots__ = ()
+    batched = True
     pick = staticmethod(np.maximum)
 
     def forward(self, a, b):
@@ -154,7 +164,7 @@ class Maximum(Op):
                 (xp.where(tie, half, g * wb) if self.needs[1] else None))
 
     def jvp(self, xp, t, a, b, y):
-        ta, tb = t
+        ta, tb = lift(xp, t[0], a, y), lift(xp, t[1], b, y)
         wa, wb = self._masks(xp, a, b)
         tie = a == b
         out = None if ta is None else xp.where(tie, ta * 0.5, ta * wa)
@@ -167,6 +177,7 @@ class Maximum(Op):
 class Minimum(Maximum):
     """min(a, b) elementwise; the gradient goes to the smaller, split in half at ties."""
     __slots__ = ()
+    batched = True
     pick = staticmethod(np.minimum)
 
     def _masks(self, xp, a, b):
@@ -176,6 +187,7 @@ class Minimum(Maximum):
 class Remainder(Op):
     """a mod b (sign of b, Python's and PyTorch's %); d/da = 1, d/db = -floor(a/b)."""
     __slots__ = ()
+    batched = True
 
     def forward(self, a, b):
         with quiet():
@@ -183,6 +195,13 @@ class Remainder(Op):
 
     def vjp(self, xp, g, a, b, y):
         return g, (-g * xp.floor(a / b) if self.needs[1] else None)
+
+    def jvp(self, xp, t, a, b, y):
+        ta, tb = lift(xp, t[0], a, y), lift(xp, t[1], b, y)
+        if tb is None:
+            return ta
+        d = -tb * xp.floor(a / b)
+        return d if ta is None else ta + d
 
 
 class Where(Op):
@@ -193,6 +212,7 @@ class Where(Op):
     "double where": ``where(x > 0, log(where(x > 0, x, 1)), 0)``).
     """
     __slots__ = ()
+    batched = True
     uses_inputs = True
 
     def used_inputs(self):
@@ -208,7 +228,7 @@ class Where(Op):
                 xp.where(c, zero, g) if self.needs[2] else None)
 
     def jvp(self, xp, t, c, a, b, y):
-        _, ta, tb = t
+        ta, tb = lift(xp, t[1], a, y), lift(xp, t[2], b, y)
         ta = y * 0 if ta is None else ta
         tb = y * 0 if tb is None else tb
         return xp.where(c, ta, tb)

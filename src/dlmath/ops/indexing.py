@@ -2,6 +2,11 @@
 
 Scattering *adds* (``np.add.at``), so an index that appears twice receives
 both cotangents: embedding lookups with repeated tokens depend on this.
+
+Batched cotangents and tangents (jacrev, jacfwd) carry extra leading dims. An
+index addresses the leading dims of an array, so the rules move the batch to
+the end, index (``take``) or scatter, and move it back: NumPy's placement of
+advanced-index dims then never mixes the batch up with the indexed dims.
 """
 from __future__ import annotations
 
@@ -12,8 +17,46 @@ from ..tensor import Tensor
 from ._util import cast, normalize_dim, shape_str, to_tensor
 
 
-def scatter_into_zeros(g, shape, index):
-    """zeros(shape) with g added at ``index`` (repeated positions accumulate)."""
+def _full_index(index, ndim):
+    """``index`` with its Ellipsis spelled out as slices over ``ndim`` dims, so that
+    extra trailing dims (a batch moved to the end) are left alone."""
+    items = index if isinstance(index, tuple) else (index,)
+    pos = [k for k, i in enumerate(items) if i is Ellipsis]
+    if not pos:
+        return index
+    used = sum(i.ndim if isinstance(i, np.ndarray) and i.dtype == bool else 1
+               for i in items if i is not None and i is not Ellipsis)
+    k = pos[0]
+    return items[:k] + (slice(None),) * (ndim - used) + items[k + 1:]
+
+
+def _to_end(xp, t, lead):
+    n = t.ndim
+    return xp.transpose(t, tuple(range(lead, n)) + tuple(range(lead)))
+
+
+def _to_front(xp, t, lead):
+    n = t.ndim
+    return xp.transpose(t, tuple(range(n - lead, n)) + tuple(range(n - lead)))
+
+
+def take(xp, t, index, ndim):
+    """``t[index]`` for t of shape batch + (a shape of ``ndim`` dims), the batch kept in front."""
+    lead = t.ndim - ndim
+    if not lead:
+        return t[index]
+    return _to_front(xp, _to_end(xp, t, lead)[_full_index(index, ndim)], lead)
+
+
+def scatter_into_zeros(g, shape, index, lead=0):
+    """zeros(shape) with g added at ``index`` (repeated positions accumulate).
+
+    The first ``lead`` dims of g are a batch: the result is g.shape[:lead] + shape.
+    """
+    if lead:
+        out = scatter_into_zeros(_to_end(np, g, lead), tuple(shape) + g.shape[:lead],
+                                 _full_index(index, len(shape)))
+        return _to_front(np, out, lead)
     out = np.zeros(shape, dtype=g.dtype)
     if _is_basic(index):
         out[index] = g
@@ -34,84 +77,120 @@ class GetItem(Op):
     """
     __slots__ = ("index",)
     uses_inputs = False
+    batched = True
 
     def forward(self, x):
         return x[self.index]
 
     def vjp(self, xp, g, x, y):
-        return (xp.index_scatter(g, tuple(x.shape), self.index),)
+        return (xp.index_scatter(g, tuple(x.shape), self.index, g.ndim - y.ndim),)
 
     def jvp(self, xp, t, x, y):
-        return t[0][self.index]
+        return take(xp, t[0], self.index, x.ndim)
 
 
 class IndexScatter(Op):
-    """zeros(shape) with g added at index: the transpose of GetItem (used in higher-order backward)."""
-    __slots__ = ("shape", "index")
+    """zeros(shape) with g added at index: the transpose of GetItem (used in higher-order backward).
+
+    g's first ``lead`` dims are a batch (kept in front of ``shape``).
+    """
+    __slots__ = ("shape", "index", "lead")
     uses_inputs = False
+    batched = True
 
     def forward(self, g):
-        return scatter_into_zeros(g, self.shape, self.index)
+        return scatter_into_zeros(g, self.shape, self.index, self.lead)
 
     def vjp(self, xp, gg, g, y):
-        return (gg[self.index],)
+        return (take(xp, gg, self.index, len(self.shape)),)
 
     def jvp(self, xp, t, g, y):
-        return xp.index_scatter(t[0], self.shape, self.index)
+        return xp.index_scatter(t[0], self.shape, self.index, t[0].ndim - g.ndim + self.lead)
 
 
 class IndexPut(Op):
-    """out = x with out[index] = v (``x[index] = v``); vjp: g with the overwritten part zeroed for x, g[index] for v."""
+    """out = x with out[index] = v (``x[index] = v``); vjp: g with the overwritten part zeroed for x, g[index] for v.
+
+    (With an index that repeats a position, the value written last wins in the forward
+    pass, while every copy of v at that position receives the cotangent, as in torch.)
+    """
     __slots__ = ("index",)
     uses_inputs = False
+    batched = True
 
     def forward(self, x, v):
         out = x.copy()
         out[self.index] = v
         return out
 
+    def _kept(self, shape):
+        mask = np.ones(shape, dtype=bool)
+        mask[self.index] = False
+        return mask
+
     def vjp(self, xp, g, x, v, y):
-        gx = None
-        if self.needs[0]:
-            mask = np.ones(x.shape, dtype=bool)
-            mask[self.index] = False
-            gx = g * mask
-        gv = g[self.index] if self.needs[1] else None
+        gx = g * self._kept(tuple(x.shape)) if self.needs[0] else None
+        gv = take(xp, g, self.index, x.ndim) if self.needs[1] else None
         return gx, gv
+
+    def jvp(self, xp, t, x, v, y):
+        tx, tv = t
+        out = None if tx is None else tx * self._kept(tuple(x.shape))
+        if tv is not None:
+            sub = np.shape((y._data if hasattr(y, "_data") else y)[self.index])
+            lead = tuple(tv.shape[:tv.ndim - np.ndim(v)])
+            tv = xp.reshape(tv, lead + (1,) * (len(sub) - np.ndim(v)) + tuple(tv.shape[len(lead):]))
+            d = xp.index_scatter(xp.broadcast_to(tv, lead + sub), tuple(x.shape), self.index, len(lead))
+            out = d if out is None else out + d
+        return out
 
 
 class Gather(Op):
     """out[i][j] = x[i][index[i][j]] (dim=1); vjp: scatter-add g back into x's shape."""
     __slots__ = ("grid",)
     uses_inputs = False
+    batched = True
 
     def forward(self, x):
         return x[self.grid]
 
     def vjp(self, xp, g, x, y):
-        return (xp.index_scatter(g, tuple(x.shape), self.grid),)
+        return (xp.index_scatter(g, tuple(x.shape), self.grid, g.ndim - y.ndim),)
 
     def jvp(self, xp, t, x, y):
-        return t[0][self.grid]
+        return take(xp, t[0], self.grid, x.ndim)
 
 
 class ScatterAdd(Op):
     """out = x, then out[index along dim] += src; vjp: g for x, g gathered at index for src."""
     __slots__ = ("grid",)
     uses_inputs = False
+    batched = True
+
+    def _part(self):
+        """The slices of src that are scattered (src may be larger than index)."""
+        return tuple(slice(0, s) for s in np.broadcast_shapes(*(g.shape for g in self.grid)))
 
     def forward(self, x, src):
         out = x.copy()
-        np.add.at(out, self.grid, src[tuple(slice(0, s) for s in np.broadcast_shapes(*(g.shape for g in self.grid)))])
+        np.add.at(out, self.grid, src[self._part()])
         return out
 
     def vjp(self, xp, g, x, src, y):
         gsrc = None
         if self.needs[1]:
-            gsrc = g[self.grid]
-            if tuple(gsrc.shape) != tuple(src.shape):
+            gsrc = take(xp, g, self.grid, x.ndim)
+            if tuple(gsrc.shape[gsrc.ndim - src.ndim:]) != tuple(src.shape):
                 gsrc = xp.pad_to(gsrc, tuple(src.shape))
         return g, gsrc
+
+    def jvp(self, xp, t, x, src, y):
+        tx, tsrc = t
+        if tsrc is None:
+            return tx
+        lead = tsrc.ndim - src.ndim
+        d = xp.index_scatter(tsrc[(Ellipsis,) + self._part()], tuple(x.shape), self.grid, lead)
+        return d if tx is None else tx + d
 
 
 def _convert_index(index, shape=None):

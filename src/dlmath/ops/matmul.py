@@ -15,9 +15,44 @@ def _mT(xp, a):
     return xp.swapaxes(a, -1, -2)
 
 
+def _mm(xp, x, w):
+    """x @ w, with a 2-D factor folded into one matrix product: a stack of B small
+    products is B BLAS calls, (B*n, k) @ (k, m) is one (batched jacobians hit this)."""
+    if w.ndim == 2 and x.ndim > 2:
+        s = tuple(x.shape)
+        rows = int(np.prod(s[:-1]))
+        return xp.reshape(xp.matmul(xp.reshape(x, (rows, s[-1])), w), s[:-1] + (w.shape[-1],))
+    if x.ndim == 2 and w.ndim > 2:
+        return _mT(xp, _mm(xp, _mT(xp, w), _mT(xp, x)))  # (x w) = (w^T x^T)^T
+    return xp.matmul(x, w)
+
+
+def _drop(xp, a, axis):
+    """Remove a size-1 axis (the unit dim a 1-D operand was given)."""
+    shape = list(a.shape)
+    del shape[axis]
+    return xp.reshape(a, tuple(shape))
+
+
+def _as_matrix(xp, t, x, row, nbatch):
+    """A (batched) tangent t of operand x in matrix form: 1-D x as a row (A) or a column (B),
+    and size-1 dims between t's batch dims and x's so the batch stays in front."""
+    lead = t.ndim - x.ndim
+    core = tuple(t.shape[lead:])
+    if x.ndim == 1:
+        core = (1,) + core if row else core + (1,)
+    pad = (1,) * (nbatch - (len(core) - 2))
+    return xp.reshape(t, tuple(t.shape[:lead]) + pad + core)
+
+
 class MatMul(Op):
-    """A @ B with NumPy/PyTorch rank rules (1-D operands get a temporary unit dim)."""
+    """A @ B with NumPy/PyTorch rank rules (1-D operands get a temporary unit dim).
+
+    Batched: the rules put a 1-D operand's unit dim back where needed and fold
+    products with a 2-D factor into one BLAS call (``_mm``).
+    """
     __slots__ = ()
+    batched = True
 
     def used_inputs(self):
         needs = self.needs
@@ -29,30 +64,41 @@ class MatMul(Op):
     def vjp(self, xp, g, a, b, y):
         needs = self.needs
         a1, b1 = a.ndim == 1, b.ndim == 1
-        if a1 and b1:                           # dot product: g is a scalar
-            return (g * b if needs[0] else None), (g * a if needs[1] else None)
-        if b1:                                  # (..., n, k) @ (k,) -> (..., n)
-            ga = xp.expand_dims(g, -1) * b if needs[0] else None
-            gb = xp.matmul(xp.expand_dims(g, -2), a) if needs[1] else None
-            if gb is not None:
-                gb = xp.reshape(gb, tuple(gb.shape[:-2]) + (gb.shape[-1],))
+        if not (a1 or b1):
+            return ((_mm(xp, g, _mT(xp, b)) if needs[0] else None),
+                    (_mm(xp, _mT(xp, a), g) if needs[1] else None))
+        if a1 and b1:                           # dot product: g holds (a batch of) scalars
+            ge = xp.expand_dims(g, -1)
+            return (ge * b if needs[0] else None), (ge * a if needs[1] else None)
+        if b1:                                  # (..., n, k) @ (k,) -> (..., n); g as (..., n, 1)
+            ge = xp.expand_dims(g, -1)
+            ga = ge * b if needs[0] else None
+            gb = _drop(xp, _mm(xp, _mT(xp, a), ge), -1) if needs[1] else None
             return ga, gb
-        if a1:                                  # (k,) @ (..., k, m) -> (..., m)
-            ga = xp.matmul(b, xp.expand_dims(g, -1)) if needs[0] else None
-            if ga is not None:
-                ga = xp.reshape(ga, tuple(ga.shape[:-1]))
-            gb = xp.expand_dims(a, -1) * xp.expand_dims(g, -2) if needs[1] else None
-            return ga, gb
-        return ((xp.matmul(g, _mT(xp, b)) if needs[0] else None),
-                (xp.matmul(_mT(xp, a), g) if needs[1] else None))
+        ge = xp.expand_dims(g, -2)              # (k,) @ (..., k, m) -> (..., m); g as (..., 1, m)
+        ga = _drop(xp, _mm(xp, ge, _mT(xp, b)), -2) if needs[0] else None
+        gb = xp.expand_dims(a, -1) * ge if needs[1] else None
+        return ga, gb
 
     def jvp(self, xp, t, a, b, y):
         ta, tb = t
-        out = None if ta is None else xp.matmul(ta, b)
+        a1, b1 = a.ndim == 1, b.ndim == 1
+        lead = (ta if ta is not None else tb).ndim - (a.ndim if ta is not None else b.ndim)
+        if not lead:
+            out = None if ta is None else xp.matmul(ta, b)
+            if tb is not None:
+                d = xp.matmul(a, tb)
+                out = d if out is None else out + d
+            return out
+        # batched: everything in matrix form (1-D operands as a row / a column), then back
+        A = xp.expand_dims(a, 0) if a1 else a
+        B = xp.expand_dims(b, -1) if b1 else b
+        nbatch = max(A.ndim, B.ndim) - 2
+        out = None if ta is None else _mm(xp, _as_matrix(xp, ta, a, True, nbatch), B)
         if tb is not None:
-            d = xp.matmul(a, tb)
+            d = _mm(xp, A, _as_matrix(xp, tb, b, False, nbatch))
             out = d if out is None else out + d
-        return out
+        return xp.reshape(out, tuple(out.shape[:lead]) + tuple(y.shape))
 
 
 def _operands(a, b, opname):
@@ -135,8 +181,12 @@ ger = outer
 
 
 class Einsum(Op):
-    """Einstein summation; the cotangent of each operand is another einsum of g with the others."""
+    """Einstein summation; the cotangent of each operand is another einsum of g with the others.
+
+    Batched: g and the tangents get a leading ``...`` in their subscripts.
+    """
     __slots__ = ("ins", "out_spec")
+    batched = True
 
     def used_inputs(self):
         return [i for i in range(len(self.inputs))
@@ -155,7 +205,7 @@ class Einsum(Op):
             others = [s for j, s in enumerate(self.ins) if j != i]
             present = set(self.out_spec).union(*others)
             kept = "".join(c for c in dict.fromkeys(spec) if c in present)
-            gi = xp.einsum(",".join([self.out_spec] + others) + "->" + kept,
+            gi = xp.einsum(",".join(["..." + self.out_spec] + others) + "->..." + kept,
                            g, *[x for j, x in enumerate(xs) if j != i])
             if kept != spec:
                 gi = self._embed(xp, gi, kept, spec, tuple(xs[i].shape))
@@ -182,7 +232,7 @@ class Einsum(Op):
         if missing:
             specs.append(missing)
             factors.append(np.ones(tuple(size[c] for c in missing), dtype=gi.dtype))
-        return xp.einsum(",".join([kept] + specs) + "->" + new_spec, gi, *factors)
+        return xp.einsum(",".join(["..." + kept] + specs) + "->..." + new_spec, gi, *factors)
 
     def jvp(self, xp, t, *args):
         xs = args[:-1]
@@ -191,7 +241,8 @@ class Einsum(Op):
             if ti is None:
                 continue
             ops = [ti if j == i else x for j, x in enumerate(xs)]
-            d = xp.einsum(",".join(self.ins) + "->" + self.out_spec, *ops)
+            specs = ["..." + s if j == i else s for j, s in enumerate(self.ins)]
+            d = xp.einsum(",".join(specs) + "->..." + self.out_spec, *ops)
             out = d if out is None else out + d
         return out
 

@@ -4,6 +4,10 @@ A reduction's vjp sends the cotangent back along the reduced axes: sum copies
 it to every element, max routes it to the winner, logsumexp weighs it by the
 softmax. ``_restore`` re-inserts the reduced axes so ``g`` broadcasts against
 the input.
+
+Every rule is ``batched``: cotangents and tangents may carry extra leading
+dims, so rules name axes from the end (``_neg``) and broadcast to
+``lead + x.shape`` (``_full``).
 """
 from __future__ import annotations
 
@@ -29,24 +33,40 @@ def _restore(xp, g, axes, keepdim, ndim):
     return xp.reshape(g, tuple(shape))
 
 
+def _neg(axes, ndim):
+    """Axes of an ndim-dim input counted from the end (they stay right with leading batch dims)."""
+    if axes is None:
+        return tuple(range(-ndim, 0))
+    if isinstance(axes, tuple):
+        return tuple(a - ndim for a in axes)
+    return axes - ndim
+
+
+def _full(xp, gk, x):
+    """Broadcast a restored cotangent (lead dims + x.ndim dims) to lead + x.shape."""
+    return xp.broadcast_to(gk, tuple(gk.shape[:gk.ndim - x.ndim]) + tuple(x.shape))
+
+
 class Sum(Op):
     """sum over axes; d/dx_i = 1, so every element receives the cotangent."""
     __slots__ = ("axes", "keepdim", "dtype")
+    batched = True
     uses_inputs = False
 
     def forward(self, x):
         return np.sum(x, axis=self.axes, keepdims=self.keepdim, dtype=self.dtype)
 
     def vjp(self, xp, g, x, y):
-        return (xp.broadcast_to(_restore(xp, g, self.axes, self.keepdim, x.ndim), x.shape),)
+        return (_full(xp, _restore(xp, g, self.axes, self.keepdim, x.ndim), x),)
 
     def jvp(self, xp, t, x, y):
-        return xp.sum(t[0], axis=self.axes, keepdims=self.keepdim)
+        return xp.sum(t[0], axis=_neg(self.axes, x.ndim), keepdims=self.keepdim)
 
 
 class Mean(Op):
     """mean over axes; d/dx_i = 1/n. Losses, BatchNorm and LayerNorm statistics."""
     __slots__ = ("axes", "keepdim", "count")
+    batched = True
     uses_inputs = False
 
     def forward(self, x):
@@ -57,15 +77,16 @@ class Mean(Op):
 
     def vjp(self, xp, g, x, y):
         g = _restore(xp, g, self.axes, self.keepdim, x.ndim) * (1.0 / self.count)
-        return (xp.broadcast_to(g, x.shape),)
+        return (_full(xp, g, x),)
 
     def jvp(self, xp, t, x, y):
-        return xp.mean(t[0], axis=self.axes, keepdims=self.keepdim)
+        return xp.mean(t[0], axis=_neg(self.axes, x.ndim), keepdims=self.keepdim)
 
 
 class Prod(Op):
     """product over one axis (or all); d/dx_i = prod of the others (exact with zeros present)."""
     __slots__ = ("axis", "keepdim")
+    batched = True
     uses_output = True
 
     def forward(self, x):
@@ -90,12 +111,13 @@ class Prod(Op):
         return (_restore(xp, g, axes, self.keepdim, x.ndim) * self._others(xp, x, y),)
 
     def jvp(self, xp, t, x, y):
-        return xp.sum(t[0] * self._others(xp, x, y), axis=self.axis, keepdims=self.keepdim)
+        return xp.sum(t[0] * self._others(xp, x, y), axis=_neg(self.axis, x.ndim), keepdims=self.keepdim)
 
 
 class MaxAlong(Op):
     """max/min along one dim with indices; the cotangent goes to the returned index only."""
     __slots__ = ("axis", "keepdim", "pick", "mask")
+    batched = True
     uses_inputs = False
     n_out = 2
 
@@ -120,12 +142,13 @@ class MaxAlong(Op):
         return (_restore(xp, g, axes, self.keepdim, x.ndim) * self.mask,)
 
     def jvp(self, xp, t, x, outs):
-        return xp.sum(t[0] * self.mask, axis=self.axis if x.ndim else None, keepdims=self.keepdim)
+        return xp.sum(t[0] * self.mask, axis=self.axis - x.ndim, keepdims=self.keepdim)
 
 
 class Extreme(Op):
     """amax/amin over axes (and max()/min() of everything); ties share the cotangent evenly, as torch."""
     __slots__ = ("axes", "keepdim", "pick")
+    batched = True
 
     uses_output = True
 
@@ -141,7 +164,7 @@ class Extreme(Op):
         return (_restore(xp, g, self.axes, self.keepdim, x.ndim) * self._weights(xp, x, y),)
 
     def jvp(self, xp, t, x, y):
-        return xp.sum(t[0] * self._weights(xp, x, y), axis=self.axes, keepdims=self.keepdim)
+        return xp.sum(t[0] * self._weights(xp, x, y), axis=_neg(self.axes, x.ndim), keepdims=self.keepdim)
 
 
 class LogSumExp(Op):
@@ -151,6 +174,7 @@ class LogSumExp(Op):
     gives NaN there; a fully masked row should not poison the gradient).
     """
     __slots__ = ("axes", "keepdim")
+    batched = True
     uses_output = True
 
     def forward(self, x):
@@ -169,7 +193,12 @@ class LogSumExp(Op):
         return (_restore(xp, g, self.axes, self.keepdim, x.ndim) * self._softmax(xp, x, y),)
 
     def jvp(self, xp, t, x, y):
-        return xp.sum(t[0] * self._softmax(xp, x, y), axis=self.axes, keepdims=self.keepdim)
+        return xp.sum(t[0] * self._softmax(xp, x, y), axis=_neg(self.axes, x.ndim), keepdims=self.keepdim)
+
+
+def _ax(axis, x):
+    """The softmax axis from the end; () for a 0-d input (softmax of a scalar is 1)."""
+    return () if axis is None else axis - x.ndim
 
 
 class Softmax(Op):
@@ -178,6 +207,7 @@ class Softmax(Op):
     Its Jacobian is diag(y) - y y^T. Classification outputs and attention weights.
     """
     __slots__ = ("axis",)
+    batched = True
     uses_inputs, uses_output = False, True
 
     def forward(self, x):
@@ -188,15 +218,16 @@ class Softmax(Op):
             return e / np.sum(e, axis=self.axis, keepdims=True)
 
     def vjp(self, xp, g, x, y):
-        return (y * (g - xp.sum(g * y, axis=self.axis, keepdims=True)),)
+        return (y * (g - xp.sum(g * y, axis=_ax(self.axis, x), keepdims=True)),)
 
     def jvp(self, xp, t, x, y):
-        return y * (t[0] - xp.sum(t[0] * y, axis=self.axis, keepdims=True))
+        return y * (t[0] - xp.sum(t[0] * y, axis=_ax(self.axis, x), keepdims=True))
 
 
 class LogSoftmax(Op):
     """log softmax(x) = x - logsumexp(x); vjp: g - softmax(x) * sum(g). The stable half of cross-entropy."""
     __slots__ = ("axis",)
+    batched = True
     uses_inputs, uses_output = False, True
 
     def forward(self, x):
@@ -208,15 +239,16 @@ class LogSoftmax(Op):
             return z - np.log(np.sum(np.exp(z), axis=self.axis, keepdims=True))
 
     def vjp(self, xp, g, x, y):
-        return (g - xp.exp(y) * xp.sum(g, axis=self.axis, keepdims=True),)
+        return (g - xp.exp(y) * xp.sum(g, axis=_ax(self.axis, x), keepdims=True),)
 
     def jvp(self, xp, t, x, y):
-        return t[0] - xp.sum(xp.exp(y) * t[0], axis=self.axis, keepdims=True)
+        return t[0] - xp.sum(xp.exp(y) * t[0], axis=_ax(self.axis, x), keepdims=True)
 
 
 class Cumsum(Op):
     """Running sum along an axis; the vjp is the running sum from the other end."""
     __slots__ = ("axis",)
+    batched = True
     uses_inputs = False
 
     def forward(self, x):
@@ -226,7 +258,7 @@ class Cumsum(Op):
         return (xp.flip(xp.cumsum(xp.flip(g, self.axis - x.ndim), axis=self.axis - x.ndim), self.axis - x.ndim),)
 
     def jvp(self, xp, t, x, y):
-        return xp.cumsum(t[0], axis=self.axis)
+        return xp.cumsum(t[0], axis=self.axis - x.ndim)
 
 
 # --- functional wrappers ----------------------------------------------------

@@ -21,6 +21,7 @@ def _lead(g, ndim):
 class Reshape(Op):
     """Same values, new shape; the vjp reshapes the cotangent back."""
     __slots__ = ("shape",)
+    batched = True
     uses_inputs = False
     is_view = True
 
@@ -37,6 +38,7 @@ class Reshape(Op):
 class Permute(Op):
     """Reorder axes (transpose, .T, .mT); the vjp applies the inverse permutation."""
     __slots__ = ("axes",)
+    batched = True
     uses_inputs = False
     is_view = True
 
@@ -58,6 +60,7 @@ class Permute(Op):
 class Expand(Op):
     """Broadcast to a larger shape without copying; the engine sums the cotangent back."""
     __slots__ = ("shape",)
+    batched = True
     uses_inputs = False
     is_view = True
 
@@ -76,6 +79,7 @@ class Expand(Op):
 class Repeat(Op):
     """Tile the tensor; each input element's cotangent is the sum over its copies."""
     __slots__ = ("reps",)
+    batched = True
     uses_inputs = False
 
     def forward(self, x):
@@ -99,6 +103,7 @@ class Repeat(Op):
 class Flip(Op):
     """Reverse along axes; the vjp flips back."""
     __slots__ = ("axes",)
+    batched = True
     uses_inputs = False
 
     def forward(self, x):
@@ -114,6 +119,7 @@ class Flip(Op):
 class Cat(Op):
     """Concatenate along an axis; the vjp slices the cotangent into the pieces."""
     __slots__ = ("axis", "sizes")
+    batched = True
     uses_inputs = False
 
     def forward(self, *xs):
@@ -145,6 +151,7 @@ class Cat(Op):
 class Tri(Op):
     """Keep the lower (tril) or upper (triu) triangle; the vjp keeps the same triangle of g."""
     __slots__ = ("lower", "k")
+    batched = True
     uses_inputs = False
 
     def forward(self, x):

@@ -16,6 +16,7 @@ from ._util import (as_float, quiet, to_tensor)
 
 class Unary(Op):
     __slots__ = ()
+    batched = True  # g * f'(x) broadcasts over a cotangent's extra leading dims
 
     def jvp(self, xp, t, x, y):
         # f(x + t) ~ f(x) + f'(x) t: the same local derivative as the vjp
@@ -227,6 +228,7 @@ class Piecewise(Op):
     """floor, ceil, round, trunc, sign: piecewise constant, derivative 0 almost everywhere."""
     __slots__ = ("fn",)
     uses_inputs = False
+    batched = True
 
     def forward(self, x):
         return self.fn(x)
