@@ -22,3 +22,13 @@ def pad_to(g, shape):
 
 def astype(a, dtype):
     return _np.asarray(a).astype(dtype)
+
+
+_add_reduce = _np.add.reduce
+
+
+def sum(a, axis=None, keepdims=False):
+    """np.sum without its Python wrapper for float arrays (the common case in a vjp)."""
+    if a.dtype.kind in "fc":
+        return _add_reduce(a, axis=axis, keepdims=keepdims)
+    return _np.sum(a, axis=axis, keepdims=keepdims)
