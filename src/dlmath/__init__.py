@@ -9,6 +9,7 @@ from ._dtype import (bool_ as bool, uint8, int8, int16, int32, int64, float16, f
 from ._grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
 from .tensor import Tensor, Size
 from . import _methods  # noqa: F401  (binds operators and methods onto Tensor)
+from . import _alloc  # noqa: F401  (large temporaries without page faults, see _alloc)
 from .creation import (tensor, as_tensor, from_numpy, zeros, ones, empty, full, zeros_like, ones_like,
                        empty_like, full_like, eye, arange, linspace, logspace, rand, randn, randint,
                        randperm, rand_like, randn_like, randint_like)
@@ -30,6 +31,7 @@ from . import special
 from . import nn
 from . import distributions
 from . import linalg
+from . import func
 from .linalg import norm_legacy as norm
 from .sampling import sample, bernoulli, multinomial, normal
 from .comparison import allclose, isclose, equal
