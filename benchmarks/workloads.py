@@ -1,6 +1,6 @@
 """Registry of benchmark workloads: name -> Workload(funcs={lib: function}).
 
-To add a workload (e.g. W4 Jacobians, W5 Hessians):
+To add a workload (W4 Hessian and W5 Jacobian are in ``w45_jacobians.py``):
 
 1. write ``benchmarks/wN_<topic>.py`` with functions ``wN_<lib>()`` that
    import their library lazily, build data, and return either the seconds of
@@ -66,6 +66,7 @@ def register(wl: Workload) -> Workload:
 def _register_builtin() -> None:
     import w1_overhead
     import w2_mlp
+    import w45_jacobians
 
     register(Workload(
         name="W1",
@@ -85,6 +86,25 @@ def _register_builtin() -> None:
         higher_is_better=True,
         funcs=w2_mlp.FUNCS,
         target=Target("dlmath", "numpy", 0.95),
+    ))
+    register(Workload(
+        name="W4",
+        title=f"Hessian ({w45_jacobians.D}x{w45_jacobians.D}) of the mean logistic loss, "
+              f"X {w45_jacobians.N}x{w45_jacobians.D}, float64",
+        unit="ms",
+        convert=lambda s: s * 1e3,
+        higher_is_better=False,
+        funcs=w45_jacobians.FUNCS_W4,
+        target=Target("dlmath", "torch", 0.5),
+    ))
+    register(Workload(
+        name="W5",
+        title=f"Jacobian ({w45_jacobians.K}x{w45_jacobians.K}) of softmax, float64",
+        unit="ms",
+        convert=lambda s: s * 1e3,
+        higher_is_better=False,
+        funcs=w45_jacobians.FUNCS_W5,
+        target=Target("dlmath", "torch", 0.5),
     ))
 
 
