@@ -32,6 +32,7 @@ from . import nn
 from . import distributions
 from . import linalg
 from . import func
+from .explain import explain
 from .linalg import norm_legacy as norm
 from .sampling import sample, bernoulli, multinomial, normal
 from .comparison import allclose, isclose, equal

@@ -10,7 +10,17 @@ def __getattr__(name):
     if name == "shadow_float64":
         from .shadow import shadow_float64
         return shadow_float64
+    if name in ("gradcheck", "gradgradcheck", "GradcheckError"):
+        from . import checks
+        return getattr(checks, name)
+    if name in ("Function", "FunctionCtx"):
+        from . import function
+        return getattr(function, name)
+    if name in ("detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "is_anomaly_check_nan_enabled"):
+        from . import anomaly
+        return getattr(anomaly, name)
     raise AttributeError(f"module 'dlmath.autograd' has no attribute {name!r}")
 
 
-__all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled"]
+__all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
+           "gradcheck", "gradgradcheck", "Function", "detect_anomaly", "set_detect_anomaly"]

@@ -60,10 +60,11 @@ def _rows(t, r0, r1, shape):
 
 def _cols(t, c0, c1, out_shape, in_shape):
     """Columns c0:c1 of a batch of tangents (n, *out_shape) as a block out_shape + in_shape."""
+    rows = int(np.prod(tuple(out_shape)))
     if _raw(t):
-        block = t._data[c0:c1].reshape((c1 - c0, -1)).T
+        block = t._data[c0:c1].reshape((c1 - c0, rows)).T
         return make_tensor(np.ascontiguousarray(block).reshape(tuple(out_shape) + tuple(in_shape)))
-    block = t[c0:c1].reshape(c1 - c0, -1)
+    block = t[c0:c1].reshape(c1 - c0, rows)
     return block.T.reshape(tuple(out_shape) + tuple(in_shape))
 
 
@@ -224,6 +225,8 @@ jacobian = jacrev
 
 def _jacrev_rows(run, sizes, m, chunk_size):
     """Gradients of every output element: per input, a (m,) + input shape batch."""
+    if m == 0:
+        return [_zeros((0,) + tuple(x.shape), x._data.dtype) for x in run.inputs]
     step = m if not chunk_size else int(chunk_size)
     chunks = []
     for r0 in range(0, m, step):

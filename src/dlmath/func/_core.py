@@ -104,6 +104,8 @@ def output_leaves(out, fname):
         if not isinstance(o, Tensor):
             if isinstance(o, np.ndarray):
                 o = make_tensor(o)
+            elif fname in ("grad", "grad_and_value", "value_and_grad"):
+                raise RuntimeError(f"{fname}: expected f(*args) to return a scalar Tensor, got {type(o).__name__}")
             else:
                 raise RuntimeError(f"{fname}: expected f to return Tensors (or a tuple/list/dict of them), "
                                    f"got {type(o).__name__} at output {k}")

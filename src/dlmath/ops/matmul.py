@@ -46,7 +46,7 @@ def _as_matrix(xp, t, x, row, nbatch):
 
 
 class MatMul(Op):
-    """A @ B with NumPy/PyTorch rank rules (1-D operands get a temporary unit dim).
+    """A @ B; vjp dA = G B^T, dB = A^T G (NumPy/PyTorch rank rules: a 1-D operand gets a unit dim).
 
     Batched: the rules put a 1-D operand's unit dim back where needed and fold
     products with a 2-D factor into one BLAS call (``_mm``).

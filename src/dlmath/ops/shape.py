@@ -96,8 +96,12 @@ class Repeat(Op):
         return (xp.reshape(gs, tuple(g.shape[:lead]) + tuple(x.shape)),)
 
     def jvp(self, xp, t, x, y):
-        lead = _lead(t[0], x.ndim)
-        return xp.tile(t[0], (1,) * lead + tuple(self.reps))
+        t = t[0]
+        lead = _lead(t, x.ndim)
+        if lead and len(self.reps) > x.ndim:   # new dims go after the batch, not before it
+            shape = tuple(t.shape)
+            t = xp.reshape(t, shape[:lead] + (1,) * (len(self.reps) - x.ndim) + shape[lead:])
+        return xp.tile(t, (1,) * lead + tuple(self.reps))
 
 
 class Flip(Op):
