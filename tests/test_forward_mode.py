@@ -192,3 +192,23 @@ def test_nested_forward_levels_mixed_partials():
     dfdx = lambda x, y: F.jvp(lambda x: f(x, y), (x,), (dm.ones_like(x),))[1]
     d2 = F.jvp(lambda y: dfdx(x, y), (y,), (dm.ones_like(y),))[1]
     np.testing.assert_allclose(d2.numpy(), 2 * 1.3 * np.cos(0.4))
+
+
+def test_in_place_ops_carry_tangents():
+    def f(x):
+        y = x * 2
+        y += x * x
+        y[0] = x[1] * 5
+        y.mul_(3)
+        z = dm.zeros(3, dtype=x.dtype)
+        z.copy_(y)
+        w = x * 1
+        w.fill_(2.0)
+        return z + w
+    x = np.array([1.0, 2.0, 3.0])
+    want = np.array([[0, 15, 0], [0, 18, 0], [0, 0, 24]], dtype=float)
+    np.testing.assert_allclose(F.jacfwd(f)(x).numpy(), want)
+    np.testing.assert_allclose(F.jacrev(f)(x).numpy(), want)
+    with dm.no_grad():                      # forward mode ignores grad mode, as torch's
+        _, t = F.jvp(lambda x: (x * 1).mul_(2), (x,), (np.ones(3),))
+    np.testing.assert_allclose(t.numpy(), 2 * np.ones(3))

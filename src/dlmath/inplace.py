@@ -13,6 +13,7 @@ import numpy as np
 
 from . import _dtype
 from ._grad_mode import state as _grad_state
+from .autograd import _flags
 from .autograd.node import apply, make_tensor
 from .tensor import Tensor
 
@@ -35,6 +36,7 @@ def _alias(x):
     """
     a = make_tensor(x._data.copy(), x.requires_grad, x.grad_fn)
     a._out_idx = x._out_idx
+    a._tangent = x._tangent
     return a
 
 
@@ -42,6 +44,13 @@ def _records(x, others):
     if not _grad_state.enabled:
         return False
     return x.requires_grad or any(isinstance(o, Tensor) and o.requires_grad for o in others)
+
+
+def _dual(x, others):
+    """Forward mode is on and x or an operand carries a tangent: the op goes out of place
+    (``fn(_alias(x), ...)``) so that the tangent propagates, then is written back."""
+    return _flags.forward_levels > 0 and (
+        x._tangent is not None or any(isinstance(o, Tensor) and o._tangent is not None for o in others))
 
 
 def rebase(x, result, opname):
@@ -56,6 +65,8 @@ def rebase(x, result, opname):
         raise RuntimeError(f"{opname}: output with shape {tuple(x.shape)} doesn't match the broadcast shape "
                            f"{tuple(out.shape)}") from None
     x._vc[0] += 1
+    if result._tangent is not None or x._tangent is not None:
+        x._tangent = result._tangent
     if result.grad_fn is not None and out.shape == x._data.shape:
         x.grad_fn = result.grad_fn
         x._out_idx = result._out_idx
@@ -70,6 +81,8 @@ def inplace_binary(x, fn, other, opname):
     """``x <op>= other`` for a functional op ``fn(a, b)``."""
     if _records(x, (other,)):
         _check_leaf(x, opname)
+        return rebase(x, fn(_alias(x), other), opname)
+    if _dual(x, (other,)):
         return rebase(x, fn(_alias(x), other), opname)
     # fast path (optimiser updates): compute without recording, write in place
     if x._base is not None and x._base.requires_grad and _grad_state.enabled and x._base.grad_fn is None:
@@ -117,6 +130,8 @@ def inplace_unary(x, fn, opname):
     if _records(x, ()):
         _check_leaf(x, opname)
         return rebase(x, fn(_alias(x)), opname)
+    if _dual(x, ()):
+        return rebase(x, fn(_alias(x)), opname)
     prev = _grad_state.enabled
     _grad_state.enabled = False
     try:
@@ -130,6 +145,8 @@ def inplace_apply(x, op, *others, direct):
     """An Op applied in place (index assignment); ``direct(data, *arrays)`` is the no-grad path."""
     if _records(x, others):
         _check_leaf(x, "index assignment")
+        return rebase(x, apply(op, _alias(x), *others), "index assignment")
+    if _dual(x, others):
         return rebase(x, apply(op, _alias(x), *others), "index assignment")
     if x._base is not None and x._base.requires_grad and _grad_state.enabled:
         _check_leaf(x, "index assignment")
@@ -159,14 +176,17 @@ def fill_(x, value):
         return rebase(x, _alias(x) * 0 + full_like(x, value), "fill_")
     x._data[...] = value
     x._vc[0] += 1
+    x._tangent = None   # a constant: zero tangent
     return x
 
 
 def copy_(x, src):
     from .ops._util import to_tensor, cast
     src = to_tensor(src, "copy_")
-    if _records(x, (src,)):
-        _check_leaf(x, "copy_")
+    recording = _records(x, (src,))
+    if recording or _dual(x, (src,)):
+        if recording:
+            _check_leaf(x, "copy_")
         from .ops.shape import expand
         return rebase(x, _alias(x) * 0 + expand(cast(src, x.dtype), tuple(x.shape)), "copy_")
     try:
