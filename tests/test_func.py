@@ -42,6 +42,18 @@ N, D = 40, 6
 X, Y, W0 = RNG.standard_normal((N, D)), np.where(RNG.random(N) < 0.5, -1.0, 1.0), 0.3 * RNG.standard_normal(D)
 
 
+def numerical_jacobian(f, x, eps=1e-6):
+    """Central differences, column by column: the definition of the derivative."""
+    x = np.asarray(x, dtype=np.float64)
+    y0 = np.asarray(f(dm.tensor(x)).detach().numpy())
+    J = np.zeros(y0.shape + x.shape)
+    for i in np.ndindex(x.shape):
+        e = np.zeros_like(x)
+        e[i] = eps
+        J[(Ellipsis,) + i] = (f(dm.tensor(x + e)).detach().numpy() - f(dm.tensor(x - e)).detach().numpy()) / (2 * eps)
+    return J
+
+
 def logistic_hessian(w):
     p = 1 / (1 + np.exp(-Y * (X @ w)))
     return X.T @ np.diag(p * (1 - p)) @ X / N
@@ -103,6 +115,7 @@ def test_softmax_jacobian_is_diag_minus_outer(jac, torch):
     J = getattr(dm.func, jac)(lambda z: dm.softmax(z, dim=-1))(z)
     close(J, softmax_jacobian(z), atol=1e-12)
     close(J, torch.func.jacrev(lambda z: torch.softmax(z, -1))(torch.tensor(z)))
+    close(J, numerical_jacobian(lambda z: dm.softmax(z, dim=-1), z), rtol=1e-6, atol=1e-8)
     Z = RNG.standard_normal((3, 4))        # a batch of rows: block diagonal, shape (3, 4, 3, 4)
     JB = getattr(dm.func, jac)(functools.partial(dm.softmax, dim=1))(Z)
     assert JB.shape == (3, 4, 3, 4)
@@ -122,6 +135,7 @@ def test_rnn_step_jacobian_wrt_hidden_state(torch):
     close(dm.func.jacfwd(step)(h), closed)
     tstep = lambda h: rnn_step(torch, *(torch.tensor(a) for a in (W, U, b, x)), h)
     close(dm.func.jacrev(step)(h), torch.func.jacrev(tstep)(torch.tensor(h)))
+    close(dm.func.jacfwd(step)(h), numerical_jacobian(step, h), rtol=1e-6, atol=1e-8)
     # through 3 steps: the product of the per-step Jacobians (the vanishing-gradient product)
     J3 = dm.func.jacrev(lambda h: step(step(step(h))))(h)
     Js, hk = [], h
@@ -159,6 +173,7 @@ def test_logistic_hessian_closed_form_and_torch(torch):
     close(H, logistic_hessian(W0), atol=1e-12)
     tf = lambda w: logistic(torch, torch.tensor(X), torch.tensor(Y), w)
     close(H, torch.func.hessian(tf)(torch.tensor(W0)), atol=1e-12)
+    close(H, numerical_jacobian(dm.func.grad(f), W0), rtol=1e-5, atol=1e-8)   # differences of gradients
     v = RNG.standard_normal(D)
     val, Hv = dm.func.hvp(f, (W0,), (v,))
     close(val, tf(torch.tensor(W0))), close(Hv, logistic_hessian(W0) @ v, atol=1e-12)
