@@ -161,7 +161,7 @@ def test_jvp_with_primal_requiring_grad_reverse_over_forward():
 
 def test_jvp_keeps_dtypes_and_zero_tangent_outputs():
     x = np.array([1.0, 2.0], dtype=np.float32)
-    out, t = F.jvp(lambda x: (x * 2, dm.ones(3)), (x,), (np.ones(2, np.float32),))
+    _, t = F.jvp(lambda x: (x * 2, dm.ones(3)), (x,), (np.ones(2, np.float32),))
     assert t[0].dtype == dm.float32
     np.testing.assert_array_equal(t[1].numpy(), np.zeros(3, np.float32))
 

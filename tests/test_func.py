@@ -89,7 +89,7 @@ def test_value_and_grad_orders_and_aux(torch):
     v, g = dm.func.value_and_grad(f)(x)                     # JAX order
     g2, v2 = dm.func.grad_and_value(f)(x)                   # torch order
     close(v, f(x)), close(g, g2), close(v2, v)
-    (v3, aux), g3 = dm.func.value_and_grad(lambda x: (f(x), x * 2), has_aux=True)(x)
+    (_, aux), g3 = dm.func.value_and_grad(lambda x: (f(x), x * 2), has_aux=True)(x)
     close(aux, x * 2), close(g3, g)
     g4, aux4 = dm.func.grad(lambda x: (f(x), "tag"), has_aux=True)(x)
     assert aux4 == "tag" and not g4.requires_grad
@@ -243,7 +243,7 @@ def test_vmap_loop_in_out_dims():
 
 def test_vmap_of_vjp_fn_is_one_batched_pass():
     z = RNG.standard_normal(6)
-    out, vjp_fn = dm.func.vjp(lambda z: dm.softmax(z, dim=0), z)
+    _, vjp_fn = dm.func.vjp(lambda z: dm.softmax(z, dim=0), z)
     rows = dm.func.vmap(vjp_fn)(np.eye(6))
     assert isinstance(rows, tuple) and len(rows) == 1
     close(rows[0], softmax_jacobian(z).T)

@@ -131,7 +131,7 @@ def vjp(func, *primals, has_aux=False):
     """
     run = Reverse(func, primals, tuple(range(len(primals))), has_aux, "vjp")
 
-    def _cots(cotangents, create):
+    def _cots(cotangents):
         leaves, spec = tree_flatten(cotangents)
         if spec != run.out_spec or len(leaves) != len(run.outs):
             raise RuntimeError(f"vjp_fn: expected cotangents with the structure of the output "
@@ -143,14 +143,14 @@ def vjp(func, *primals, has_aux=False):
             isinstance(g, Tensor) and g.requires_grad for g in leaves)))
 
     def vjp_fn(cotangents):
-        leaves = _cots(cotangents, None)
+        leaves = _cots(cotangents)
         create = _create(leaves)
         cots = [cotangent(g, o, create, k) for k, (g, o) in enumerate(zip(leaves, run.outs))]
         grads = run.backward(cots, retain_graph=True, create=create)
         return tuple(tree_unflatten(run.in_spec, grads))
 
     def batched(cotangents):
-        leaves = _cots(cotangents, None)
+        leaves = _cots(cotangents)
         create = _create(leaves)
         cots, batch = [], None
         for k, (g, o) in enumerate(zip(leaves, run.outs)):
@@ -179,8 +179,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     if len(primals) != len(tangents):
         raise RuntimeError(f"jvp: got {len(primals)} primals and {len(tangents)} tangents; they must match")
     t_leaves, t_spec = tree_flatten(tuple(tangents))
-    p_leaves, p_spec = tree_flatten(tuple(primals))
-    if t_spec != p_spec:
+    if t_spec != tree_flatten(tuple(primals))[1]:
         raise RuntimeError("jvp: expected tangents to have the same structure as primals")
 
     def make(leaves):
@@ -346,7 +345,7 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         n = sizes.pop()
         results = []
         for i in range(n):
-            sliced = [a if d is None else tree_map(lambda t, d=d: t[(slice(None),) * (d % t.ndim) + (i,)], a)
+            sliced = [a if d is None else tree_map(lambda t, d=d, i=i: t[(slice(None),) * (d % t.ndim) + (i,)], a)
                       for a, d in zip(args, dims)]
             results.append(func(*sliced))
         leaves = [tree_flatten(r)[0] for r in results]

@@ -150,13 +150,9 @@ class Reverse:
 
     @staticmethod
     def _handle(x, outer_grad):
+        """A fresh tensor requiring grad that stands for x (grad mode is on here)."""
         if x.requires_grad and outer_grad:
-            prev = _grad_state.enabled
-            _grad_state.enabled = True
-            try:
-                return apply(Alias(), x)   # keeps the outer graph (and tangents, via the hook)
-            finally:
-                _grad_state.enabled = prev
+            return apply(Alias(), x)   # keeps the outer graph (and tangents, via the hook)
         t = make_tensor(x._data, True)
         if x._tangent:
             t._tangent = dict(x._tangent)
@@ -172,13 +168,9 @@ class Reverse:
                 grads.append(g)
         results = [None] * len(self.inputs)
         if roots:
-            prev = _grad_state.enabled
-            try:
-                results = run_backward(roots, grads, retain_graph=create if retain_graph is None else retain_graph,
-                                       create_graph=create, inputs=self.inputs, allow_unused=True,
-                                       batch_shape=batch_shape, stop_at_inputs=True)
-            finally:
-                _grad_state.enabled = prev
+            results = run_backward(roots, grads, retain_graph=create if retain_graph is None else retain_graph,
+                                   create_graph=create, inputs=self.inputs, allow_unused=True,
+                                   batch_shape=batch_shape, stop_at_inputs=True)
         return [r if r is not None else make_tensor(np.zeros(tuple(batch_shape) + x._data.shape, x._data.dtype))
                 for r, x in zip(results, self.inputs)]
 
