@@ -99,7 +99,12 @@ def explain(tensor, names=None, max_numel=16, file=sys.stdout):
     root = tensor.grad_fn
     order = _order(root)
     step_of = {id(n): i + 1 for i, n in enumerate(order)}
-    pending = {id(root): np.ones(tensor._data.shape, tensor._data.dtype)}
+    seed = np.ones(tensor._data.shape, tensor._data.dtype)
+    if root.n_out > 1:   # one output of several (x.max(0).values[0] ...)
+        slots = [None] * root.n_out
+        slots[tensor._out_idx] = seed
+        seed = slots
+    pending = {id(root): seed}
     leaves, leaf_grads = [], {}
     lines = []
     for i, node in enumerate(order, 1):
