@@ -185,6 +185,18 @@ def test_jacfwd_of_rowwise_fallback_op():
     np.testing.assert_allclose(J2.numpy(), want, atol=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize("name", ["svdvals", "pinv", "qr", "eigvalsh"])
+def test_ops_without_jvp_rule_get_one_from_their_vjp(name):
+    # svd, qr, pinv have no jvp rule: forward mode builds J t from the vjp (row by row)
+    A = np.random.default_rng(4).standard_normal((3, 3))
+    f = {"svdvals": dm.linalg.svdvals, "pinv": dm.linalg.pinv, "qr": lambda A: dm.linalg.qr(A)[1],
+         "eigvalsh": lambda A: dm.linalg.eigvalsh(A + A.mT)}[name]
+    np.testing.assert_allclose(F.jacfwd(f)(A).numpy(), F.jacrev(f)(A).numpy(), atol=1e-10)
+    s = lambda A: (f(A) ** 2).sum()
+    np.testing.assert_allclose(F.jacfwd(F.jacfwd(s))(A).numpy(), F.hessian(s)(A).numpy(), atol=1e-8)
+
+
 def test_nested_forward_levels_mixed_partials():
     # d^2/dx dy of sin(x) * y^2 at (x, y): 2 y cos(x)
     x, y = dm.tensor(0.4, dtype=dm.float64), dm.tensor(1.3, dtype=dm.float64)

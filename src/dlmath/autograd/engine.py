@@ -332,12 +332,13 @@ def rowwise_vjp(node, xp, g, args, batch_shape, call):
         return None if gg is None else xp.reshape(gg, (n,) + tuple(gg.shape[nb:]))
     multi = node.n_out > 1
     flat = [rows(gg) for gg in g] if multi else rows(g)
-    per_input = [[] for _ in node.inputs]
+    shapes = [tuple(np.shape(a._data if isinstance(a, Tensor) else a)) for a in args[:-1]]
+    per_input = [[] for _ in shapes]
     for i in range(n):
         gi = [None if f is None else f[i] for f in flat] if multi else flat[i]
-        for j, (a, need, r) in enumerate(zip(node.inputs, node.needs, call(node, xp, gi, args))):
-            if need and r is not None and tuple(r.shape) != a._data.shape:
-                r = sum_to(xp, r, a._data.shape)
+        for j, (shape, need, r) in enumerate(zip(shapes, node.needs, call(node, xp, gi, args))):
+            if need and r is not None and tuple(r.shape) != shape:
+                r = sum_to(xp, r, shape)
             per_input[j].append(r if need else None)
     return [_stack(xp, rs, batch_shape) for rs in per_input]
 

@@ -26,7 +26,9 @@ import numpy as np
 
 from .. import _grad_mode
 from . import _flags, xp_numpy
-from .node import make_tensor
+from .node import Op, make_tensor
+
+_base_vjp = Op.vjp
 
 _grad_state = _grad_mode.state
 _Tensor = None  # dlmath.tensor.Tensor, bound lazily (this module loads with the node module)
@@ -163,9 +165,55 @@ def _fit(r, shape, dtype):
 
 
 def _call_jvp(op, xp, ts, args, out, lead):
-    if lead and not op.batched:
-        return rowwise_jvp(op, xp, ts, args, out, lead)
-    return op.jvp(xp, ts, *args, out)
+    try:
+        if lead and not op.batched:
+            return rowwise_jvp(op, xp, ts, args, out, lead)
+        return op.jvp(xp, ts, *args, out)
+    except NotImplementedError:
+        if type(op).vjp is _base_vjp:
+            raise
+        return jvp_via_vjp(op, xp, ts, args, out, lead)
+
+
+def jvp_via_vjp(op, xp, ts, args, out, lead):
+    """For an op with a vjp rule but no jvp rule (svd, qr, pinv, ...): the Jacobian from m
+    vjp calls (one per output element, batched where the rule allows), contracted with the
+    tangents. Correct at any order, but O(output size) work: a jvp rule is better."""
+    from .engine import _special_vjp, sum_to
+    outs = out if op.n_out > 1 else (out,)
+    try:
+        saved_needs = op.needs
+    except AttributeError:
+        saved_needs = None
+    op.needs = tuple(t is not None for t in ts)
+    n_lead = int(np.prod(lead)) if lead else 1
+    results = []
+    try:
+        for k, o in enumerate(outs):
+            data = o._data if isinstance(o, _Tensor) else np.asarray(o)
+            if data.dtype.kind not in "fc":
+                results.append(None)
+                continue
+            m = data.size
+            basis = np.eye(m, dtype=data.dtype).reshape((m,) + data.shape)
+            basis = basis if xp is xp_numpy else make_tensor(basis)
+            g = basis if op.n_out == 1 else [basis if j == k else None for j in range(op.n_out)]
+            acc = None
+            for gi, ti, a in zip(_special_vjp(op, xp, g, list(args) + [out], False, (m,)), ts, args):
+                if gi is None or ti is None:
+                    continue
+                shape = tuple(np.shape(a._data if isinstance(a, _Tensor) else a))
+                rows = xp.reshape(sum_to(xp, gi, shape, (m,)), (m, int(np.prod(shape))))
+                cols = xp.reshape(ti, (n_lead, int(np.prod(shape))))
+                d = xp.matmul(cols, xp.transpose(rows, (1, 0)))
+                acc = d if acc is None else acc + d
+            results.append(None if acc is None else xp.reshape(acc, tuple(lead) + data.shape))
+    finally:
+        if saved_needs is None:
+            del op.needs
+        else:
+            op.needs = saved_needs
+    return results[0] if op.n_out == 1 else tuple(results)
 
 
 def rowwise_jvp(op, xp, ts, args, out, lead):

@@ -20,8 +20,9 @@ from ._common import (DegenerateEigenvaluesWarning, EigResult, EighResult, LinAl
 
 
 def _needs_grad(A):
+    """The op must be recorded: A requires grad, or carries a forward-mode tangent (dm.func.jvp)."""
     from .._grad_mode import is_grad_enabled
-    return A.requires_grad and is_grad_enabled()
+    return (A.requires_grad and is_grad_enabled()) or bool(A._tangent)
 
 
 # --- eigh ----------------------------------------------------------------------
