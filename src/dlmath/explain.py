@@ -127,7 +127,7 @@ def explain(tensor, names=None, max_numel=16, file=sys.stdout):
             src = a.grad_fn
             dest = (f"[{step_of[id(src)]}] {src.name}" if src is not None else
                     f"leaf {label.get(id(a), tuple(shape))}")
-            if node.n_out == 1 and int(np.prod(out_shape)) * a._data.size <= max_numel:
+            if node.n_out == 1 and int(np.prod(out_shape)) * a._data.size <= 4096:
                 jac = _local_jacobian(node, args, k, out_shape, shape)
                 if jac is not None and jac.shape[0] == jac.shape[1] and not (jac - np.diag(np.diag(jac))).any():
                     # diagonal: an elementwise derivative, shown in the input's shape
@@ -135,7 +135,7 @@ def explain(tensor, names=None, max_numel=16, file=sys.stdout):
                                  f"{_fmt(np.diag(jac).reshape(shape), max_numel)}")
                 elif jac is not None:
                     lines.append(f"    d out/d input {k}, ({int(np.prod(out_shape))} x {a._data.size}): "
-                                 f"{_fmt(jac, max_numel)}")
+                                 f"{_fmt(jac, 4 * max_numel)}")
             lines.append(f"    gradient out to input {k} -> {dest}: {_fmt(gk, max_numel)}")
             if src is None:
                 if id(a) not in leaf_grads:
