@@ -192,6 +192,8 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
     """
     # Tensors (not arrays) flow when the pass is recorded or tangents must flow through it
     tensors = create_graph or _flags.forward_levels > 0
+    if not (tensors or inputs is not None or batch_shape or _flags.anomaly) and accumulate_into_grad:
+        return _plain_backward(roots, root_grads, retain_graph)
     xp = tensor_xp if tensors else xp_numpy
     batch_shape = tuple(batch_shape)
     prev_mode = _grad_state.enabled
@@ -309,6 +311,94 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
             n.deps = None
             n.pending = None
     return None
+
+
+def _plain_backward(roots, root_grads, retain_graph):
+    """``loss.backward()``: the same walk as run_backward with every option off.
+
+    Arrays flow, nothing is recorded, gradients land in ``.grad``. This is
+    the path of every training step, so it is kept apart and lean.
+    """
+    xp = xp_numpy
+    prev_mode = _grad_state.enabled
+    _grad_state.enabled = False
+    leaf_grads = {}
+    leaves = {}
+    visited = []
+    try:
+        root_nodes = []
+        for r in roots:
+            if r.grad_fn is not None and r.grad_fn not in root_nodes:
+                root_nodes.append(r.grad_fn)
+        visited = _count_consumers(root_nodes, None)
+        for r, g in zip(roots, root_grads):
+            fn = r.grad_fn
+            if fn is None:
+                leaves[id(r)] = r
+                _accumulate(leaf_grads, id(r), g)
+            else:
+                _add_pending(fn, r._out_idx, g)
+        ready = [n for n in root_nodes if n.deps == 0]
+        while ready:
+            node = ready.pop()
+            node.deps = -1
+            g = node.pending
+            node.pending = None
+            if node.retained is not None:
+                _store_retained(node, g, False)
+            node_inputs = node.inputs
+            if g is None:
+                in_grads = (None,) * len(node_inputs)
+            else:
+                if node.uses_inputs or (node.uses_output and node.out_vc is not None
+                                        and node.out_vc[0] != node.out_ver):
+                    _check_versions(node)
+                n = len(node_inputs)
+                if n == 1:
+                    in_grads = node.vjp(xp, g, node_inputs[0]._data, node.out)
+                elif n == 2:
+                    a, b = node_inputs
+                    in_grads = node.vjp(xp, g, a._data if isinstance(a, Tensor) else a,
+                                        b._data if isinstance(b, Tensor) else b, node.out)
+                else:
+                    in_grads = node.vjp(xp, g, *[a._data if isinstance(a, Tensor) else a
+                                                 for a in node_inputs], node.out)
+            for a, need, gi in zip(node_inputs, node.needs, in_grads):
+                if not need:
+                    continue
+                fn = a.grad_fn
+                if gi is not None:
+                    data = a._data
+                    if gi.shape != data.shape:
+                        gi = sum_to(xp, gi, data.shape)
+                    if gi.dtype is not data.dtype and gi.dtype != data.dtype:
+                        gi = _astype(gi, data.dtype)
+                    if fn is None:
+                        leaves[id(a)] = a
+                        _accumulate(leaf_grads, id(a), gi)
+                    elif fn.n_out == 1:
+                        old = fn.pending
+                        fn.pending = gi if old is None else old + gi
+                    else:
+                        _add_pending(fn, a._out_idx, gi)
+                if fn is not None:
+                    fn.deps -= 1
+                    if fn.deps == 0:
+                        ready.append(fn)
+            if not retain_graph:
+                node.inputs = None
+                node.out = None
+        handed_out = {id(g) for g in root_grads}
+        for key, g in leaf_grads.items():
+            leaf = leaves[key]
+            if leaf.requires_grad:
+                _accumulate_leaf(leaf, g, False, handed_out)
+                handed_out.add(id(g))
+    finally:
+        _grad_state.enabled = prev_mode
+        for n in visited:
+            n.deps = None
+            n.pending = None
 
 
 def _special_vjp(node, xp, g, args, anomaly, batch_shape):
