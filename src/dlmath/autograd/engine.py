@@ -19,6 +19,8 @@ the others are called row by row, and ``sum_to`` keeps the leading dims.
 """
 from __future__ import annotations
 
+import heapq
+
 import numpy as np
 
 from .. import _grad_mode
@@ -314,77 +316,79 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
 
 
 def _plain_backward(roots, root_grads, retain_graph):
-    """``loss.backward()``: the same walk as run_backward with every option off.
+    """``loss.backward()``: the same chain rule as run_backward with every option off.
 
     Arrays flow, nothing is recorded, gradients land in ``.grad``. This is
-    the path of every training step, so it is kept apart and lean.
+    the path of every training step, so it is kept apart and lean: instead of
+    a counting pass, nodes wait in a heap keyed by creation order and the
+    newest runs first; every consumer of a node is newer than the node, so
+    its cotangent is complete when it is popped.
     """
     xp = xp_numpy
     prev_mode = _grad_state.enabled
     _grad_state.enabled = False
     leaf_grads = {}
     leaves = {}
-    visited = []
+    heap = []
+    push, pop = heapq.heappush, heapq.heappop
     try:
-        root_nodes = []
-        for r in roots:
-            if r.grad_fn is not None and r.grad_fn not in root_nodes:
-                root_nodes.append(r.grad_fn)
-        visited = _count_consumers(root_nodes, None)
         for r, g in zip(roots, root_grads):
             fn = r.grad_fn
             if fn is None:
                 leaves[id(r)] = r
                 _accumulate(leaf_grads, id(r), g)
             else:
+                if fn.pending is None:
+                    push(heap, (-fn.seq, fn))
                 _add_pending(fn, r._out_idx, g)
-        ready = [n for n in root_nodes if n.deps == 0]
-        while ready:
-            node = ready.pop()
-            node.deps = -1
+        while heap:
+            node = pop(heap)[1]
             g = node.pending
             node.pending = None
+            node_inputs = node.inputs
+            if node_inputs is None:
+                raise RuntimeError(
+                    f"Trying to backward through the graph a second time (node {node.name}), "
+                    "but its saved values were freed after the first backward. "
+                    "Pass retain_graph=True to the first backward() if you need to go through it twice.")
             if node.retained is not None:
                 _store_retained(node, g, False)
-            node_inputs = node.inputs
-            if g is None:
-                in_grads = (None,) * len(node_inputs)
+            if node.uses_inputs or (node.uses_output and node.out_vc is not None
+                                    and node.out_vc[0] != node.out_ver):
+                _check_versions(node)
+            n = len(node_inputs)
+            if n == 1:
+                in_grads = node.vjp(xp, g, node_inputs[0]._data, node.out)
+            elif n == 2:
+                a, b = node_inputs
+                in_grads = node.vjp(xp, g, a._data if isinstance(a, Tensor) else a,
+                                    b._data if isinstance(b, Tensor) else b, node.out)
             else:
-                if node.uses_inputs or (node.uses_output and node.out_vc is not None
-                                        and node.out_vc[0] != node.out_ver):
-                    _check_versions(node)
-                n = len(node_inputs)
-                if n == 1:
-                    in_grads = node.vjp(xp, g, node_inputs[0]._data, node.out)
-                elif n == 2:
-                    a, b = node_inputs
-                    in_grads = node.vjp(xp, g, a._data if isinstance(a, Tensor) else a,
-                                        b._data if isinstance(b, Tensor) else b, node.out)
-                else:
-                    in_grads = node.vjp(xp, g, *[a._data if isinstance(a, Tensor) else a
-                                                 for a in node_inputs], node.out)
+                in_grads = node.vjp(xp, g, *[a._data if isinstance(a, Tensor) else a
+                                             for a in node_inputs], node.out)
             for a, need, gi in zip(node_inputs, node.needs, in_grads):
-                if not need:
+                if not need or gi is None:
                     continue
+                data = a._data
+                if gi.shape != data.shape:
+                    gi = sum_to(xp, gi, data.shape)
+                if gi.dtype is not data.dtype and gi.dtype != data.dtype:
+                    gi = _astype(gi, data.dtype)
                 fn = a.grad_fn
-                if gi is not None:
-                    data = a._data
-                    if gi.shape != data.shape:
-                        gi = sum_to(xp, gi, data.shape)
-                    if gi.dtype is not data.dtype and gi.dtype != data.dtype:
-                        gi = _astype(gi, data.dtype)
-                    if fn is None:
-                        leaves[id(a)] = a
-                        _accumulate(leaf_grads, id(a), gi)
-                    elif fn.n_out == 1:
-                        old = fn.pending
-                        fn.pending = gi if old is None else old + gi
+                if fn is None:
+                    leaves[id(a)] = a
+                    _accumulate(leaf_grads, id(a), gi)
+                elif fn.n_out == 1:
+                    old = fn.pending
+                    if old is None:
+                        fn.pending = gi
+                        push(heap, (-fn.seq, fn))
                     else:
-                        _add_pending(fn, a._out_idx, gi)
-                if fn is not None:
-                    fn.deps -= 1
-                    if fn.deps == 0:
-                        ready.append(fn)
+                        fn.pending = old + gi
+                else:
+                    if fn.pending is None:
+                        push(heap, (-fn.seq, fn))
+                    _add_pending(fn, a._out_idx, gi)
             if not retain_graph:
                 node.inputs = None
                 node.out = None
@@ -396,8 +400,7 @@ def _plain_backward(roots, root_grads, retain_graph):
                 handed_out.add(id(g))
     finally:
         _grad_state.enabled = prev_mode
-        for n in visited:
-            n.deps = None
+        for _, n in heap:  # after an error: no stale cotangents for the next pass
             n.pending = None
 
 

@@ -15,6 +15,8 @@ Broadcasting is undone once, in the engine (``sum_to``), not in each rule.
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from .. import _grad_mode
@@ -36,7 +38,7 @@ class Op:
                    dims (jacrev, jacfwd, hessian); if False the engine loops per row
     """
     __slots__ = ("inputs", "needs", "out", "versions", "out_vc", "out_ver", "retained", "trace",
-                 "pending", "deps", "out_tangent")
+                 "pending", "deps", "out_tangent", "seq")
     uses_inputs = True
     uses_output = False
     is_view = False
@@ -111,6 +113,7 @@ def apply1(op: Op, a):
             op.versions = (a._vc[0],)
         op.inputs = (a,)
         op.retained = op.pending = op.deps = None
+        op.seq = _next_seq()
         op.out = out
         op.out_vc = vc
         op.out_ver = 0
@@ -160,6 +163,7 @@ def apply2(op: Op, a, b):
             op.versions = (a._vc[0] if da is not a else 0, b._vc[0] if db is not b else 0)
         op.inputs = (a, b)
         op.retained = op.pending = op.deps = None
+        op.seq = _next_seq()
         op.out = out
         op.out_vc = vc
         op.out_ver = 0
@@ -174,6 +178,9 @@ def apply2(op: Op, a, b):
 
 
 _NEEDS1 = (True,)
+# creation order: a node's consumers are always created after it, so visiting
+# nodes newest-first is a topological order (as PyTorch's sequence numbers)
+_next_seq = itertools.count().__next__
 
 
 def apply(op: Op, *inputs):
@@ -199,6 +206,7 @@ def apply(op: Op, *inputs):
             op.versions = tuple(a._vc[0] if isinstance(a, T) else 0 for a in inputs)
         op.inputs = inputs
         op.retained = op.pending = op.deps = None
+        op.seq = _next_seq()
         op.out = out
         fn = op
     if op.n_out == 1:
