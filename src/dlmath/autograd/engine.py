@@ -46,10 +46,10 @@ def sum_to(xp, g, shape, batch_shape=()):
     if gshape == shape:
         return g
     lead = len(gshape) - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        i + lead for i, s in enumerate(shape) if s == 1 and gshape[i + lead] != 1)
-    if axes:
-        g = xp.sum(g, axis=axes, keepdims=True)
+    stretched = tuple(i + lead for i, s in enumerate(shape) if s == 1 and gshape[i + lead] != 1)
+    if not stretched:  # only added leading dims (a bias): one reduction, no reshape
+        return xp.sum(g, axis=tuple(range(lead)))
+    g = xp.sum(g, axis=tuple(range(lead)) + stretched, keepdims=True)
     if lead:
         g = xp.reshape(g, shape)
     return g

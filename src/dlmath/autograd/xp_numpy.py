@@ -4,6 +4,7 @@ from numpy import *  # noqa: F401,F403  (vjp formulas call xp.exp, xp.sum, ... b
 import numpy as _np
 
 from ..ops.indexing import scatter_into_zeros as _scatter
+from ..ops._util import reduce_along as _reduce_along
 
 
 def index_scatter(g, shape, index, lead=0):
@@ -30,5 +31,5 @@ _add_reduce = _np.add.reduce
 def sum(a, axis=None, keepdims=False):
     """np.sum without its Python wrapper for float arrays (the common case in a vjp)."""
     if a.dtype.kind in "fc":
-        return _add_reduce(a, axis=axis, keepdims=keepdims)
+        return _reduce_along(_np.add, a, axis, keepdims) if axis is not None else _add_reduce(a, axis=None, keepdims=keepdims)
     return _np.sum(a, axis=axis, keepdims=keepdims)

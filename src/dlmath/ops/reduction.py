@@ -19,12 +19,19 @@ import numpy as np
 from .. import _dtype
 from ..autograd.node import Op, apply, make_tensor
 from ..tensor import Tensor
-from ._util import as_float, normalize_dim, normalize_dims, quiet, to_tensor
+from ._util import reduce_along, as_float, normalize_dim, normalize_dims, quiet, to_tensor
 
 
 # the ufuncs' own reductions: np.sum/np.max/np.mean add microseconds of Python around them
 _add_reduce = np.add.reduce
-_max_reduce = np.maximum.reduce
+
+
+def _max_reduce(x, axis, keepdims):
+    return reduce_along(np.maximum, x, axis, keepdims)
+
+
+def _sum_along(x, axis, keepdims):
+    return reduce_along(np.add, x, axis, keepdims)
 
 
 def _restore(xp, g, axes, keepdim, ndim):
@@ -183,10 +190,10 @@ class LogSumExp(Op):
     uses_output = True
 
     def forward(self, x):
-        m = _max_reduce(x, axis=self.axes, keepdims=True) if x.size else np.zeros((1,) * x.ndim, x.dtype)
+        m = _max_reduce(x, self.axes, True) if x.size else np.zeros((1,) * x.ndim, x.dtype)
         m = np.where(np.isfinite(m), m, 0)
         with quiet():
-            s = np.log(_add_reduce(np.exp(x - m), axis=self.axes, keepdims=True)) + m
+            s = np.log(_sum_along(np.exp(x - m), self.axes, True)) + m
         return s if self.keepdim else np.squeeze(s, axis=self.axes)
 
     def _softmax(self, xp, x, y):
@@ -219,8 +226,8 @@ class Softmax(Op):
         if x.size == 0:
             return x.copy()
         with quiet():
-            e = np.exp(x - _max_reduce(x, axis=self.axis, keepdims=True))
-            return e / _add_reduce(e, axis=self.axis, keepdims=True)
+            e = np.exp(x - _max_reduce(x, self.axis, True))
+            return e / _sum_along(e, self.axis, True)
 
     def vjp(self, xp, g, x, y):
         return (self._apply(xp, g, x, y),)
@@ -248,10 +255,10 @@ class LogSoftmax(Op):
     def forward(self, x):
         if x.size == 0:
             return x.copy()
-        m = _max_reduce(x, axis=self.axis, keepdims=True)
+        m = _max_reduce(x, self.axis, True)
         with quiet():
             z = x - m
-            return z - np.log(_add_reduce(np.exp(z), axis=self.axis, keepdims=True))
+            return z - np.log(_sum_along(np.exp(z), self.axis, True))
 
     def vjp(self, xp, g, x, y):
         return (g - xp.exp(y) * xp.sum(g, axis=_ax(self.axis, x), keepdims=True),)
