@@ -13,7 +13,8 @@ compose, so ``grad(grad(f))`` is the second derivative and
             [ 0., 12.]])
 
 Functions take Tensors or NumPy arrays, and tuples, lists and dicts of them
-(pytrees); results are Tensors. ``jacrev`` pushes all the rows of the
+(pytrees). Tensors in give Tensors out; NumPy arrays in (and no Tensors) give
+arrays out, as HIPS autograd and JAX users expect. ``jacrev`` pushes all the rows of the
 Jacobian through the graph at once (a batch of cotangents carried as one
 leading dim through every vjp rule), ``jacfwd`` all the columns through one
 forward pass (a batch of tangents), so an n x n Jacobian costs one batched
@@ -381,3 +382,62 @@ def numerical_grad(func, x, eps=1e-6):
             g.flat[i] = (vals[0] - vals[1]) / (2 * eps)
     dtype = x._data.dtype if x._data.dtype.kind == "f" else np.float64
     return make_tensor(g.astype(dtype))
+
+
+# --- NumPy in, NumPy out ----------------------------------------------------------------------
+# The API contract: called with NumPy arrays (and no Tensors), a transform returns
+# arrays, as HIPS autograd and JAX users expect; with Tensors it returns Tensors.
+# A result that an enclosing transform still differentiates (it requires grad or
+# carries a tangent, through a Tensor captured by closure) stays a Tensor.
+def _numpy_io(args):
+    leaves = tree_flatten(list(args))[0]
+    return (any(isinstance(x, np.ndarray) for x in leaves)
+            and not any(isinstance(x, Tensor) for x in leaves))
+
+
+def _to_numpy(tree):
+    def convert(x):
+        if isinstance(x, Tensor):
+            return x if (x.requires_grad or x._tangent is not None) else x._data
+        if callable(x):
+            return _returning_arrays(x)
+        return x
+    return tree_map(convert, tree)
+
+
+def _returning_arrays(fn):
+    """A vjp_fn (or similar) whose results come back as arrays."""
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        return _to_numpy(fn(*args, **kwargs))
+    batched = getattr(fn, "_dm_batched", None)
+    if batched is not None:
+        call._dm_batched = lambda c: _to_numpy(batched(c))
+    return call
+
+
+def _arrays_out_transform(transform):
+    @functools.wraps(transform)
+    def make(func, *targs, **tkwargs):
+        inner = transform(func, *targs, **tkwargs)
+
+        @functools.wraps(inner)
+        def call(*args, **kwargs):
+            out = inner(*args, **kwargs)
+            return _to_numpy(out) if _numpy_io(args) else out
+        return call
+    return make
+
+
+def _arrays_out_direct(fn):
+    @functools.wraps(fn)
+    def call(func, *args, **kwargs):
+        out = fn(func, *args, **kwargs)
+        return _to_numpy(out) if _numpy_io(args) else out
+    return call
+
+
+grad, grad_and_value, value_and_grad, jacrev, jacfwd, vmap = map(
+    _arrays_out_transform, (grad, grad_and_value, value_and_grad, jacrev, jacfwd, vmap))
+jacobian = jacrev
+vjp, jvp, hvp, numerical_grad = map(_arrays_out_direct, (vjp, jvp, hvp, numerical_grad))
