@@ -2,6 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP_BASE := $(VENV)/.installed-base
 STAMP_TEST := $(VENV)/.installed-test
+STAMP_BENCH := $(VENV)/.installed-bench
 
 .PHONY: demo test bench clean
 
@@ -23,7 +24,11 @@ demo: $(STAMP_BASE)
 test: $(STAMP_TEST)
 	DLMATH_REQUIRE_ORACLE=1 $(PY) -m pytest src tests
 
-bench: $(STAMP_TEST)
+$(STAMP_BENCH): pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e '.[test,bench]'
+	touch $@ $(STAMP_TEST) $(STAMP_BASE)
+
+bench: $(STAMP_BENCH)
 	$(PY) benchmarks/run.py
 
 clean:
