@@ -8,7 +8,6 @@ STAMP_BENCH := $(VENV)/.installed-bench
 
 $(PY):
 	python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
 
 $(STAMP_BASE): pyproject.toml | $(PY)
 	$(PY) -m pip install -q -e .
