@@ -118,6 +118,13 @@ for _name, _fn in {
 op("compare_eq_fn", lambda lib, a, b: lib.eq(a, b), COMPARE, fd=False)
 op("compare_gt_fn", lambda lib, a, b: lib.gt(a, b), COMPARE, fd=False)
 
+# --------------------------------------------------------------- casts ----
+# a cast to an integer or bool dtype is not differentiable: no requires_grad
+op("cast_long", lambda lib, a: a.long(), [((3, 4),)], domain="grid", fd=False)
+op("cast_to_int32", lambda lib, a: a.to(lib.int32), [((3, 4),)], domain="grid", fd=False)
+op("cast_bool", lambda lib, a: a.bool(), [((3, 4),)], domain="nonzero", fd=False)
+op("cast_double", lambda lib, a: a.double() * 2, [((3, 4),)])
+
 # ---------------------------------------------------------- reductions ----
 R3 = [((3, 4, 5),)]
 op("sum", lambda lib, a: a.sum(), [((3, 4),), ((),), ((0, 3),)])

@@ -219,7 +219,9 @@ def apply(op: Op, *inputs):
             op.out_vc = result._vc
             op.out_ver = result._vc[0]
     else:
-        result = tuple(make_tensor(o, record and o.dtype.kind in "fc", fn) for o in out)
+        # integer outputs (indices) are leaves that do not require grad, as in PyTorch
+        result = tuple(make_tensor(o, True, fn) if record and o.dtype.kind in "fc"
+                       else make_tensor(o) for o in out)
         for i, r in enumerate(result):
             r._out_idx = i
         if record:

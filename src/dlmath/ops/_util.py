@@ -49,6 +49,8 @@ def lift(xp, t, x, y):
 def cast(t: Tensor, dtype) -> Tensor:
     if t._data.dtype == dtype:
         return t
+    if dtype.kind not in "fc":  # integer and bool tensors never require grad (PyTorch)
+        return make_tensor(t._data.astype(dtype))
     op = Cast()
     op.dtype = dtype
     return apply(op, t)
