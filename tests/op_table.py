@@ -261,6 +261,9 @@ op("matmul_fn", lambda lib, a, b: lib.matmul(a, b), MATMUL)
 op("dot", lambda lib, a, b: lib.dot(a, b), [((4,), (4,))])
 op("dot_method", lambda lib, a, b: a.dot(b), [((3,), (3,))])
 op("outer", lambda lib, a, b: lib.outer(a, b), [((3,), (4,))])
+op("inner", lambda lib, a, b: lib.inner(a, b),
+   [((4,), (4,)), ((3, 4), (2, 4)), ((2, 3, 4), (4,)), ((3,), (2, 1, 3)), ((), (3, 4))])
+op("inner_method", lambda lib, a, b: a.inner(b), [((3, 4), (4,))])
 EINSUM = {
     "ij,jk->ik": [(3, 4), (4, 5)], "bij,bjk->bik": [(2, 3, 4), (2, 4, 5)],
     "ij->ji": [(3, 4)], "ii->i": [(3, 3)], "ii": [(3, 3)], "i,i->": [(4,), (4,)],

@@ -26,6 +26,8 @@ ERRORS = {  # name -> (fn(lib), word(s) the message must contain, shapes it must
     "matmul_0d": (lambda lib: lib.tensor(1.0) @ _ones(lib, 3), "matmul", []),
     "dot_2d": (lambda lib: lib.dot(_ones(lib, 2, 2), _ones(lib, 2, 2)), "dot", []),
     "dot_length": (lambda lib: lib.dot(_ones(lib, 3), _ones(lib, 4)), "dot", []),
+    "inner_last_dim": (lambda lib: lib.inner(_ones(lib, 2, 3), _ones(lib, 2)), "inner",
+                       [(2, 3), (2,)]),
     "add_broadcast": (lambda lib: _ones(lib, 2, 3) + _ones(lib, 2, 4), "add", [(2, 3), (2, 4)]),
     "mul_broadcast": (lambda lib: _ones(lib, 2, 3) * _ones(lib, 3, 2), "mul", [(2, 3), (3, 2)]),
     "where_broadcast": (lambda lib: lib.where(lib.ones(2, dtype=lib.bool), _ones(lib, 3),

@@ -165,7 +165,23 @@ def dot(input, other):
     return matmul(a, b)
 
 
-inner = dot
+def inner(input, other):
+    """sum over the last dim of both: a[..., k] b[..., k]; a product when either is 0-d."""
+    a, b = to_tensor(input, "inner"), to_tensor(other, "inner")
+    if a.ndim == 0 or b.ndim == 0:
+        return a * b
+    if a.shape[-1] != b.shape[-1]:
+        raise RuntimeError(f"inner() the last dimension must match on both input tensors but got "
+                           f"shapes {shape_str(a.shape)} and {shape_str(b.shape)}")
+    if a.dtype != b.dtype:
+        raise RuntimeError(f"inner: both inputs should have same dtype, got {a.dtype} and {b.dtype}")
+    if a.ndim == 1 and b.ndim == 1:
+        return matmul(a, b)
+    n = a.shape[-1]
+    out = matmul(a.reshape(-1, n), b.reshape(-1, n).mT)
+    return out.reshape(tuple(a.shape[:-1]) + tuple(b.shape[:-1]))
+
+
 vdot = dot
 
 
