@@ -18,3 +18,19 @@ def test_cast_to_integer_is_a_leaf(torch):
         x = lib.tensor([1.5, -2.5], requires_grad=True)
         y = x.long()
         assert not y.requires_grad and y.is_leaf and y.grad_fn is None
+
+
+def test_fully_masked_softmax_row_leaves_no_nan_in_the_input_gradient(torch):
+    """where/masked_fill send a true 0 (not g * 0) to the branch not taken."""
+    scores = np.array([[0.3, -1.2, 0.5], [1.0, 2.0, -0.5]])
+    mask = np.array([[True, True, True], [False, True, False]])
+    grads = []
+    for lib in (dm, torch):
+        x = lib.tensor(scores, requires_grad=True)
+        m = lib.tensor(mask)
+        attn = x.masked_fill(m, float("-inf")).softmax(-1)
+        attn = lib.where(lib.tensor(mask.all(-1, keepdims=True)), 0.0, attn)
+        (attn * lib.tensor([[1.0, 2.0, 3.0]], dtype=lib.float64)).sum().backward()
+        grads.append(x.grad.numpy())
+    assert not np.isnan(grads[0]).any()
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12, atol=1e-15)

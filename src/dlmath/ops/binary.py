@@ -222,10 +222,11 @@ class Where(Op):
         return np.where(c, a, b)
 
     def vjp(self, xp, g, c, a, b, y):
-        zero = g * 0
+        # a true 0 for the unselected branch, not g * 0: a NaN cotangent (a fully
+        # masked softmax row) must not leak into the branch that was not taken
         return (None,
-                xp.where(c, g, zero) if self.needs[1] else None,
-                xp.where(c, zero, g) if self.needs[2] else None)
+                xp.where(c, g, 0) if self.needs[1] else None,
+                xp.where(c, 0, g) if self.needs[2] else None)
 
     def jvp(self, xp, t, c, a, b, y):
         ta, tb = lift(xp, t[1], a, y), lift(xp, t[2], b, y)
