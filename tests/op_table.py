@@ -142,6 +142,10 @@ for _red in ("var", "std"):
     op(f"{_red}_correction0_all", lambda lib, a, r=_red: getattr(a, r)(correction=0), R3)
     op(f"{_red}_fn_keepdim", lambda lib, a, r=_red:
        getattr(lib, r)(a, dim=(0, 2), keepdim=True, correction=1), R3)
+# a constant row: std is 0 there and torch's derivative is 0 (not 0 * inf = NaN)
+STD_CONSTANT = np.array([[1.5, 1.5, 1.5], [1.0, 2.0, 3.5]])
+op("std_constant_row", lambda lib, a: a.std(dim=1), [(STD_CONSTANT,)], fd=False)
+op("std_constant_all", lambda lib, a: a[0].std(correction=0), [(STD_CONSTANT,)], fd=False)
 PROD_ZEROS = np.array([[1.5, 0.0, 2.0], [0.0, 0.0, 3.0], [1.0, -2.0, 0.5]])
 op("prod", lambda lib, a: a.prod(), [((3, 4),), (PROD_ZEROS,)], domain="nonzero")
 op("prod_dim", lambda lib, a: a.prod(dim=1), [((3, 4),), (PROD_ZEROS,)], domain="nonzero")

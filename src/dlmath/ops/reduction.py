@@ -20,6 +20,7 @@ from .. import _dtype
 from ..autograd.node import Op, apply, make_tensor
 from ..tensor import Tensor
 from ._util import reduce_along, as_float, normalize_dim, normalize_dims, quiet, to_tensor
+from .unary import Sqrt
 
 
 # the ufuncs' own reductions: np.sum/np.max/np.mean add microseconds of Python around them
@@ -330,8 +331,19 @@ def var(input, dim=None, *, correction=1, keepdim=False, unbiased=None, axis=Non
     return sum(d * d, axes, keepdim=keepdim) / builtins.max(n - correction, 0)
 
 
+class StdSqrt(Sqrt):
+    """sqrt of a variance, with PyTorch's std derivative: 0 where the std is 0
+    (a constant input), where plain sqrt's 1/(2 sqrt(v)) would give 0 * inf = NaN."""
+    __slots__ = ()
+
+    def vjp(self, xp, g, x, y):
+        with quiet():
+            return (xp.where(y == 0, 0, g / (2 * y)),)
+
+
 def std(input, dim=None, *, correction=1, keepdim=False, unbiased=None, axis=None):
-    return var(input, dim, correction=correction, keepdim=keepdim, unbiased=unbiased, axis=axis).sqrt()
+    return apply(StdSqrt(), var(input, dim, correction=correction, keepdim=keepdim,
+                                unbiased=unbiased, axis=axis))
 
 
 def var_mean(input, dim=None, *, correction=1, keepdim=False):
