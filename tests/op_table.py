@@ -66,6 +66,9 @@ op("int_true_div", lambda lib, a, b: a / b,
     (Arg((3,), dtype="int64"), 2)], grad=False)
 op("pow", lambda lib, a, b: a ** b, BINARY + [(2.0, (3, 4))], domain=("positive", "real"))
 op("pow_fn", lambda lib, a, b: lib.pow(a, b), BINARY, domain=("positive", "real"))
+# 0 ** 0 with a tensor exponent: d/da is 0 where b == 0, as torch (not 0 * 0^-1 = NaN)
+op("pow_zero_zero", lambda lib, a, b: a ** b,
+   [(np.array([0.0, 1.5, 2.0, 0.0]), np.array([0.0, 0.0, 2.0, 3.0]))], fd=False)
 op("pow_scalar_base_fn", lambda lib, a: lib.pow(2.0, a), [((3, 4),), ((),)])
 for exponent in (2, 3, -2, 0):
     op(f"pow_int_{exponent}", lambda lib, a, e=exponent: a ** e, [((3, 4),), ((),)],

@@ -105,7 +105,8 @@ class Div(Op):
 
 
 class Pow(Op):
-    """a ** b; d/da = b a^(b-1), d/db = a^b log(a) (taken as 0 where a = 0 and b >= 0, as PyTorch)."""
+    """a ** b; d/da = b a^(b-1) (0 where b = 0), d/db = a^b log(a) (taken as 0 where a = 0 and
+    b >= 0), as PyTorch."""
     __slots__ = ()
     batched = True
 
@@ -123,7 +124,8 @@ class Pow(Op):
             if b == 2:
                 return 2 * a
             return b * a ** (b - 1)
-        return b * a ** (b - 1)
+        # 0 where b == 0 (x^0 is constant), not 0 * 0^(-1) = NaN at a = 0: as PyTorch
+        return xp.where(b == 0, 0.0, b * a ** (b - 1))
 
     def _db(self, xp, a, b, y):
         with quiet():
