@@ -145,6 +145,10 @@ for _red in ("var", "std"):
     op(f"{_red}_correction0_all", lambda lib, a, r=_red: getattr(a, r)(correction=0), R3)
     op(f"{_red}_fn_keepdim", lambda lib, a, r=_red:
        getattr(lib, r)(a, dim=(0, 2), keepdim=True, correction=1), R3)
+    op(f"{_red}_positional_unbiased", lambda lib, a, r=_red: getattr(a, r)(1, False), R3)
+    op(f"{_red}_positional_unbiased_keepdim", lambda lib, a, r=_red:
+       getattr(lib, r)(a, -1, True, True), R3)
+    op(f"{_red}_unbiased_only", lambda lib, a, r=_red: getattr(a, r)(False), R3)
 # a constant row: std is 0 there and torch's derivative is 0 (not 0 * inf = NaN)
 STD_CONSTANT = np.array([[1.5, 1.5, 1.5], [1.0, 2.0, 3.5]])
 op("std_constant_row", lambda lib, a: a.std(dim=1), [(STD_CONSTANT,)], fd=False)
@@ -175,6 +179,10 @@ for _red in ("max", "min"):
     op(f"a{_red}_dim", lambda lib, a, r=_red: getattr(a, f"a{r}")(dim=1), R3, domain="grid")
     op(f"a{_red}_dims_keepdim", lambda lib, a, r=_red:
        getattr(lib, f"a{r}")(a, dim=(0, 2), keepdim=True), R3, domain="grid")
+op("prod_axis_alias", lambda lib, a: a.prod(axis=1), R3, domain="nonzero")
+op("amax_axis_alias", lambda lib, a: a.amax(axis=1), R3, domain="grid")
+op("amin_axis_alias_fn", lambda lib, a: lib.amin(a, axis=(0, 2), keepdim=True), R3, domain="grid")
+op("cumsum_axis_alias", lambda lib, a: lib.cumsum(a, axis=-1), R3)
 op("logsumexp", lambda lib, a: a.logsumexp(dim=1), R3 + [((3, 4),)])
 op("logsumexp_keepdim", lambda lib, a: a.logsumexp(-1, keepdim=True), R3)
 op("logsumexp_fn_dims", lambda lib, a: lib.logsumexp(a, dim=(0, 2)), R3)

@@ -318,9 +318,14 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None):
     return apply(op, x)
 
 
-def var(input, dim=None, *, correction=1, keepdim=False, unbiased=None, axis=None):
-    """Variance with Bessel's correction by default: sum (x - mean)^2 / (n - correction)."""
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=1, axis=None):
+    """Variance with Bessel's correction by default: sum (x - mean)^2 / (n - correction).
+
+    Also PyTorch's older positional form ``var(dim, unbiased, keepdim)`` and ``var(unbiased)``.
+    """
     x = as_float(to_tensor(input, "var"))
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
     if unbiased is not None:
         correction = 1 if unbiased else 0
     axes = normalize_dims(_dim_arg(dim, axis), x.ndim, "var")
@@ -341,21 +346,27 @@ class StdSqrt(Sqrt):
             return (xp.where(y == 0, 0, g / (2 * y)),)
 
 
-def std(input, dim=None, *, correction=1, keepdim=False, unbiased=None, axis=None):
-    return apply(StdSqrt(), var(input, dim, correction=correction, keepdim=keepdim,
-                                unbiased=unbiased, axis=axis))
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=1, axis=None):
+    return apply(StdSqrt(), var(input, dim, unbiased, keepdim, correction=correction, axis=axis))
 
 
-def var_mean(input, dim=None, *, correction=1, keepdim=False):
-    return var(input, dim, correction=correction, keepdim=keepdim), mean(input, dim, keepdim=keepdim)
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=1):
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    return (var(input, dim, unbiased, keepdim, correction=correction),
+            mean(input, dim, keepdim=keepdim))
 
 
-def std_mean(input, dim=None, *, correction=1, keepdim=False):
-    return std(input, dim, correction=correction, keepdim=keepdim), mean(input, dim, keepdim=keepdim)
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=1):
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    return (std(input, dim, unbiased, keepdim, correction=correction),
+            mean(input, dim, keepdim=keepdim))
 
 
-def prod(input, dim=None, keepdim=False, *, dtype=None):
+def prod(input, dim=None, keepdim=False, *, dtype=None, axis=None):
     x = to_tensor(input, "prod")
+    dim = _dim_arg(dim, axis)
     if dtype is not None:
         x = x.to(dtype)
     elif x._data.dtype.kind in "ub":
@@ -410,11 +421,13 @@ def _extreme(input, dim, keepdim, pick, opname):
     return apply(op, x)
 
 
-def amax(input, dim=(), keepdim=False):
+def amax(input, dim=(), keepdim=False, *, axis=None):
+    dim = axis if dim == () and axis is not None else dim
     return _extreme(input, None if dim == () else dim, keepdim, np.max, "amax")
 
 
-def amin(input, dim=(), keepdim=False):
+def amin(input, dim=(), keepdim=False, *, axis=None):
+    dim = axis if dim == () and axis is not None else dim
     return _extreme(input, None if dim == () else dim, keepdim, np.min, "amin")
 
 
@@ -472,7 +485,10 @@ def log_softmax(input, dim=None, dtype=None, *, axis=None):
     return _softmax_like(LogSoftmax, input, _dim_arg(dim, axis), dtype, "log_softmax")
 
 
-def cumsum(input, dim, *, dtype=None):
+def cumsum(input, dim=None, *, dtype=None, axis=None):
+    dim = _dim_arg(dim, axis)
+    if dim is None:
+        raise TypeError("cumsum() missing 1 required positional argument: 'dim'")
     x = to_tensor(input, "cumsum")
     if dtype is not None:
         x = x.to(dtype)
