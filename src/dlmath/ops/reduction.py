@@ -377,6 +377,17 @@ def prod(input, dim=None, keepdim=False, *, dtype=None, axis=None):
     return apply(op, x)
 
 
+def _check_empty(x, axes, opname, error=RuntimeError):
+    """max/min/argmax of an empty tensor: an error without a dim or when a reduced dim
+    has size 0; reducing a non-empty dim of an empty tensor gives an empty result (torch)."""
+    if axes is None:
+        raise error(f"{opname}(): Expected reduction dim to be specified for input.numel() == 0. "
+                    "Specify the reduction dim with the 'dim' argument.")
+    for a in axes:
+        if x.shape[a] == 0:
+            raise IndexError(f"{opname}(): Expected reduction dim {a} to have non-zero size.")
+
+
 MinMax = namedtuple("MinMax", ["values", "indices"])
 MinMax.__module__ = "dlmath"
 
@@ -387,8 +398,7 @@ def _max_min(x, dim, keepdim, opname, along, whole):
         from .elementwise import maximum, minimum
         return (maximum if opname == "max" else minimum)(x, dim)
     if x._data.size == 0:
-        raise RuntimeError(f"{opname}(): Expected reduction dim to be specified for input.numel() == 0. "
-                           "Specify the reduction dim with the 'dim' argument.")
+        _check_empty(x, None if dim is None else (normalize_dim(dim, x.ndim, opname),), opname)
     if dim is None:
         op = Extreme()
         op.axes, op.keepdim, op.pick = tuple(range(x.ndim)), False, whole
@@ -416,7 +426,7 @@ def _extreme(input, dim, keepdim, pick, opname):
     op = Extreme()
     op.axes = normalize_dims(dim, x.ndim, opname)
     if x._data.size == 0:
-        raise RuntimeError(f"{opname}(): Expected reduction dim to be specified for input.numel() == 0.")
+        _check_empty(x, None if dim is None else op.axes, opname)
     op.keepdim, op.pick = keepdim, pick
     return apply(op, x)
 
@@ -434,7 +444,8 @@ def amin(input, dim=(), keepdim=False, *, axis=None):
 def _arg(input, dim, keepdim, fn, opname):
     x = to_tensor(input, opname)
     if x._data.size == 0:
-        raise RuntimeError(f"{opname}(): Expected reduction dim to be specified for input.numel() == 0.")
+        _check_empty(x, None if dim is None else (normalize_dim(dim, x.ndim, opname),), opname,
+                     IndexError)
     if dim is None:
         out = fn(x._data.reshape(-1))
         if keepdim:
