@@ -247,6 +247,8 @@ INDEXING = {
     "int_array_dim1": lambda lib, a: a[:, [1, 1, 3]],
     "int_array_separated": lambda lib, a: a[[0, 0], :, [1, 1]],
     "int_array_negative": lambda lib, a: a[[-1, -1, 0]],
+    "empty_list": lambda lib, a: a[[]],
+    "empty_list_dim1": lambda lib, a: a[:, []],
     "bool_mask_self": lambda lib, a: a[a > 0],
     "bool_mask_dim0": lambda lib, a: a[lib.tensor([True, False, True, True])],
     "bool_mask_dim1": lambda lib, a: a[:, lib.tensor([False, True, True, False, True])],

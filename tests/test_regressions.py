@@ -34,3 +34,10 @@ def test_fully_masked_softmax_row_leaves_no_nan_in_the_input_gradient(torch):
         grads.append(x.grad.numpy())
     assert not np.isnan(grads[0]).any()
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12, atol=1e-15)
+
+
+def test_assignment_through_an_empty_index_list_is_a_no_op(torch):
+    for lib in (dm, torch):
+        x = lib.ones(3, 2)
+        x[[]] = 5.0
+        assert x.sum().item() == 6.0

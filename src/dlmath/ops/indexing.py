@@ -203,7 +203,7 @@ def _convert_index(index, shape=None):
             if i.dtype.kind == "f":
                 raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
         elif isinstance(i, list):
-            i = np.asarray(i)
+            i = np.asarray(i) if i else np.zeros(0, np.int64)  # x[[]]: empty, as torch
             if i.dtype.kind == "f":
                 raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
         elif isinstance(i, np.ndarray) and i.dtype.kind == "f":
