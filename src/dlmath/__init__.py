@@ -7,7 +7,7 @@ from ._dtype import (bool_ as bool, uint8, int8, int16, int32, int64, float16, f
                      complex64, complex128, half, float, double, short, int, long, cfloat, cdouble,
                      get_default_dtype, set_default_dtype)
 from ._grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
-from .tensor import Tensor, Size
+from .tensor import Tensor, Size, Device as device
 from . import _methods  # noqa: F401  (binds operators and methods onto Tensor)
 from . import _alloc  # noqa: F401  (large temporaries without page faults, see _alloc)
 from .creation import (tensor, as_tensor, from_numpy, zeros, ones, empty, full, zeros_like, ones_like,
@@ -25,6 +25,7 @@ from .ops.shape import (reshape, view, flatten, unflatten, squeeze, unsqueeze, p
                         t, movedim, expand, broadcast_to, repeat, flip, cat, concat, concatenate, stack, hstack,
                         vstack, split, chunk, unbind, tril, triu)
 from .ops.indexing import gather, scatter_add, masked_fill, index_select, nonzero, take_along_dim
+from .ops.sorting import sort, argsort, topk, all, any
 from .ops.matmul import matmul, mm, bmm, mv, dot, inner, outer, ger, einsum
 from . import autograd
 from . import special

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .tensor import Tensor
 from .ops import elementwise as ew, reduction as red, shape as sh, indexing as ix, matmul as mm
+from .ops import sorting as so
 from .ops._util import to_tensor
 from . import inplace
 
@@ -88,6 +89,7 @@ _METHODS = dict(
     nonzero=ix.nonzero,
     matmul=mm.matmul, mm=mm.mm, bmm=mm.bmm, mv=mm.mv, dot=mm.dot, outer=mm.outer, inner=mm.inner,
 )
+_METHODS.update(sort=so.sort, argsort=so.argsort, topk=so.topk, all=so.all, any=so.any)
 for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)
 

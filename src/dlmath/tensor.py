@@ -70,7 +70,7 @@ class Tensor:
 
     @property
     def device(self):
-        return "cpu"
+        return CPU
 
     @property
     def is_leaf(self):
@@ -258,8 +258,47 @@ class Tensor:
     def bool(self): return self.to(_dtype.bool_)
     def type_as(self, other): return self.to(other.dtype)
     def cpu(self): return self
+
+    def new_tensor(self, data, dtype=None, requires_grad=False):
+        from .creation import tensor
+        return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None, requires_grad=False):
+        from .creation import zeros
+        return zeros(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, requires_grad=False):
+        from .creation import ones
+        return ones(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, requires_grad=False):
+        from .creation import full
+        return full(size, fill_value, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, requires_grad=False):
+        from .creation import empty
+        return empty(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
     def contiguous(self, memory_format=None): return self
     def is_contiguous(self): return True
+
+
+class Device(str):
+    """torch.device('cpu'): everything dlmath computes lives in host memory."""
+    __slots__ = ()
+
+    @property
+    def type(self):
+        return str(self)
+
+    @property
+    def index(self):
+        return None
+
+    def __repr__(self):
+        return f"device(type='{self}')"
+
+
+CPU = Device("cpu")
 
 
 class Size(tuple):

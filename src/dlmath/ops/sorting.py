@@ -1,0 +1,77 @@
+"""Ordering: sort, argsort, topk, and the boolean reductions all/any.
+
+sort and topk pick values by index, so their gradient is gather's: each chosen
+input element receives its value's cotangent (top-k sampling, beam search).
+"""
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from ..autograd.node import make_tensor
+from ._util import normalize_dim, normalize_dims, to_tensor
+from .indexing import gather
+
+SortResult = namedtuple("sort", ["values", "indices"])
+TopKResult = namedtuple("topk", ["values", "indices"])
+
+
+def _order(x, axis, descending, opname):
+    a = x._data
+    if a.dtype.kind in "bu":
+        a = a.astype(np.int64)
+    if a.dtype.kind == "c":
+        raise RuntimeError(f"{opname}: complex tensors have no order")
+    # stable, so equal values keep their order (as torch's stable sort)
+    return np.argsort(-a if descending else a, axis=axis, kind="stable")
+
+
+def argsort(input, dim=-1, descending=False, stable=False):
+    """Indices that sort ``input`` along ``dim``."""
+    x = to_tensor(input, "argsort")
+    if x.ndim == 0:
+        return make_tensor(np.zeros((), np.int64))
+    axis = normalize_dim(dim, x.ndim, "argsort")
+    return make_tensor(_order(x, axis, descending, "argsort").astype(np.int64))
+
+
+def sort(input, dim=-1, descending=False, stable=False):
+    """(values, indices) sorted along ``dim``; values are differentiable (a gather)."""
+    x = to_tensor(input, "sort")
+    if x.ndim == 0:
+        return SortResult(x * 1 if x.dtype.kind != "b" else x, make_tensor(np.zeros((), np.int64)))
+    idx = argsort(x, dim, descending)
+    return SortResult(gather(x, dim, idx), idx)
+
+
+def topk(input, k, dim=-1, largest=True, sorted=True):
+    """The ``k`` largest (or smallest) values along ``dim`` and their indices."""
+    x = to_tensor(input, "topk")
+    axis = normalize_dim(dim, max(x.ndim, 1), "topk")
+    n = x.shape[axis] if x.ndim else 1
+    if not 0 <= k <= n:
+        raise RuntimeError(f"topk: k ({k}) is out of range for dimension {dim} of size {n} "
+                           f"(input shape {tuple(x.shape)})")
+    if x.ndim == 0:
+        return TopKResult(x * 1, make_tensor(np.zeros((), np.int64)))
+    order = _order(x, axis, largest, "topk")
+    idx = make_tensor(np.take(order, np.arange(k), axis=axis).astype(np.int64))
+    return TopKResult(gather(x, axis, idx), idx)
+
+
+def _bool_reduce(fn, opname, input, dim, keepdim):
+    x = to_tensor(input, opname)
+    axes = None if dim is None else normalize_dims(dim, x.ndim, opname)
+    out = fn(x._data, axis=axes, keepdims=keepdim)
+    return make_tensor(np.asarray(out, dtype=np.uint8 if x.dtype == np.uint8 else bool))
+
+
+def all(input, dim=None, keepdim=False):
+    """True where every element (along ``dim``) is nonzero."""
+    return _bool_reduce(np.all, "all", input, dim, keepdim)
+
+
+def any(input, dim=None, keepdim=False):
+    """True where some element (along ``dim``) is nonzero."""
+    return _bool_reduce(np.any, "any", input, dim, keepdim)
