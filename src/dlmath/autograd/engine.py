@@ -353,8 +353,13 @@ def _plain_backward(roots, root_grads, retain_graph):
                     "Pass retain_graph=True to the first backward() if you need to go through it twice.")
             if node.retained is not None:
                 _store_retained(node, g, False)
-            if node.uses_inputs or (node.uses_output and node.out_vc is not None
-                                    and node.out_vc[0] != node.out_ver):
+            if node.uses_inputs:
+                # the full check only when some saved input was written in place since
+                for a, ver in zip(node_inputs, node.versions):
+                    if ver != (a._vc[0] if a.__class__ is Tensor or isinstance(a, Tensor) else 0):
+                        _check_versions(node)
+                        break
+            if node.uses_output and node.out_vc is not None and node.out_vc[0] != node.out_ver:
                 _check_versions(node)
             n = len(node_inputs)
             if n == 1:

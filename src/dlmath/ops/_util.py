@@ -106,12 +106,14 @@ def binary_operands(a, b, opname):
         if isinstance(b, Tensor):
             if a._data.dtype is b._data.dtype:
                 return a, b, a._data.dtype
-        elif b.__class__ is float and a._data.dtype.kind in "fc":
-            return a, b, a._data.dtype
+        elif (b.__class__ is float or b.__class__ is int) and a._data.dtype.kind in "fc":
+            return a, b, a._data.dtype  # a Python number never changes a float tensor's dtype
         else:
             b = _scalar_or_tensor(b)
             if b is None:
                 return None
+    elif (a.__class__ is float or a.__class__ is int) and isinstance(b, Tensor) and b._data.dtype.kind in "fc":
+        return a, b, b._data.dtype
     else:
         a = _scalar_or_tensor(a)
         if a is None:
