@@ -250,24 +250,15 @@ def _binary(cls, a, b, opname):
 
 def operator(cls, opname, reflected=False):
     """The Tensor dunder for a binary primitive (returns NotImplemented for foreign operands)."""
-    def forward_op(self, other):
-        ops = binary_operands(self, other, opname)
+    def dunder(self, other):
+        ops = binary_operands(other, self, opname) if reflected else binary_operands(self, other, opname)
         if ops is None:
             return NotImplemented
         try:
             return apply2(cls(), ops[0], ops[1])
         except ValueError as e:
             raise _shape_error(opname, ops[0], ops[1], e) from None
-
-    def reflected_op(self, other):
-        ops = binary_operands(other, self, opname)
-        if ops is None:
-            return NotImplemented
-        try:
-            return apply2(cls(), ops[0], ops[1])
-        except ValueError as e:
-            raise _shape_error(opname, ops[0], ops[1], e) from None
-    return reflected_op if reflected else forward_op
+    return dunder
 
 
 def _shape_error(opname, a, b, e):
