@@ -1,6 +1,7 @@
 """Regressions: small cases where dlmath once differed from PyTorch."""
 
 import numpy as np
+import pytest
 
 from helpers import dm
 
@@ -41,3 +42,8 @@ def test_assignment_through_an_empty_index_list_is_a_no_op(torch):
         x = lib.ones(3, 2)
         x[[]] = 5.0
         assert x.sum().item() == 6.0
+
+
+def test_bool_minus_bool_is_a_runtime_error():
+    with pytest.raises(RuntimeError, match="sub"):
+        dm.tensor([True]) - dm.tensor([False])

@@ -258,6 +258,8 @@ def operator(cls, opname, reflected=False):
             return apply2(cls(), ops[0], ops[1])
         except ValueError as e:
             raise _shape_error(opname, ops[0], ops[1], e) from None
+        except TypeError as e:  # NumPy refusing a dtype (bool - bool): torch says RuntimeError
+            raise RuntimeError(f"{opname}: {e}") from None
     return dunder
 
 
