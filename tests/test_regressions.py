@@ -47,3 +47,11 @@ def test_assignment_through_an_empty_index_list_is_a_no_op(torch):
 def test_bool_minus_bool_is_a_runtime_error():
     with pytest.raises(RuntimeError, match="sub"):
         dm.tensor([True]) - dm.tensor([False])
+
+
+def test_empty_dim_list_reduces_everything_as_torch(torch):
+    x = np.arange(6.0).reshape(2, 3)
+    for name in ("sum", "mean", "var", "std"):
+        got = getattr(dm.tensor(x), name)(dim=())
+        want = getattr(torch.tensor(x), name)(dim=())
+        np.testing.assert_allclose(got.numpy(), want.numpy())

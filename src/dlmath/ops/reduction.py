@@ -286,7 +286,9 @@ class Cumsum(Op):
 
 # --- functional wrappers ----------------------------------------------------
 def _dim_arg(dim, axis):
-    return axis if dim is None else dim
+    dim = axis if dim is None else dim
+    # torch's sum/mean/var/std read an empty dim list as "every dim"
+    return None if isinstance(dim, (tuple, list)) and not dim else dim
 
 
 def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None):
