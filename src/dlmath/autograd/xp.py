@@ -23,10 +23,14 @@ def where(c, a, b):
 
 
 def sum(a, axis=None, keepdims=False):
+    if isinstance(axis, tuple) and not axis:  # NumPy: no axes, no reduction (torch would reduce all)
+        return a
     return _red.sum(a, axis, keepdims)
 
 
 def mean(a, axis=None, keepdims=False):
+    if isinstance(axis, tuple) and not axis:
+        return a
     return _red.mean(a, axis, keepdims)
 
 
