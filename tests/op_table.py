@@ -312,3 +312,28 @@ def cases(predicate=lambda o: True):
     """(id, op, sample) triples for pytest.mark.parametrize."""
     return [(f"{o.name}-{i}", o, s) for o in OPS if predicate(o)
             for i, s in enumerate(o.samples)]
+
+# ---------------------------------------------------- composites (ops/composite.py) ----
+op("narrow", lambda lib, a: a.narrow(1, 1, 2), [((3, 4),)])
+op("narrow_neg_start", lambda lib, a: lib.narrow(a, 0, -2, 2), [((3, 4),)])
+op("roll", lambda lib, a: a.roll(1, 1), [((3, 4),)])
+op("roll_multi", lambda lib, a: lib.roll(a, (2, -1), (0, 1)), [((3, 4),)])
+op("roll_flat", lambda lib, a: lib.roll(a, 5), [((3, 4),)])
+op("tile", lambda lib, a: a.tile((2, 1, 3)), [((3, 4),)])
+op("diagonal", lambda lib, a: a.diagonal(), [((4, 4),), ((3, 5),)])
+op("diagonal_offset_dims", lambda lib, a: lib.diagonal(a, 1, 0, 2), [((3, 2, 4),)])
+op("diagonal_neg_offset", lambda lib, a: lib.diagonal(a, -1), [((4, 3),)])
+op("diag_vector", lambda lib, a: lib.diag(a), [((4,),)])
+op("diag_vector_offset", lambda lib, a: lib.diag(a, -2), [((3,),)])
+op("diag_matrix", lambda lib, a: lib.diag(a, 1), [((4, 4),)])
+op("trace", lambda lib, a: a.trace(), [((4, 4),), ((3, 5),)])
+op("repeat_interleave", lambda lib, a: a.repeat_interleave(2, dim=1), [((3, 4),)])
+op("repeat_interleave_flat", lambda lib, a: lib.repeat_interleave(a, 3), [((2, 3),)])
+op("tensordot", lambda lib, a, b: lib.tensordot(a, b, dims=2), [((2, 3, 4), (3, 4, 5))])
+op("tensordot_pairs", lambda lib, a, b: lib.tensordot(a, b, dims=([1, 0], [0, 2])), [((3, 4, 2), (4, 5, 3))])
+op("addmm", lambda lib, c, a, b: lib.addmm(c, a, b, beta=0.5, alpha=2.0), [((3, 5), (3, 4), (4, 5)), ((5,), (3, 4), (4, 5))])
+op("kron", lambda lib, a, b: lib.kron(a, b), [((2, 3), (3, 2)), ((2,), (2, 3))])
+op("fmod", lambda lib, a, b: lib.fmod(a, b), [((3, 4), (3, 4)), ((3, 4), 0.7)], domain=("real", "nonzero"))
+op("fmod_method", lambda lib, a, b: a.fmod(b), [((2, 3), (3,))], domain=("real", "nonzero"))
+op("atan2", lambda lib, a, b: lib.atan2(a, b), BINARY, domain=("nonzero", "nonzero"))
+op("atan2_method", lambda lib, a, b: a.atan2(b), [((3, 4), (4,))], domain=("nonzero", "nonzero"))

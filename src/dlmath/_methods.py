@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .tensor import Tensor
 from .ops import elementwise as ew, reduction as red, shape as sh, indexing as ix, matmul as mm
-from .ops import sorting as so
+from .ops import sorting as so, composite as co
 from .ops._util import to_tensor
 from . import inplace
 
@@ -89,7 +89,9 @@ _METHODS = dict(
     nonzero=ix.nonzero,
     matmul=mm.matmul, mm=mm.mm, bmm=mm.bmm, mv=mm.mv, dot=mm.dot, outer=mm.outer, inner=mm.inner,
 )
-_METHODS.update(sort=so.sort, argsort=so.argsort, topk=so.topk, all=so.all, any=so.any)
+_METHODS.update(fmod=ew.fmod, atan2=ew.atan2, arctan2=ew.atan2, narrow=co.narrow, roll=co.roll, tile=co.tile, diagonal=co.diagonal, diag=co.diag,
+                trace=co.trace, repeat_interleave=co.repeat_interleave, addmm=co.addmm, kron=co.kron,
+                sort=so.sort, argsort=so.argsort, topk=so.topk, all=so.all, any=so.any)
 for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)
 

@@ -18,6 +18,10 @@ abs, maximum, minimum, square, log1p, expm1 = _ew.abs, _ew.maximum, _ew.minimum,
 matmul, einsum = _mm.matmul, _mm.einsum
 
 
+def fmod(a, b):
+    return _ew.fmod(a, b)
+
+
 def where(c, a, b):
     return _ew.where(_t(c), a, b)
 

@@ -206,6 +206,50 @@ class Remainder(Op):
         return d if ta is None else ta + d
 
 
+class Fmod(Remainder):
+    """a mod b with the sign of a (C's fmod, torch.fmod); d/da = 1, d/db = -trunc(a/b)."""
+    __slots__ = ()
+
+    def forward(self, a, b):
+        with quiet():
+            return np.fmod(a, b)
+
+    def vjp(self, xp, g, a, b, y):
+        q = a / b
+        return g, (-g * (q - xp.fmod(q, 1.0)) if self.needs[1] else None)
+
+    def jvp(self, xp, t, a, b, y):
+        ta, tb = lift(xp, t[0], a, y), lift(xp, t[1], b, y)
+        if tb is None:
+            return ta
+        q = a / b
+        d = -tb * (q - xp.fmod(q, 1.0))
+        return d if ta is None else ta + d
+
+
+class Atan2(Op):
+    """atan2(a, b), the angle of the point (b, a); d/da = b / r^2, d/db = -a / r^2, r^2 = a^2 + b^2."""
+    __slots__ = ()
+    batched = True
+
+    def forward(self, a, b):
+        return np.arctan2(a, b)
+
+    def vjp(self, xp, g, a, b, y):
+        with quiet():
+            r2 = a * a + b * b
+            return ((g * b / r2 if self.needs[0] else None), (-g * a / r2 if self.needs[1] else None))
+
+    def jvp(self, xp, t, a, b, y):
+        ta, tb = lift(xp, t[0], a, y), lift(xp, t[1], b, y)
+        r2 = a * a + b * b
+        out = None if ta is None else ta * b / r2
+        if tb is not None:
+            d = -tb * a / r2
+            out = d if out is None else out + d
+        return out
+
+
 class Where(Op):
     """cond ? a : b; the gradient goes to the branch that was selected.
 
@@ -338,6 +382,28 @@ def floor_divide(a, b):
 
 def remainder(a, b):
     return _binary(Remainder, a, b, "remainder")
+
+
+def fmod(a, b):
+    return _binary(Fmod, a, b, "fmod")
+
+
+def atan2(input, other):
+    """The angle of (other, input) in (-pi, pi]; integer inputs give the default float."""
+    ops = binary_operands(input, other, "atan2")
+    if ops is None:
+        raise TypeError(f"atan2: unsupported operand types {type(input).__name__} and {type(other).__name__}")
+    a, b, dt = ops
+    if dt.kind not in "fc":
+        a = as_float(a) if isinstance(a, Tensor) else float(a)
+        b = as_float(b) if isinstance(b, Tensor) else float(b)
+    try:
+        return apply2(Atan2(), a, b)
+    except ValueError as e:
+        raise _shape_error("atan2", a, b, e) from None
+
+
+arctan2 = atan2
 
 
 def pow(a, b):
