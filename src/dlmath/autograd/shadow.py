@@ -76,22 +76,13 @@ def _user_location():
 
 def _record(fn, args):
     rec = _Recorder()
-    saved_active, saved_refresh = _flags.active, _flags.refresh
-
-    def refresh():  # another switch turned off mid-run (a jvp ending) must not stop the recording
-        saved_refresh()
-        _flags.active = True
-
     _flags._forward_hooks.append(rec)
-    _flags.refresh = refresh
-    _flags.active = True
+    _flags.refresh()   # active while any hook is registered
     try:
         out = fn(*args)
     finally:
         _flags._forward_hooks.remove(rec)
-        _flags.refresh = saved_refresh
-        saved_refresh()
-        _flags.active = _flags.active or saved_active
+        _flags.refresh()
     return out, rec.entries
 
 
