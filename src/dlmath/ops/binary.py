@@ -281,11 +281,15 @@ class Where(Op):
         return xp.where(c, ta, tb)
 
 
-def _binary(cls, a, b, opname):
+def _binary(cls, a, b, opname, to_float=False):
+    """Promote, then apply; ``to_float``: integer results become the default float (div, atan2)."""
     ops = binary_operands(a, b, opname)
     if ops is None:
         raise TypeError(f"{opname}: unsupported operand types {type(a).__name__} and {type(b).__name__}")
     a, b, dt = ops
+    if to_float and dt.kind not in "fc":
+        a = as_float(a) if isinstance(a, Tensor) else float(a)
+        b = as_float(b) if isinstance(b, Tensor) else float(b)
     try:
         return apply2(cls(), a, b)
     except ValueError as e:
@@ -344,17 +348,7 @@ def div(a, b, rounding_mode=None):
 
 
 def _true_div(a, b):
-    ops = binary_operands(a, b, "div")
-    if ops is None:
-        raise TypeError(f"div: unsupported operand types {type(a).__name__} and {type(b).__name__}")
-    a, b, dt = ops
-    if dt.kind not in "fc":
-        a = as_float(a) if isinstance(a, Tensor) else float(a)
-        b = as_float(b) if isinstance(b, Tensor) else float(b)
-    try:
-        return apply(Div(), a, b)
-    except ValueError as e:
-        raise _shape_error("div", a, b, e) from None
+    return _binary(Div, a, b, "div", to_float=True)
 
 
 def _match_int(q, a, b):
@@ -390,17 +384,7 @@ def fmod(a, b):
 
 def atan2(input, other):
     """The angle of (other, input) in (-pi, pi]; integer inputs give the default float."""
-    ops = binary_operands(input, other, "atan2")
-    if ops is None:
-        raise TypeError(f"atan2: unsupported operand types {type(input).__name__} and {type(other).__name__}")
-    a, b, dt = ops
-    if dt.kind not in "fc":
-        a = as_float(a) if isinstance(a, Tensor) else float(a)
-        b = as_float(b) if isinstance(b, Tensor) else float(b)
-    try:
-        return apply2(Atan2(), a, b)
-    except ValueError as e:
-        raise _shape_error("atan2", a, b, e) from None
+    return _binary(Atan2, input, other, "atan2", to_float=True)
 
 
 arctan2 = atan2
