@@ -227,6 +227,11 @@ class Tensor:
         ``gradient`` is the vector in the vector-Jacobian product (required
         when self is not a scalar).
         """
+        if gradient is None and not create_graph and inputs is None and self.grad_fn is not None:
+            # the training-step case (a scalar loss): straight to the lean pass
+            from .autograd.engine import backward_scalar
+            if backward_scalar(self, retain_graph):
+                return
         from .autograd.functional_api import backward as _backward
         _backward([self], None if gradient is None else [gradient], retain_graph, create_graph, inputs)
 

@@ -40,15 +40,17 @@ def sum_to(xp, g, shape, batch_shape=()):
     With ``batch_shape``, the leading dims of ``g`` are a batch of cotangents and
     stay: only the trailing dims are summed down to ``shape``.
     """
-    gshape = g.shape
     if batch_shape:
         return _sum_to_batched(xp, g, tuple(shape), tuple(batch_shape))
+    gshape = g.shape
     if gshape == shape:
         return g
     lead = len(gshape) - len(shape)
+    if lead == 1 and gshape[1:] == shape:  # a bias: summed over the batch
+        return xp.sum(g, axis=0)
     stretched = tuple(i + lead for i, s in enumerate(shape) if s == 1 and gshape[i + lead] != 1)
     if not stretched:  # only added leading dims (a bias): one reduction, no reshape
-        return xp.sum(g, axis=tuple(range(lead)))
+        return xp.sum(g, axis=0 if lead == 1 else tuple(range(lead)))
     g = xp.sum(g, axis=tuple(range(lead)) + stretched, keepdims=True)
     if lead:
         g = xp.reshape(g, shape)
@@ -315,6 +317,16 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
     return None
 
 
+def backward_scalar(root, retain_graph):
+    """``loss.backward()`` on a scalar with every option off: the lean pass, or False
+    when a mode (forward levels, anomaly) needs the general one."""
+    data = root._data
+    if data.size != 1 or _flags.forward_levels or _flags.anomaly:
+        return False
+    _plain_backward((root,), (np.ones(data.shape, data.dtype),), bool(retain_graph))
+    return True
+
+
 def _plain_backward(roots, root_grads, retain_graph):
     """``loss.backward()``: the same chain rule as run_backward with every option off.
 
@@ -327,16 +339,15 @@ def _plain_backward(roots, root_grads, retain_graph):
     xp = xp_numpy
     prev_mode = _grad_state.enabled
     _grad_state.enabled = False
-    leaf_grads = {}
-    leaves = {}
+    leaf_grads = {}   # id(leaf) -> (leaf, cotangent)
     heap = []
     push, pop = heapq.heappush, heapq.heappop
     try:
         for r, g in zip(roots, root_grads):
             fn = r.grad_fn
             if fn is None:
-                leaves[id(r)] = r
-                _accumulate(leaf_grads, id(r), g)
+                old = leaf_grads.get(id(r))
+                leaf_grads[id(r)] = (r, g) if old is None else (r, old[1] + g)
             else:
                 if fn.pending is None:
                     push(heap, (-fn.seq, fn))
@@ -381,8 +392,8 @@ def _plain_backward(roots, root_grads, retain_graph):
                     gi = _astype(gi, data.dtype)
                 fn = a.grad_fn
                 if fn is None:
-                    leaves[id(a)] = a
-                    _accumulate(leaf_grads, id(a), gi)
+                    old = leaf_grads.get(id(a))
+                    leaf_grads[id(a)] = (a, gi) if old is None else (a, old[1] + gi)
                 elif fn.n_out == 1:
                     old = fn.pending
                     if old is None:
@@ -398,10 +409,12 @@ def _plain_backward(roots, root_grads, retain_graph):
                 node.inputs = None
                 node.out = None
         handed_out = {id(g) for g in root_grads}
-        for key, g in leaf_grads.items():
-            leaf = leaves[key]
+        for leaf, g in leaf_grads.values():
             if leaf.requires_grad:
-                _accumulate_leaf(leaf, g, False, handed_out)
+                if leaf.grad is None and g.base is None and id(g) not in handed_out:
+                    leaf.grad = make_tensor(g)  # the common case of _accumulate_leaf, inlined
+                else:
+                    _accumulate_leaf(leaf, g, False, handed_out)
                 handed_out.add(id(g))
     finally:
         _grad_state.enabled = prev_mode

@@ -31,5 +31,25 @@ _add_reduce = _np.add.reduce
 def sum(a, axis=None, keepdims=False):
     """np.sum without its Python wrapper for float arrays (the common case in a vjp)."""
     if a.dtype.kind in "fc":
+        if axis == 0 and a.ndim > 1:  # a bias's batch sum: not the short-last-axis case
+            return _add_reduce(a, axis=0, keepdims=keepdims)
         return _reduce_along(_np.add, a, axis, keepdims) if axis is not None else _add_reduce(a, axis=None, keepdims=keepdims)
     return _np.sum(a, axis=axis, keepdims=keepdims)
+
+
+_np_broadcast_to = _np.broadcast_to
+_SMALL = 4096
+
+
+def broadcast_to(a, shape):
+    """np.broadcast_to; a small result is filled in instead, since np.broadcast_to's
+    Python wrapper costs more than copying a few thousand numbers (sum/mean vjps)."""
+    a = _np.asarray(a)
+    size = 1
+    for s in shape:
+        size *= s
+    if size > _SMALL or a.dtype.kind not in "fc":
+        return _np_broadcast_to(a, shape)
+    out = _np.empty(shape, a.dtype)
+    out[...] = a
+    return out

@@ -256,10 +256,12 @@ class LogSoftmax(Op):
     def forward(self, x):
         if x.size == 0:
             return x.copy()
-        m = _max_reduce(x, self.axis, True)
         with quiet():
-            z = x - m
-            return z - np.log(_sum_along(np.exp(z), self.axis, True))
+            z = x - _max_reduce(x, self.axis, True)
+            lse = _sum_along(np.exp(z), self.axis, True)
+            np.log(lse, out=lse)
+            z -= lse  # z and lse are ours: in place, one temporary fewer
+            return z
 
     def vjp(self, xp, g, x, y):
         return (g - xp.exp(y) * xp.sum(g, axis=_ax(self.axis, x), keepdims=True),)
