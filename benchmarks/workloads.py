@@ -24,6 +24,7 @@ LIBRARIES = {
     "torch": ("torch", "PyTorch"),
     "dlmath": ("dlmath", "dlmath"),
     "numpy": ("numpy", "NumPy floor (hand-written)"),
+    "numpy_as_written": ("numpy", "NumPy, user code as written"),
     "autograd": ("autograd", "HIPS autograd"),
     "mygrad": ("mygrad", "MyGrad"),
     "jax": ("jax", "JAX eager (no jit)"),

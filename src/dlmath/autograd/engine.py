@@ -20,6 +20,7 @@ the others are called row by row, and ``sum_to`` keeps the leading dims.
 from __future__ import annotations
 
 import heapq
+import sys
 
 import numpy as np
 
@@ -317,6 +318,21 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
     return None
 
 
+_getrefcount = sys.getrefcount
+
+
+def _donatable(g):
+    """True when the cotangent array ``g`` is held by the engine's frame alone.
+
+    The references counted are that frame's local and this call's argument; any
+    other holder (a second consumer's pending slot, a leaf's gradient, a retained
+    grad, the caller's ``gradient=``, a view of g) adds one. Such a cotangent may
+    be overwritten by the op's vjp: nobody can see it change.
+    """
+    return (_getrefcount(g) == 3 and g.__class__ is np.ndarray and g.base is None
+            and g.flags.writeable)
+
+
 def backward_scalar(root, retain_graph):
     """``loss.backward()`` on a scalar with every option off: the lean pass, or False
     when a mode (forward levels, anomaly) needs the general one."""
@@ -374,7 +390,10 @@ def _plain_backward(roots, root_grads, retain_graph):
                 _check_versions(node)
             n = len(node_inputs)
             if n == 1:
-                in_grads = node.vjp(xp, g, node_inputs[0]._data, node.out)
+                if node.vjp_donated is not None and _donatable(g):
+                    in_grads = node.vjp_donated(g, node_inputs[0]._data, node.out)
+                else:
+                    in_grads = node.vjp(xp, g, node_inputs[0]._data, node.out)
             elif n == 2:
                 a, b = node_inputs
                 in_grads = node.vjp(xp, g, a._data if isinstance(a, Tensor) else a,
@@ -382,6 +401,7 @@ def _plain_backward(roots, root_grads, retain_graph):
             else:
                 in_grads = node.vjp(xp, g, *[a._data if isinstance(a, Tensor) else a
                                              for a in node_inputs], node.out)
+            del g  # a cotangent passed on below must not count this frame as a holder
             for a, need, gi in zip(node_inputs, node.needs, in_grads):
                 if not need or gi is None:
                     continue
@@ -405,6 +425,7 @@ def _plain_backward(roots, root_grads, retain_graph):
                     if fn.pending is None:
                         push(heap, (-fn.seq, fn))
                     _add_pending(fn, a._out_idx, gi)
+            in_grads = gi = None  # so that the next node's cotangent has no stale holder here
             if not retain_graph:
                 node.inputs = None
                 node.out = None

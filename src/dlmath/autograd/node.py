@@ -44,6 +44,10 @@ class Op:
     is_view = False
     n_out = 1
     batched = False
+    # Optional ``vjp_donated(g, x, y)`` for one-input ops: the vjp on arrays when the
+    # plain backward pass donates ``g`` (no one else holds it), so the rule may reuse its
+    # memory instead of allocating (ReLU's mask, in place).
+    vjp_donated = None
 
     # --- the three parts of a primitive -------------------------------
     def forward(self, *arrays):
