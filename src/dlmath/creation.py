@@ -19,30 +19,59 @@ def _finish(data, requires_grad):
 
 
 def _infer(data):
-    """ndarray with PyTorch's dtype for Python data: floats -> default dtype, ints -> int64."""
+    """ndarray with PyTorch's dtype for Python data: floats -> default dtype, ints -> int64.
+
+    A sequence holding NumPy scalars, arrays or tensors takes PyTorch's promotion
+    of their dtypes with those of its Python numbers: [np.float64(2), 3] is float64.
+    """
     if isinstance(data, Tensor):
         return data._data
     if isinstance(data, np.ndarray):
         return data
+    found = None
     if isinstance(data, (list, tuple)):
-        data = _unwrap(data)
+        found = set()
+        data = _unwrap(data, found)
     arr = np.asarray(data)
     kind = arr.dtype.kind
+    if kind not in "biufc":
+        raise TypeError(f"tensor: could not infer a numeric dtype from {type(data).__name__} "
+                        f"(numpy dtype {arr.dtype})")
+    if found and not found <= _PYTHON_ELEMENTS:
+        dtypes = [t if isinstance(t, np.dtype) else _dtype.scalar_dtype(t()) for t in found
+                  if t not in (list, tuple)]
+        return arr.astype(_dtype.promote(dtypes, [], []), copy=False)
     if kind == "f" and arr.dtype == np.float64 and not isinstance(data, np.generic):
         return arr.astype(_dtype.get_default_dtype(), copy=False)
     if kind in "iu" and not isinstance(data, np.generic):
         return arr.astype(np.int64, copy=False)
     if kind == "c" and not isinstance(data, np.generic):
         return arr.astype(_dtype.scalar_dtype(1j), copy=False)
-    if kind not in "biufc":
-        raise TypeError(f"tensor: could not infer a numeric dtype from {type(data).__name__} "
-                        f"(numpy dtype {arr.dtype})")
     return arr
 
 
-def _unwrap(seq):
-    return [_unwrap(v) if isinstance(v, (list, tuple)) else
-            (v._data if isinstance(v, Tensor) else v) for v in seq]
+_PYTHON_ELEMENTS = {bool, int, float, complex, list, tuple}
+
+
+def _unwrap(seq, found):
+    """The nested sequence with tensors replaced by their arrays; ``found`` collects the
+    element types, and the dtypes of NumPy and tensor elements."""
+    types = set(map(type, seq))
+    found |= types
+    if types <= _PYTHON_ELEMENTS - {list, tuple}:
+        return seq  # plain numbers: nothing to unwrap
+    out = []
+    for v in seq:
+        if isinstance(v, (list, tuple)):
+            v = _unwrap(v, found)
+        elif isinstance(v, Tensor):
+            v = v._data
+            found.add(v.dtype)
+        elif isinstance(v, (np.ndarray, np.generic)):
+            found.add(v.dtype)
+        out.append(v)
+    found -= {t for t in types if t not in _PYTHON_ELEMENTS}
+    return out
 
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):

@@ -397,13 +397,30 @@ def pow(a, b):
         raise TypeError(f"pow: unsupported operand types {type(a).__name__} and {type(b).__name__}")
     a, b, dt = ops
     if dt.kind in "iu":
-        bv = b._data if isinstance(b, Tensor) else b
-        if np.any(np.asarray(bv) < 0):
-            raise RuntimeError("pow: Integers to negative integer powers are not allowed.")
+        if not isinstance(b, Tensor):
+            if b < 0:  # as torch: a Python exponent may not be a negative integer
+                raise RuntimeError("pow: Integers to negative integer powers are not allowed.")
+        elif (b._data < 0).any():
+            try:
+                return make_tensor(_integer_pow(a._data if isinstance(a, Tensor) else a, b._data, dt))
+            except ValueError as e:
+                raise _shape_error("pow", a, b, e) from None
     try:
         return apply(Pow(), a, b)
     except ValueError as e:
         raise _shape_error("pow", a, b, e) from None
+
+
+def _integer_pow(base, exp, dt):
+    """Integer a ** b with negative exponents in b, as torch: 1 ** -n = 1,
+    (-1) ** -n = +-1 by parity, and 0 for every other base (the quotient truncated)."""
+    base = np.asarray(base, dtype=dt)
+    base, exp = np.broadcast_arrays(base, exp)
+    negative = exp < 0
+    out = np.power(base, np.where(negative, 0, exp)).astype(dt, copy=False)
+    odd = (exp % 2) != 0
+    inverse = np.where(base == 1, 1, np.where(base == -1, np.where(odd, -1, 1), 0))
+    return np.where(negative, inverse, out).astype(dt, copy=False)
 
 
 def maximum(a, b):
