@@ -50,8 +50,8 @@ def _order(root):
         if node.inputs is None:
             raise RuntimeError("explain: the graph was freed by a backward pass; call explain before "
                                "backward(), or pass retain_graph=True to backward()")
-        for a, need in zip(node.inputs, node.needs):
-            fn = a.grad_fn if need else None
+        for fn, need in zip(node.fns, node.needs):
+            fn = fn if need else None
             if fn is not None:
                 deps[id(fn)] = deps.get(id(fn), 0) + 1
                 if id(fn) not in seen:
@@ -61,8 +61,8 @@ def _order(root):
     while ready:
         node = ready.pop()
         order.append(node)
-        for a, need in zip(node.inputs, node.needs):
-            fn = a.grad_fn if need else None
+        for fn, need in zip(node.fns, node.needs):
+            fn = fn if need else None
             if fn is not None:
                 deps[id(fn)] -= 1
                 if deps[id(fn)] == 0:
@@ -119,12 +119,11 @@ def explain(tensor, names=None, max_numel=16, file=sys.stdout):
         gin = g[0] if isinstance(g, list) else g
         lines.append(f"    gradient in  d loss/d out: {_fmt(gin, max_numel)}")
         grads = _special_vjp(node, xp_numpy, g, args, False, ()) if g is not None else [None] * len(args[:-1])
-        for k, (a, need, gk) in enumerate(zip(node.inputs, node.needs, grads)):
+        for k, (a, src, need, gk) in enumerate(zip(node.inputs, node.fns, node.needs, grads)):
             if not need or gk is None:
                 continue
             shape = a._data.shape
             gk = np.asarray(sum_to(xp_numpy, gk, shape)).astype(a._data.dtype, copy=False)
-            src = a.grad_fn
             dest = (f"[{step_of[id(src)]}] {src.name}" if src is not None else
                     f"leaf {label.get(id(a), tuple(shape))}")
             if node.n_out == 1 and int(np.prod(out_shape)) * a._data.size <= 4096:

@@ -69,7 +69,10 @@ def rebase(x, result, opname):
         x._tangent = result._tangent
     if result.grad_fn is not None and out.shape == x._data.shape:
         x.grad_fn = result.grad_fn
-        x._out_idx = result._out_idx
+        if result.grad_fn.n_out > 1:
+            # else the index is ignored by the new node and still right for the old one,
+            # which nodes recorded before this write keep as their edge
+            x._out_idx = result._out_idx
         x.requires_grad = True
         # the node's output array must be the tensor's memory as the version counter sees it
         result.grad_fn.out_vc = x._vc

@@ -111,9 +111,8 @@ def _count_consumers(roots, stop=None):
                 f"Trying to backward through the graph a second time (node {node.name}), "
                 "but its saved values were freed after the first backward. "
                 "Pass retain_graph=True to the first backward() if you need to go through it twice.")
-        for a, need in zip(inputs, node.needs):
+        for fn, need in zip(node.fns, node.needs):
             if need:
-                fn = a.grad_fn
                 if fn is not None:
                     if fn.deps is None or fn.deps < 0:
                         fn.deps = 1
@@ -267,10 +266,9 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                     in_grads = _special_vjp(node, xp, g, args, anomaly, batch_shape)
                 else:
                     in_grads = node.vjp(xp, g, *args)
-            for a, need, gi in zip(node_inputs, node.needs, in_grads):
+            for a, fn, need, gi in zip(node_inputs, node.fns, node.needs, in_grads):
                 if not need:
                     continue
-                fn = a.grad_fn
                 if gi is not None:
                     data = a._data
                     if gi.shape != data.shape:
@@ -290,7 +288,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                     if fn.deps == 0:
                         ready.append(fn)
             if not retain_graph:
-                node.inputs = None
+                node.inputs = node.fns = None
                 node.out = None
         if inputs is not None:
             results = []
@@ -402,7 +400,7 @@ def _plain_backward(roots, root_grads, retain_graph):
                 in_grads = node.vjp(xp, g, *[a._data if isinstance(a, Tensor) else a
                                              for a in node_inputs], node.out)
             del g  # a cotangent passed on below must not count this frame as a holder
-            for a, need, gi in zip(node_inputs, node.needs, in_grads):
+            for a, fn, need, gi in zip(node_inputs, node.fns, node.needs, in_grads):
                 if not need or gi is None:
                     continue
                 data = a._data
@@ -410,7 +408,6 @@ def _plain_backward(roots, root_grads, retain_graph):
                     gi = sum_to(xp, gi, data.shape)
                 if gi.dtype is not data.dtype and gi.dtype != data.dtype:
                     gi = _astype(gi, data.dtype)
-                fn = a.grad_fn
                 if fn is None:
                     old = leaf_grads.get(id(a))
                     leaf_grads[id(a)] = (a, gi) if old is None else (a, old[1] + gi)
@@ -427,7 +424,7 @@ def _plain_backward(roots, root_grads, retain_graph):
                     _add_pending(fn, a._out_idx, gi)
             in_grads = gi = None  # so that the next node's cotangent has no stale holder here
             if not retain_graph:
-                node.inputs = None
+                node.inputs = node.fns = None
                 node.out = None
         handed_out = {id(g) for g in root_grads}
         for leaf, g in leaf_grads.values():

@@ -21,6 +21,7 @@ import numpy as np
 
 from .. import _grad_mode
 from . import _flags
+from . import views as _views
 
 _grad_state = _grad_mode.state
 
@@ -36,8 +37,14 @@ class Op:
       n_out        number of outputs (eigh, svd, ... return several)
       batched      vjp/jvp accept cotangents/tangents with extra leading (batch)
                    dims (jacrev, jacfwd, hessian); if False the engine loops per row
+
+    A recorded node holds ``inputs`` (the input tensors: their values for the vjp,
+    their version counters) and ``fns``, each input's ``grad_fn`` at the time of
+    recording: the graph's edges. They are taken then, not read off the tensor at
+    backward time, because an in-place op gives a tensor a new ``grad_fn``, and a
+    node recorded before it must still send its cotangent to the old one.
     """
-    __slots__ = ("inputs", "needs", "out", "versions", "out_vc", "out_ver", "retained", "trace",
+    __slots__ = ("inputs", "fns", "needs", "out", "versions", "out_vc", "out_ver", "retained", "trace",
                  "pending", "deps", "out_tangent", "seq")
     uses_inputs = True
     uses_output = False
@@ -112,10 +119,13 @@ def apply1(op: Op, a):
     t._tangent = None
     vc = [0]
     if a.requires_grad and _grad_state.enabled:
+        if a._base is not None and _views.is_stale(a):
+            _views.refresh(a)
         op.needs = _NEEDS1
         if op.uses_inputs:
             op.versions = (a._vc[0],)
         op.inputs = (a,)
+        op.fns = (a.grad_fn,)
         op.retained = op.pending = op.deps = None
         op.seq = _next_seq()
         op.out = out
@@ -162,10 +172,15 @@ def apply2(op: Op, a, b):
     t._base = None
     vc = t._vc = [0]
     if (ra or rb) and _grad_state.enabled:
+        if ra and a._base is not None and _views.is_stale(a):
+            _views.refresh(a)
+        if rb and b._base is not None and _views.is_stale(b):
+            _views.refresh(b)
         op.needs = (ra, rb)
         if op.uses_inputs:
             op.versions = (a._vc[0] if da is not a else 0, b._vc[0] if db is not b else 0)
         op.inputs = (a, b)
+        op.fns = (a.grad_fn if ra else None, b.grad_fn if rb else None)
         op.retained = op.pending = op.deps = None
         op.seq = _next_seq()
         op.out = out
@@ -205,10 +220,14 @@ def apply(op: Op, *inputs):
     record = True in needs and _grad_state.enabled
     fn = None
     if record:
+        for a, n in zip(inputs, needs):
+            if n and a._base is not None and _views.is_stale(a):
+                _views.refresh(a)
         op.needs = needs
         if op.uses_inputs:
             op.versions = tuple(a._vc[0] if isinstance(a, T) else 0 for a in inputs)
         op.inputs = inputs
+        op.fns = tuple(a.grad_fn if n else None for a, n in zip(inputs, needs))
         op.retained = op.pending = op.deps = None
         op.seq = _next_seq()
         op.out = out

@@ -1,0 +1,72 @@
+"""Views whose base was written in place after they were made.
+
+A view (``h[0:2]``, ``h.T``, ``h.view(-1)``) shares memory with its base. When
+the base is then changed by a recorded in-place op (``h[0] = 5``), the view's
+numbers change too, but its ``grad_fn`` still leads to the base's old history.
+PyTorch regenerates such a view's ``grad_fn`` the next time the view is used;
+so does dlmath: the view becomes a gather from the base's current value, its
+elements located from the two arrays' memory layouts, so chains of views
+(``h.T[1:].reshape(-1)``) need no replaying.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def is_stale(t) -> bool:
+    """True for a recorded view whose memory has been written since it was made."""
+    fn = t.grad_fn
+    return fn is not None and fn.out_vc is t._vc and fn.out_ver != t._vc[0]
+
+
+def refresh(t):
+    """Point the stale view ``t`` at its base's current history (in place on ``t``)."""
+    from ..ops.indexing import GetItem
+    from .node import _next_seq
+
+    base = t._base
+    view, root = t._data, base._data
+    fn = t.grad_fn
+    if not np.may_share_memory(view, root):
+        # a "view" that NumPy had to copy (reshape of a strided array): not affected
+        fn.out_ver = t._vc[0]
+        return
+    if not base.requires_grad:
+        t.grad_fn = None
+        t.requires_grad = False
+        return
+    op = GetItem()
+    op.index = np.unravel_index(element_positions(root, view), root.shape)
+    op.needs = (True,)
+    op.inputs = (base,)
+    op.fns = (base.grad_fn,)
+    op.retained = op.pending = op.deps = None
+    op.seq = _next_seq()
+    op.out = view
+    op.out_vc = t._vc
+    op.out_ver = t._vc[0]
+    t.grad_fn = op
+    t._out_idx = 0
+    t.requires_grad = True
+
+
+def element_positions(root: np.ndarray, view: np.ndarray) -> np.ndarray:
+    """For each element of ``view``, the flat (C-order) index of the ``root`` element at
+    the same address. ``view`` must lie in ``root``'s memory."""
+    start = (view.__array_interface__["data"][0] - root.__array_interface__["data"][0])
+    view_offsets = start + _byte_offsets(view)
+    if root.flags.c_contiguous:
+        return view_offsets // root.itemsize
+    root_offsets = _byte_offsets(root).ravel()
+    order = np.argsort(root_offsets, kind="stable")
+    return order[np.searchsorted(root_offsets[order], view_offsets)]
+
+
+def _byte_offsets(a: np.ndarray) -> np.ndarray:
+    """The byte offset of every element of ``a`` from its first one (its strides at work)."""
+    offsets = np.zeros(a.shape, dtype=np.intp)
+    for axis, (n, stride) in enumerate(zip(a.shape, a.strides)):
+        shape = [1] * a.ndim
+        shape[axis] = n
+        offsets = offsets + (np.arange(n, dtype=np.intp) * stride).reshape(shape)
+    return offsets
