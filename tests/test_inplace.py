@@ -239,14 +239,19 @@ def _iadd(y, x):
     return y
 
 
-@pytest.mark.parametrize("name", sorted(NON_LEAF_OK))
-def test_inplace_on_non_leaf_gives_torch_gradient(name, torch):
+def _loss_and_grad(make_loss):
+    """A scenario for same_result_as_torch: ``make_loss(lib, x)``, its value and x.grad."""
     def scenario(lib):
         x = _f64(lib, [0.5, 1.5, -1.0], requires_grad=True)
-        loss = NON_LEAF_OK[name](lib, x)
+        loss = make_loss(lib, x)
         loss.backward()
         return [loss, x.grad]
-    same_result_as_torch(scenario, torch)
+    return scenario
+
+
+@pytest.mark.parametrize("name", sorted(NON_LEAF_OK))
+def test_inplace_on_non_leaf_gives_torch_gradient(name, torch):
+    same_result_as_torch(_loss_and_grad(NON_LEAF_OK[name]), torch)
 
 
 def test_setitem_value_receives_gradient(torch):
@@ -332,12 +337,7 @@ HISTORY = {
 def test_each_consumer_differentiates_the_value_it_saw(name, torch):
     """A node recorded before an in-place write keeps its edge to the old history;
     a view used after a write to its base follows the new one (torch's view regeneration)."""
-    def scenario(lib):
-        x = _f64(lib, [0.5, 1.5, -1.0], requires_grad=True)
-        loss = HISTORY[name](lib, x)
-        loss.backward()
-        return [loss, x.grad]
-    same_result_as_torch(scenario, torch)
+    same_result_as_torch(_loss_and_grad(HISTORY[name]), torch)
 
 
 def test_history_is_the_same_through_autograd_grad_with_create_graph(torch):

@@ -13,19 +13,73 @@ import numpy as np
 
 from . import _dtype
 from ._grad_mode import state as _grad_state
-from .autograd import _flags
+from .autograd import _flags, views
 from .autograd.node import apply, make_tensor
 from .tensor import Tensor
 
 
 def _check_leaf(x, opname):
-    if x.requires_grad and x.grad_fn is None:
-        raise RuntimeError(f"{opname}: a leaf Variable that requires grad is being used in an in-place operation. "
-                           "Wrap parameter updates in `with dm.no_grad():`.")
     base = x._base
-    if base is not None and base.requires_grad:
-        raise RuntimeError(f"{opname}: in-place modification of a view of a tensor that requires grad is not "
-                           "supported; modify the base tensor (x[idx] = v) or use an out-of-place op.")
+    if base is None:
+        if x.requires_grad and x.grad_fn is None:
+            raise RuntimeError(f"{opname}: a leaf Variable that requires grad is being used in an in-place "
+                               "operation. Wrap parameter updates in `with dm.no_grad():`.")
+    elif base.requires_grad and base.grad_fn is None:
+        raise RuntimeError(f"{opname}: a view of a leaf Variable that requires grad is being used in an in-place "
+                           "operation. Wrap parameter updates in `with dm.no_grad():`.")
+
+
+def _check_untracked_view(x, opname):
+    """A write that records nothing, through a view of a tensor whose graph would miss it."""
+    base = x._base
+    if base is not None and base.requires_grad and _grad_state.enabled:
+        _check_leaf(x, opname)
+        raise RuntimeError(f"{opname}: this view of a tensor that requires grad was made in no_grad mode (or "
+                           "before its base joined the graph) and is being modified in place with grad mode "
+                           "enabled; make the view with grad mode on, or write under dm.no_grad().")
+
+
+def _record(x, compute, opname):
+    """The recorded in-place op: ``compute(old value of x)`` gives the new value as a
+    recorded tensor; x takes it over (for a view: through its base, see ``_record_view``)."""
+    _check_leaf(x, opname)
+    if x._base is None:
+        return rebase(x, compute(_alias(x)), opname)
+    return _record_view(x, compute, opname)
+
+
+def _record_view(v, compute, opname):
+    """In place on a view ``v`` of ``base`` (torch's CopySlices): the new value of v is
+    computed from its old one, then written into base as ``base[where v is] = new``,
+    recorded like any index assignment, so base's history includes the write; v's
+    own history is then regenerated as a view of the new base."""
+    from .ops.indexing import IndexPut, _direct_setitem
+    from .ops._util import cast
+    from .ops.shape import expand
+    if not v._data.flags.writeable:
+        raise RuntimeError(f"{opname}: unsupported operation: more than one element of the written-to tensor "
+                           "refers to a single memory location (an expanded view); clone it first.")
+    if views.is_stale(v):
+        views.refresh(v)
+    new = compute(_alias(v))
+    if new._data.dtype != v._data.dtype:
+        if not np.can_cast(new._data.dtype, v._data.dtype, "same_kind"):
+            raise RuntimeError(f"{opname}: result type {_dtype.dtype_name(new._data.dtype)} can't be cast to the "
+                               f"desired output type {_dtype.dtype_name(v._data.dtype)}")
+        new = cast(new, v._data.dtype)
+    if tuple(new.shape) != tuple(v.shape):
+        try:
+            new = expand(new, tuple(v.shape))
+        except RuntimeError:
+            raise RuntimeError(f"{opname}: output with shape {tuple(v.shape)} doesn't match the broadcast shape "
+                               f"{tuple(new.shape)}") from None
+    base = v._base
+    index = np.unravel_index(views.element_positions(base._data, v._data), base._data.shape)
+    op = IndexPut()
+    op.index = index
+    inplace_apply(base, op, new, direct=_direct_setitem(index))
+    views.refresh(v)
+    return v
 
 
 def _alias(x):
@@ -83,13 +137,12 @@ def rebase(x, result, opname):
 def inplace_binary(x, fn, other, opname):
     """``x <op>= other`` for a functional op ``fn(a, b)``."""
     if _records(x, (other,)):
-        _check_leaf(x, opname)
-        return rebase(x, fn(_alias(x), other), opname)
+        return _record(x, lambda old: fn(old, other), opname)
     if _dual(x, (other,)):
         return rebase(x, fn(_alias(x), other), opname)
     # fast path (optimiser updates): compute without recording, write in place
-    if x._base is not None and x._base.requires_grad and _grad_state.enabled and x._base.grad_fn is None:
-        _check_leaf(x, opname)
+    if x._base is not None:
+        _check_untracked_view(x, opname)
     ufunc = _UFUNCS.get(fn)
     if ufunc is not None:
         return _ufunc_inplace(x, ufunc, other, opname)
@@ -131,10 +184,11 @@ def _ufunc_inplace(x, ufunc, other, opname):
 
 def inplace_unary(x, fn, opname):
     if _records(x, ()):
-        _check_leaf(x, opname)
-        return rebase(x, fn(_alias(x)), opname)
+        return _record(x, fn, opname)
     if _dual(x, ()):
         return rebase(x, fn(_alias(x)), opname)
+    if x._base is not None:
+        _check_untracked_view(x, opname)
     prev = _grad_state.enabled
     _grad_state.enabled = False
     try:
@@ -147,12 +201,11 @@ def inplace_unary(x, fn, opname):
 def inplace_apply(x, op, *others, direct):
     """An Op applied in place (index assignment); ``direct(data, *arrays)`` is the no-grad path."""
     if _records(x, others):
-        _check_leaf(x, "index assignment")
-        return rebase(x, apply(op, _alias(x), *others), "index assignment")
+        return _record(x, lambda old: apply(op, old, *others), "index assignment")
     if _dual(x, others):
         return rebase(x, apply(op, _alias(x), *others), "index assignment")
-    if x._base is not None and x._base.requires_grad and _grad_state.enabled:
-        _check_leaf(x, "index assignment")
+    if x._base is not None:
+        _check_untracked_view(x, "index assignment")
     direct(x._data, *[o._data if isinstance(o, Tensor) else o for o in others])
     x._vc[0] += 1
     return x
@@ -174,9 +227,10 @@ def fill_(x, value):
     if isinstance(value, Tensor):
         value = value.item()
     if _grad_state.enabled and x.requires_grad:
-        _check_leaf(x, "fill_")
         from .creation import full_like
-        return rebase(x, _alias(x) * 0 + full_like(x, value), "fill_")
+        return _record(x, lambda old: old * 0 + full_like(x, value), "fill_")
+    if x._base is not None:
+        _check_untracked_view(x, "fill_")
     x._data[...] = value
     x._vc[0] += 1
     x._tangent = None   # a constant: zero tangent
@@ -188,10 +242,15 @@ def copy_(x, src):
     src = to_tensor(src, "copy_")
     recording = _records(x, (src,))
     if recording or _dual(x, (src,)):
-        if recording:
-            _check_leaf(x, "copy_")
         from .ops.shape import expand
-        return rebase(x, _alias(x) * 0 + expand(cast(src, x.dtype), tuple(x.shape)), "copy_")
+
+        def copied(old):
+            return old * 0 + expand(cast(src, x.dtype), tuple(x.shape))
+        if recording:
+            return _record(x, copied, "copy_")
+        return rebase(x, copied(_alias(x)), "copy_")
+    if x._base is not None:
+        _check_untracked_view(x, "copy_")
     try:
         np.copyto(x._data, np.broadcast_to(src._data, x._data.shape), casting="unsafe")
     except ValueError:

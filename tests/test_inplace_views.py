@@ -1,0 +1,143 @@
+"""In-place writes through views of tensors in a graph (torch's CopySlices): the
+base's history takes the write, the view's is regenerated from the base, and the
+cases torch refuses raise the same error type."""
+
+import numpy as np
+import pytest
+
+from helpers import assert_raises_like_torch, dm, to_numpy
+
+
+def _f64(lib, values, requires_grad=False):
+    return lib.tensor(np.asarray(values, dtype=np.float64), dtype=lib.float64,
+                      requires_grad=requires_grad)
+
+
+def _mul_on_slice(lib, x):
+    h = x * 1
+    h[0:2].mul_(3)
+    return (h * h).sum()
+
+
+def _add_on_row(lib, x):
+    h = x.reshape(3, 1) * lib.ones(3, 2, dtype=lib.float64)
+    h[1].add_(x[0:2] * 2)
+    return (h ** 2).sum()
+
+
+def _clamp_on_transpose(lib, x):
+    h = x.reshape(3, 1) * _f64(lib, [[1.0, -2.0]])
+    h.T.clamp_(-1.0, 1.0)
+    return (h * x.reshape(3, 1)).sum()
+
+
+def _write_then_use_the_view(lib, x):
+    h = x * 2
+    v = h[1:]
+    v.mul_(x[1:])
+    return v.sum() + (h * 3).sum()
+
+
+def _buffer_filled_through_views(lib, x):
+    buf = lib.zeros(3, 2, dtype=lib.float64)
+    buf[:, 0].copy_(x)
+    buf[:, 1].copy_(x.exp())
+    return (buf.sum(1) ** 2).sum()
+
+
+def _setitem_on_view(lib, x):
+    h = x * 1
+    v = h[0:2]
+    v[1] = x[2] * 4
+    return (h * h).sum()
+
+
+def _fill_on_view(lib, x):
+    h = x.exp() * 1
+    h[1:].fill_(2.0)
+    return (h * x).sum()
+
+
+def _zero_on_view_of_view(lib, x):
+    h = (x * 1).reshape(3, 1).repeat(1, 2)
+    h[:, 1][0:2].zero_()
+    return (h * h).sum()
+
+
+def _consumer_before_the_write(lib, x):
+    h = x.reshape(3, 1) * lib.ones(3, 2, dtype=lib.float64)
+    y = h * 5
+    h[:, 0].sub_(x)
+    return y.sum() + (h * h).sum()
+
+
+def _augmented_assignment_on_view(lib, x):
+    h = x * 1
+    v = h[::2]
+    v += x[0:2] ** 2
+    return (h * x).sum()
+
+
+WRITES = {f.__name__[1:]: f for f in (
+    _mul_on_slice, _add_on_row, _clamp_on_transpose, _write_then_use_the_view,
+    _buffer_filled_through_views, _setitem_on_view, _fill_on_view, _zero_on_view_of_view,
+    _consumer_before_the_write, _augmented_assignment_on_view)}
+
+
+@pytest.mark.parametrize("name", sorted(WRITES))
+def test_write_through_a_view_gives_torchs_value_and_gradient(name, torch):
+    results = []
+    for lib in (dm, torch):
+        x = _f64(lib, [0.5, 1.5, -1.0], requires_grad=True)
+        loss = WRITES[name](lib, x)
+        loss.backward()
+        results.append((to_numpy(loss), to_numpy(x.grad)))
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+
+
+def test_the_base_and_the_view_see_the_write_and_have_a_history():
+    x = _f64(dm, [0.5, 1.5, -1.0], requires_grad=True)
+    h = x * 1
+    v = h[0:2]
+    v.mul_(3)
+    np.testing.assert_allclose(to_numpy(h), [1.5, 4.5, -1.0])
+    np.testing.assert_allclose(to_numpy(v), [1.5, 4.5])
+    assert h.grad_fn is not None and v.grad_fn is not None
+    assert v._base is h
+
+
+def test_write_through_a_view_of_a_leaf_that_requires_grad_raises(torch):
+    def run(lib):
+        x = _f64(lib, [1.0, 2.0], requires_grad=True)
+        x[0:1].mul_(2)
+    err = assert_raises_like_torch(run, torch=torch)
+    assert "view of a leaf" in str(err)
+
+
+def test_write_through_an_expanded_view_raises(torch):
+    def run(lib):
+        x = _f64(lib, [1.0, 2.0], requires_grad=True)
+        h = (x * 1).reshape(2, 1).expand(2, 3)
+        h.add_(1.0)
+    assert_raises_like_torch(run, torch=torch)
+
+
+def test_write_through_a_view_made_in_no_grad_mode_raises(torch):
+    def run(lib):
+        x = _f64(lib, [1.0, 2.0], requires_grad=True)
+        h = x * 2
+        with lib.no_grad():
+            v = h[0:1]
+        v.mul_(2)
+    assert_raises_like_torch(run, torch=torch)
+
+
+def test_no_grad_write_through_a_view_of_a_parameter_is_allowed(torch):
+    for lib in (dm, torch):
+        w = _f64(lib, [[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+        with lib.no_grad():
+            w[0].mul_(10)
+            w[:, 1] -= 1
+        np.testing.assert_allclose(to_numpy(w), [[10.0, 19.0], [3.0, 3.0]])
+        assert w.is_leaf and w.requires_grad
