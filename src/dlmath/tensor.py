@@ -283,8 +283,13 @@ class Tensor:
     def new_empty(self, *size, dtype=None, requires_grad=False):
         from .creation import empty
         return empty(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
-    def contiguous(self, memory_format=None): return self
-    def is_contiguous(self): return True
+    def contiguous(self, memory_format=None):
+        """Self when its memory is in row-major order, else a copy that is (and so no alias)."""
+        from .ops.shape import contiguous
+        return contiguous(self)
+
+    def is_contiguous(self, memory_format=None):
+        return self._data.flags.c_contiguous
 
 
 class Device(str):

@@ -139,11 +139,17 @@ def _check_versions(node):
                 f"one of the variables needed for gradient computation has been modified by an "
                 f"inplace operation: input {i} of {node.name} (shape {tuple(a.shape)}) is at version "
                 f"{a._vc[0]}; expected version {versions[i]} instead.")
-    if node.uses_output and node.out_vc is not None and node.out_vc[0] != node.out_ver:
-        raise RuntimeError(
-            f"one of the variables needed for gradient computation has been modified by an "
-            f"inplace operation: the output of {node.name} is at version {node.out_vc[0]}; "
-            f"expected version {node.out_ver} instead.")
+    if node.uses_output and node.out_vc is not None:
+        if node.n_out == 1:
+            counters, expected, which = (node.out_vc,), (node.out_ver,), ""
+        else:  # several outputs: one counter each
+            counters, expected, which = node.out_vc, node.out_ver, "s"
+        for k, (vc, ver) in enumerate(zip(counters, expected)):
+            if vc[0] != ver:
+                name = f"output {k} of {node.name}" if which else f"the output of {node.name}"
+                raise RuntimeError(
+                    f"one of the variables needed for gradient computation has been modified by an "
+                    f"inplace operation: {name} is at version {vc[0]}; expected version {ver} instead.")
 
 
 def _saved_args(node, create_graph):
@@ -175,6 +181,8 @@ def _saved_args(node, create_graph):
 def _rebuild_output(node, i, o):
     t = make_tensor(o, o.dtype.kind in "fc", node)
     t._out_idx = i
+    if node.out_vc is not None:
+        t._vc = node.out_vc[i]
     return t
 
 
@@ -385,6 +393,8 @@ def _plain_backward(roots, root_grads, retain_graph):
                         _check_versions(node)
                         break
             if node.uses_output and node.out_vc is not None and node.out_vc[0] != node.out_ver:
+                # (several outputs: out_vc[0] is a counter, never equal to the tuple out_ver,
+                # so _check_versions looks at each)
                 _check_versions(node)
             n = len(node_inputs)
             if n == 1:

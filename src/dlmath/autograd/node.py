@@ -247,8 +247,9 @@ def apply(op: Op, *inputs):
                        else make_tensor(o) for o in out)
         for i, r in enumerate(result):
             r._out_idx = i
-        if record:
-            op.out_vc = None
+        if record:  # each output has its own version counter; a vjp reading them checks all
+            op.out_vc = tuple(r._vc for r in result)
+            op.out_ver = (0,) * len(result)
     if _flags.active:
         # forward-mode tangents and anomaly checks cost nothing when off
         _flags.after_forward(op, inputs, arrays, out, result)

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd.node import make_tensor
+from ..autograd.node import apply, make_tensor
 from ._util import normalize_dim, shape_str, to_tensor
 from . import shape as sh
+from .indexing import Diagonal
 from .matmul import einsum, matmul
 
 
@@ -43,10 +44,11 @@ def roll(input, shifts, dims=None):
     return out
 
 
-def tile(input, dims):
-    """np.tile / torch.tile: repeat, padding ``dims`` with leading ones."""
+def tile(input, *dims):
+    """np.tile / torch.tile: repeat, padding ``dims`` with leading ones (a tuple, or
+    separate ints as in ``x.tile(2, 1)``)."""
     x = to_tensor(input, "tile")
-    dims = tuple(dims)
+    dims = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
     if len(dims) < x.ndim:
         dims = (1,) * (x.ndim - len(dims)) + dims
     return sh.repeat(x, dims)
@@ -59,12 +61,9 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
     if d1 == d2:
         raise RuntimeError(f"diagonal: dim1 and dim2 cannot be identical, got {dim1} and {dim2}")
     rest = [d for d in range(x.ndim) if d not in (d1, d2)]
-    y = x.permute(rest + [d1, d2])
-    n1, n2 = y.shape[-2], y.shape[-1]
-    i = np.arange(max(0, -offset), n1)
-    j = i + offset
-    keep = (j >= 0) & (j < n2)
-    return y[(Ellipsis, make_tensor(i[keep]), make_tensor(j[keep]))]
+    op = Diagonal()
+    op.offset = int(offset)
+    return apply(op, x.permute(rest + [d1, d2]))  # a view of x, as torch's
 
 
 def diag(input, diagonal=0):

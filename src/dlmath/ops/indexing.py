@@ -89,6 +89,39 @@ class GetItem(Op):
         return take(xp, t[0], self.index, x.ndim)
 
 
+class Diagonal(Op):
+    """y[..., i] = x[..., i, i + offset] over the last two dims, as a view of x (as torch).
+
+    vjp: g put back on that diagonal of zeros; jvp: the tangent's diagonal.
+    """
+    __slots__ = ("offset",)
+    uses_inputs = False
+    batched = True
+    is_view = True
+
+    def forward(self, x):
+        rows, cols = self._positions(x.shape)
+        n = len(rows)
+        # a strided view: from the first diagonal element, one row and one column per step
+        first = x[..., rows[0]:, cols[0]:] if n else x[..., :0, :0]
+        return np.lib.stride_tricks.as_strided(first, x.shape[:-2] + (n,), x.strides[:-2] + (sum(x.strides[-2:]),),
+                                               writeable=x.flags.writeable)
+
+    def _positions(self, shape):
+        k = self.offset
+        rows = np.arange(max(0, -k), min(shape[-2], shape[-1] - k))
+        return rows, rows + k
+
+    def _index(self, shape):
+        return (Ellipsis,) + self._positions(tuple(shape))
+
+    def vjp(self, xp, g, x, y):
+        return (xp.index_scatter(g, tuple(x.shape), self._index(x.shape), g.ndim - y.ndim),)
+
+    def jvp(self, xp, t, x, y):
+        return take(xp, t[0], self._index(x.shape), x.ndim)
+
+
 class IndexScatter(Op):
     """zeros(shape) with g added at index: the transpose of GetItem (used in higher-order backward).
 

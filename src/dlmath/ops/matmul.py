@@ -209,7 +209,10 @@ class Einsum(Op):
                 if any(n for j, n in enumerate(self.needs) if j != i)]
 
     def forward(self, *xs):
-        return np.einsum(",".join(self.ins) + "->" + self.out_spec, *xs, optimize=len(xs) > 2)
+        out = np.einsum(",".join(self.ins) + "->" + self.out_spec, *xs, optimize=len(xs) > 2)
+        if len(xs) == 1 and np.may_share_memory(out, xs[0]):
+            out = out.copy()  # NumPy returns a view for 'ij->ji'; the result must not alias its input
+        return out
 
     def vjp(self, xp, g, *args):
         xs = args[:-1]
@@ -292,6 +295,9 @@ def einsum(equation, *operands):
             if sizes.setdefault(c, s) != s and s != 1 and sizes[c] != 1:
                 raise RuntimeError(f"einsum(): subscript {c} has size {s} for operand of shape "
                                    f"{shape_str(x.shape)} which does not broadcast with previously seen size {sizes[c]}")
+    if len(ins) == 1 and sorted(ins[0]) == sorted(out) and len(set(out)) == len(out):
+        from .shape import permute
+        return permute(xs[0], [ins[0].index(c) for c in out])  # a pure transpose: a view, as torch
     op = Einsum()
     op.ins, op.out_spec = tuple(ins), out
     return apply(op, *xs)

@@ -76,6 +76,28 @@ class Expand(Op):
                                lead + tuple(self.shape))
 
 
+class Contiguous(Op):
+    """The same values in a fresh row-major array (``.contiguous()`` of a strided view)."""
+    __slots__ = ()
+    batched = True
+    uses_inputs = False
+
+    def forward(self, x):
+        return np.ascontiguousarray(x) if not x.flags.c_contiguous else x.copy()
+
+    def vjp(self, xp, g, x, y):
+        return (g,)
+
+    def jvp(self, xp, t, x, y):
+        return t[0]
+
+
+def contiguous(input):
+    """``input`` itself when its memory is row-major, else a row-major copy (never an alias)."""
+    x = to_tensor(input, "contiguous")
+    return x if x._data.flags.c_contiguous else apply(Contiguous(), x)
+
+
 class Repeat(Op):
     """Tile the tensor; each input element's cotangent is the sum over its copies."""
     __slots__ = ("reps",)
@@ -111,7 +133,7 @@ class Flip(Op):
     uses_inputs = False
 
     def forward(self, x):
-        return np.flip(x, self.axes)
+        return np.flip(x, self.axes).copy()  # a copy, as torch.flip: np.flip's view would alias x
 
     def vjp(self, xp, g, x, y):
         return (xp.flip(g, tuple(a - x.ndim for a in self.axes)),)
