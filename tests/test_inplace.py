@@ -30,6 +30,9 @@ INPLACE = {  # name -> fn(lib, t) modifying t in place and returning the result
     "itruediv": lambda lib, t: _iop(t, "__itruediv__", 4.0),
     "add_": lambda lib, t: t.add_(1.5),
     "add_alpha": lambda lib, t: t.add_(_f64(lib, [1.0, 1.0, 1.0]), alpha=2),
+    "add_alpha_broadcast": lambda lib, t: t.add_(_f64(lib, 3.0), alpha=-0.5),
+    "sub_alpha": lambda lib, t: t.sub_(_f64(lib, [1.0, -2.0, 0.25]), alpha=0.5),
+    "sub_alpha_float32": lambda lib, t: _f32_sub_alpha(lib, t),
     "sub_": lambda lib, t: t.sub_(_f64(lib, [0.5, 0.5, 0.5])),
     "mul_": lambda lib, t: t.mul_(3),
     "div_": lambda lib, t: t.div_(_f64(lib, [1.0, 2.0, 4.0])),
@@ -40,6 +43,12 @@ INPLACE = {  # name -> fn(lib, t) modifying t in place and returning the result
     "clamp_": lambda lib, t: t.clamp_(-0.5, 1.0),
     "clamp_min": lambda lib, t: t.clamp_(min=0.0),
 }
+
+
+def _f32_sub_alpha(lib, t):
+    t32 = t.float()
+    t32.sub_(lib.tensor([1.0, 2.0, 3.0]), alpha=0.25)
+    return t.copy_(t32)
 
 
 def _iop(t, method, other):
@@ -129,6 +138,21 @@ def test_sgd_update_under_no_grad_keeps_leaf_identity():
     w.grad.zero_()
     (w * w).sum().backward()
     np.testing.assert_allclose(to_numpy(w.grad), [1.6, 3.2, 4.8])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sgd_update_with_sub_alpha_as_torch_optim_writes_it(dtype, torch):
+    """p.sub_(p.grad, alpha=lr) (torch.optim.SGD's form): in place, the leaf kept."""
+    def scenario(lib):
+        w = lib.tensor(np.linspace(-1.0, 1.0, 12).reshape(3, 4), dtype=getattr(lib, dtype), requires_grad=True)
+        (w * w * w).sum().backward()
+        ident = id(w)
+        with lib.no_grad():
+            w.sub_(w.grad, alpha=0.1)
+            w[1].add_(w.grad[1], alpha=2.0)
+        assert id(w) == ident and w.is_leaf and w.requires_grad
+        return [w.detach().double()]
+    same_result_as_torch(scenario, torch)
 
 
 def test_setitem_on_leaf_under_no_grad():

@@ -130,11 +130,11 @@ for _name, _fn in dict(add_=ew.add, sub_=ew.sub, mul_=ew.mul, div_=ew.div, pow_=
 
 
 def _add_(self, other, *, alpha=1):
-    return inplace.inplace_binary(self, lambda a, b: ew.add(a, b, alpha=alpha), other, "add_")
+    return inplace.add_scaled(self, other, alpha, "add_")
 
 
 def _sub_(self, other, *, alpha=1):
-    return inplace.inplace_binary(self, lambda a, b: ew.sub(a, b, alpha=alpha), other, "sub_")
+    return inplace.add_scaled(self, other, -alpha, "sub_")
 
 
 Tensor.add_ = _add_
@@ -169,3 +169,4 @@ Tensor.uniform_ = _uniform_
 Tensor.normal_ = _normal_
 
 inplace._UFUNCS.update(inplace._ufunc_table())
+inplace._AXPY.update(inplace._axpy_table())

@@ -155,6 +155,36 @@ def inplace_binary(x, fn, other, opname):
     return rebase(x, result, opname)
 
 
+def add_scaled(x, other, alpha, opname):
+    """``x.add_(other, alpha=a)`` (``sub_`` passes -a): x += a * other, an optimiser's step.
+
+    Under no_grad, on equal-shaped float arrays, one BLAS axpy pass does it, with no
+    temporary for ``a * other``; otherwise it is ``x += a * other`` as written."""
+    from .ops import elementwise as ew
+    if alpha == 1:
+        return inplace_binary(x, ew.add, other, opname)
+    if _records(x, (other,)) or _dual(x, (other,)) or not isinstance(other, Tensor):
+        return inplace_binary(x, lambda a, b: ew.add(a, b, alpha=alpha), other, opname)
+    data, od = x._data, other._data
+    axpy = _AXPY.get(data.dtype.char)
+    if (axpy is not None and od.dtype == data.dtype and od.shape == data.shape
+            and data.flags.c_contiguous and od.flags.c_contiguous and data.flags.writeable):
+        if x._base is not None:
+            _check_untracked_view(x, opname)
+        axpy(od.reshape(-1), data.reshape(-1), a=alpha)  # 1-D views: BLAS writes into data itself
+        x._vc[0] += 1
+        return x
+    return inplace_binary(x, lambda a, b: ew.add(a, b, alpha=alpha), other, opname)
+
+
+def _axpy_table():
+    from scipy.linalg import blas
+    return {"f": blas.saxpy, "d": blas.daxpy}
+
+
+_AXPY = {}
+
+
 def _ufunc_inplace(x, ufunc, other, opname):
     """``ufunc(x, other, out=x)``: no temporary, one pass (``w -= lr * g`` on big weights)."""
     from .ops._util import scalar_value
