@@ -141,3 +141,55 @@ def test_no_grad_write_through_a_view_of_a_parameter_is_allowed(torch):
             w[:, 1] -= 1
         np.testing.assert_allclose(to_numpy(w), [[10.0, 19.0], [3.0, 3.0]])
         assert w.is_leaf and w.requires_grad
+
+
+def _retain_then_write(lib, x):
+    h = x * 2
+    h.retain_grad()
+    h.mul_(3)
+    (h * h).sum().backward()
+    return [h.grad, x.grad]
+
+
+def _masked_augmented_assignment(lib, x):
+    h = x * 1
+    h[h > 0] *= 2
+    (h * h).sum().backward()
+    return [h, x.grad]
+
+
+def _repeated_index_augmented_assignment(lib, x):
+    h = x * 1
+    h[lib.tensor([0, 0])] += 1
+    (h * h).sum().backward()
+    return [h, x.grad]
+
+
+def _second_order_through_a_view_write(lib, x):
+    h = x * x
+    h[0:2].mul_(x[1:])
+    g, = lib.autograd.grad(h.sum(), [x], create_graph=True)
+    g.sum().backward()
+    return [g, x.grad]
+
+
+def _write_through_unsqueeze(lib, x):
+    h = x * 1
+    h.unsqueeze(0)[0, 1] = 10.0
+    (h * h).sum().backward()
+    return [h, x.grad]
+
+
+RESULTS = {f.__name__[1:]: f for f in (
+    _retain_then_write, _masked_augmented_assignment, _repeated_index_augmented_assignment,
+    _second_order_through_a_view_write, _write_through_unsqueeze)}
+
+
+@pytest.mark.parametrize("name", sorted(RESULTS))
+def test_more_writes_match_torch(name, torch):
+    results = []
+    for lib in (dm, torch):
+        x = _f64(lib, [0.5, 1.5, -1.0], requires_grad=True)
+        results.append([to_numpy(t) for t in RESULTS[name](lib, x)])
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)

@@ -122,7 +122,10 @@ def rebase(x, result, opname):
     if result._tangent is not None or x._tangent is not None:
         x._tangent = result._tangent
     if result.grad_fn is not None and out.shape == x._data.shape:
+        old = x.grad_fn
         x.grad_fn = result.grad_fn
+        if old is not None and old.retained:
+            _move_retain_grad(x, old, result.grad_fn)
         if result.grad_fn.n_out > 1:
             # else the index is ignored by the new node and still right for the old one,
             # which nodes recorded before this write keep as their edge
@@ -132,6 +135,15 @@ def rebase(x, result, opname):
         result.grad_fn.out_vc = x._vc
         result.grad_fn.out_ver = x._vc[0]
     return x
+
+
+def _move_retain_grad(x, old, new):
+    """``x.retain_grad()`` keeps the gradient of x's current value, as in torch: after a
+    write it follows x to its new node."""
+    kept = tuple(r for r in old.retained if r() is not x)
+    if len(kept) != len(old.retained):
+        old.retained = kept or None
+        x.retain_grad()
 
 
 def inplace_binary(x, fn, other, opname):
