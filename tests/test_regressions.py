@@ -89,3 +89,14 @@ def test_tensor_from_a_list_with_numpy_scalars_takes_torchs_dtype(data, torch):
     theirs = torch.tensor(eval(data, {"np": np, "T": torch}))
     assert str(ours.dtype).replace("torch.", "") == str(theirs.dtype).replace("torch.", "")
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+@pytest.mark.parametrize("make", [
+    "T.tensor([0.1, 1 / 3], dtype=T.float64)", "T.tensor(0.1, dtype=T.float64)",
+    "T.as_tensor([0.1], dtype=T.float64)", "T.zeros(2, dtype=T.float64).copy_(0.1)",
+])
+def test_float64_literals_are_not_rounded_through_float32(make, torch):
+    """With dtype=float64, 0.1 is float64's 0.1, not float32's (found by the program fuzzer)."""
+    ours, theirs = eval(make, {"T": dm}), eval(make, {"T": torch})
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    assert ours.numpy().ravel()[0] == 0.1

@@ -18,11 +18,13 @@ def _finish(data, requires_grad):
     return t
 
 
-def _infer(data):
+def _infer(data, dtype=None):
     """ndarray with PyTorch's dtype for Python data: floats -> default dtype, ints -> int64.
 
     A sequence holding NumPy scalars, arrays or tensors takes PyTorch's promotion
     of their dtypes with those of its Python numbers: [np.float64(2), 3] is float64.
+    With ``dtype`` given, Python numbers go straight to it (0.1 as float64 is not
+    rounded through float32 on the way).
     """
     if isinstance(data, Tensor):
         return data._data
@@ -32,11 +34,16 @@ def _infer(data):
     if isinstance(data, (list, tuple)):
         found = set()
         data = _unwrap(data, found)
-    arr = np.asarray(data)
+    try:
+        arr = np.asarray(data) if dtype is None or isinstance(data, np.generic) else np.asarray(data, dtype=dtype)
+    except (TypeError, ValueError):
+        arr = np.asarray(data, dtype=object)  # reported below, as for any non-numeric data
     kind = arr.dtype.kind
     if kind not in "biufc":
         raise TypeError(f"tensor: could not infer a numeric dtype from {type(data).__name__} "
                         f"(numpy dtype {arr.dtype})")
+    if dtype is not None:
+        return arr
     if found and not found <= _PYTHON_ELEMENTS:
         dtypes = [t if isinstance(t, np.dtype) else _dtype.scalar_dtype(t()) for t in found
                   if t not in (list, tuple)]
@@ -76,8 +83,8 @@ def _unwrap(seq, found):
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """A new tensor holding a copy of ``data`` (a number, nested list, array or tensor)."""
-    arr = _infer(data)
     dtype = _dtype.to_dtype(dtype)
+    arr = _infer(data, dtype)
     arr = np.array(arr, dtype=dtype if dtype is not None else arr.dtype, copy=True)
     return _finish(arr, requires_grad)
 
@@ -86,8 +93,8 @@ def as_tensor(data, dtype=None, device=None):
     """A tensor that shares memory with ``data`` when dtype allows (no copy for arrays)."""
     if isinstance(data, Tensor) and (dtype is None or data.dtype == _dtype.to_dtype(dtype)):
         return data
-    arr = _infer(data)
     dtype = _dtype.to_dtype(dtype)
+    arr = _infer(data, dtype)
     if dtype is not None and arr.dtype != dtype:
         arr = arr.astype(dtype)
     return make_tensor(arr)

@@ -281,6 +281,8 @@ def fill_(x, value):
 
 def copy_(x, src):
     from .ops._util import to_tensor, cast
+    if not isinstance(src, (Tensor, np.ndarray, list, tuple)):
+        src = make_tensor(np.asarray(src, dtype=x._data.dtype))  # a number takes x's dtype exactly
     src = to_tensor(src, "copy_")
     recording = _records(x, (src,))
     if recording or _dual(x, (src,)):
