@@ -100,3 +100,26 @@ def test_float64_literals_are_not_rounded_through_float32(make, torch):
     ours, theirs = eval(make, {"T": dm}), eval(make, {"T": torch})
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
     assert ours.numpy().ravel()[0] == 0.1
+
+
+def test_fill_and_copy_overwrite_infinities_and_pass_gradient_to_a_tensor_value(torch):
+    """fill_/zero_/copy_ are recorded as an overwrite, not old * 0 + value (inf * 0 = NaN);
+    fill_ with a 0-d tensor sends it the gradient (found by the program fuzzer)."""
+    results = []
+    for lib in (dm, torch):
+        x = lib.tensor([1000.0, 1.0], dtype=lib.float64, requires_grad=True)
+        t = x.exp() * 1
+        t.fill_(2.0)
+        u = x.log() * 1
+        u.zero_()
+        w = x.exp() * 1
+        w.copy_(x[1:] * 3)
+        v = lib.tensor(0.5, dtype=lib.float64, requires_grad=True)
+        c = lib.zeros(2, dtype=lib.float64)
+        c.fill_(v)
+        loss = t.sum() + u.sum() + w.sum() + (c * 3).sum()
+        loss.backward()
+        assert c.requires_grad
+        results.append([t.detach().numpy(), u.detach().numpy(), w.detach().numpy(), x.grad.numpy(), v.grad.numpy()])
+    for ours, theirs in zip(*results):
+        np.testing.assert_array_equal(ours, theirs)

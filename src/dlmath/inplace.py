@@ -266,11 +266,14 @@ def zero_(x):
 
 
 def fill_(x, value):
+    """Every element set to ``value`` (a number, or a 0-d tensor that then gets the gradient)."""
     if isinstance(value, Tensor):
-        value = value.item()
+        if value.ndim:
+            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
+                               f"{value.ndim} dimensions.")
+        return copy_(x, value, opname="fill_")
     if _grad_state.enabled and x.requires_grad:
-        from .creation import full_like
-        return _record(x, lambda old: old * 0 + full_like(x, value), "fill_")
+        return copy_(x, value, opname="fill_")
     if x._base is not None:
         _check_untracked_view(x, "fill_")
     x._data[...] = value
@@ -279,26 +282,31 @@ def fill_(x, value):
     return x
 
 
-def copy_(x, src):
+def copy_(x, src, opname="copy_"):
+    """x's elements replaced by ``src`` broadcast to x's shape (recorded as Overwrite)."""
     from .ops._util import to_tensor, cast
+    from .ops.indexing import Overwrite
     if not isinstance(src, (Tensor, np.ndarray, list, tuple)):
         src = make_tensor(np.asarray(src, dtype=x._data.dtype))  # a number takes x's dtype exactly
-    src = to_tensor(src, "copy_")
+    src = to_tensor(src, opname)
+    try:
+        np.broadcast_shapes(src._data.shape, x._data.shape) == x._data.shape or _raise()
+    except ValueError:
+        raise RuntimeError(f"{opname}: the source of shape {tuple(src.shape)} cannot be broadcast to "
+                           f"{tuple(x.shape)}") from None
     recording = _records(x, (src,))
     if recording or _dual(x, (src,)):
-        from .ops.shape import expand
-
         def copied(old):
-            return old * 0 + expand(cast(src, x.dtype), tuple(x.shape))
+            return apply(Overwrite(), old, cast(src, x._data.dtype))
         if recording:
-            return _record(x, copied, "copy_")
-        return rebase(x, copied(_alias(x)), "copy_")
+            return _record(x, copied, opname)
+        return rebase(x, copied(_alias(x)), opname)
     if x._base is not None:
-        _check_untracked_view(x, "copy_")
-    try:
-        np.copyto(x._data, np.broadcast_to(src._data, x._data.shape), casting="unsafe")
-    except ValueError:
-        raise RuntimeError(f"copy_: the source of shape {tuple(src.shape)} cannot be broadcast to "
-                           f"{tuple(x.shape)}") from None
+        _check_untracked_view(x, opname)
+    np.copyto(x._data, src._data, casting="unsafe")
     x._vc[0] += 1
     return x
+
+
+def _raise():
+    raise ValueError

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..autograd.node import Op, apply, make_tensor
 from ..tensor import Tensor
-from ._util import cast, normalize_dim, shape_str, to_tensor
+from ._util import cast, lift, normalize_dim, shape_str, to_tensor
 
 
 def _full_index(index, ndim):
@@ -87,6 +87,32 @@ class GetItem(Op):
 
     def jvp(self, xp, t, x, y):
         return take(xp, t[0], self.index, x.ndim)
+
+
+class Overwrite(Op):
+    """out = v broadcast to x's shape: fill_, zero_ and copy_ when recorded.
+
+    x's old value is gone, so its cotangent is 0 (not g * 0, which an inf or NaN in g
+    would spoil); v's is g, summed back over the broadcast by the engine.
+    """
+    __slots__ = ()
+    uses_inputs = False
+    batched = True
+
+    def forward(self, x, v):
+        out = np.empty(x.shape, x.dtype)
+        out[...] = v
+        return out
+
+    def vjp(self, xp, g, x, v, y):
+        return (xp.zeros(tuple(g.shape), g.dtype) if self.needs[0] else None), (g if self.needs[1] else None)
+
+    def jvp(self, xp, t, x, v, y):
+        tx, tv = t
+        if tv is None:
+            return xp.zeros(tuple(tx.shape), tx.dtype)
+        lead = tuple(tv.shape[:tv.ndim - np.ndim(v)])
+        return xp.broadcast_to(lift(xp, tv, v, y), lead + tuple(y.shape))
 
 
 class Diagonal(Op):
