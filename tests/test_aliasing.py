@@ -18,6 +18,8 @@ VIEWS = {
     "diagonal offset": lambda h: h.diagonal(1),
     "narrow": lambda h: h.narrow(1, 1, 2),
     "select": lambda h: h[1],
+    "select one element (0-d)": lambda h: h[1, 2],
+    "unbind of a vector (0-d)": lambda h: h[0].unbind(0)[3],
     "transpose": lambda h: h.transpose(0, 1),
     "T": lambda h: h.T,
     "reshape": lambda h: h.reshape(12),
@@ -114,3 +116,19 @@ def test_writing_a_saved_output_of_eigh_raises_at_backward(write, torch):
         (V if write == "eigenvectors" else w).mul_(2)
         with pytest.raises(RuntimeError, match="modified by an inplace operation"):
             loss.backward()
+
+
+def test_write_through_a_0d_element_view_matches_torch(torch):
+    results = []
+    for lib in (dm, torch):
+        t = lib.tensor([1.0, 2.0], dtype=lib.float64)
+        v = t[0]
+        t.add_(10)
+        t[1].mul_(3)
+        x = lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad=True)
+        h = x * 1
+        h[1].mul_(5)
+        h.sum().backward()
+        results.append([to_numpy(v), to_numpy(t), to_numpy(x.grad)])
+    for ours, theirs in zip(*results):
+        np.testing.assert_array_equal(ours, theirs)

@@ -278,6 +278,11 @@ def _convert_index(index, shape=None):
 
 def getitem(x, index):
     idx = _convert_index(index)
+    if _is_basic(idx):
+        items = idx if isinstance(idx, tuple) else (idx,)
+        if not any(i is Ellipsis for i in items):
+            # t[0] of a vector: NumPy gives a scalar copy, torch a 0-d view; x[0, ...] is that view
+            idx = items + (Ellipsis,)
     op = GetItem()
     op.index = idx
     try:
