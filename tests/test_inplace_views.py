@@ -193,3 +193,44 @@ def test_more_writes_match_torch(name, torch):
         results.append([to_numpy(t) for t in RESULTS[name](lib, x)])
     for ours, theirs in zip(*results):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+
+
+def _through_views_of_a_0d_base(lib, x):
+    t = x @ x
+    t[None].mul_(2)
+    u = t * 1
+    w = t.reshape(1, 1)
+    t.add_(1)
+    return [t, u, w * 3]
+
+
+def _through_a_reshape_that_copies(lib, x):
+    t = x.reshape(3, 1) * lib.ones(1, 2, dtype=lib.float64)
+    r = t.T.reshape(6).add_(10)   # torch and NumPy copy here: t is untouched
+    return [r, t * 1]
+
+
+def _view_of_an_advanced_index_result(lib, x):
+    t = (x.reshape(3, 1) * lib.ones(1, 3, dtype=lib.float64))[:, [2, 1, 0]]
+    t.view(9)[0] = 100.0
+    return [t * 1]
+
+
+@pytest.mark.parametrize("make", [_through_views_of_a_0d_base, _through_a_reshape_that_copies,
+                                  _view_of_an_advanced_index_result])
+def test_views_and_copies_that_numpy_and_torch_lay_out_alike(make, torch):
+    results = []
+    for lib in (dm, torch):
+        x = _f64(lib, [0.5, 1.5, -1.0], requires_grad=True)
+        outs = make(lib, x)
+        sum(o.sum() for o in outs).backward()
+        results.append([to_numpy(o) for o in outs] + [to_numpy(x.grad)])
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+def test_view_of_a_transpose_raises_as_torch(torch):
+    def run(lib):
+        lib.ones(2, 3).T.view(6)
+    err = assert_raises_like_torch(run, torch=torch)
+    assert "reshape" in str(err)

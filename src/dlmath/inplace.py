@@ -74,7 +74,7 @@ def _record_view(v, compute, opname):
             raise RuntimeError(f"{opname}: output with shape {tuple(v.shape)} doesn't match the broadcast shape "
                                f"{tuple(new.shape)}") from None
     base = v._base
-    index = np.unravel_index(views.element_positions(base._data, v._data), base._data.shape)
+    index = views.view_index(base._data, v._data)
     op = IndexPut()
     op.index = index
     inplace_apply(base, op, new, direct=_direct_setitem(index))

@@ -136,7 +136,7 @@ def apply1(op: Op, a):
     else:
         t.requires_grad = False
         t.grad_fn = None
-    if op.is_view:
+    if op.is_view and _shares(out, a._data):  # (NumPy copies what it cannot view: not a view then)
         vc = a._vc
         t._base = a._base if a._base is not None else a
         if t.grad_fn is not None:
@@ -197,6 +197,7 @@ def apply2(op: Op, a, b):
 
 
 _NEEDS1 = (True,)
+_shares = np.may_share_memory
 # creation order: a node's consumers are always created after it, so visiting
 # nodes newest-first is a topological order (as PyTorch's sequence numbers)
 _next_seq = itertools.count().__next__
@@ -234,7 +235,7 @@ def apply(op: Op, *inputs):
         fn = op
     if op.n_out == 1:
         result = make_tensor(out, record, fn)
-        if op.is_view:
+        if op.is_view and _shares(out, inputs[0]._data):
             base = inputs[0]
             result._vc = base._vc
             result._base = base._base if base._base is not None else base

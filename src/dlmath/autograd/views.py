@@ -36,7 +36,7 @@ def refresh(t):
         t.requires_grad = False
         return
     op = GetItem()
-    op.index = np.unravel_index(element_positions(root, view), root.shape)
+    op.index = view_index(root, view)
     op.needs = (True,)
     op.inputs = (base,)
     op.fns = (base.grad_fn,)
@@ -48,6 +48,13 @@ def refresh(t):
     t.grad_fn = op
     t._out_idx = 0
     t.requires_grad = True
+
+
+def view_index(root: np.ndarray, view: np.ndarray) -> tuple:
+    """An index such that ``root[index]`` has the elements of ``view``, in its shape."""
+    if root.ndim == 0:  # the view can only add size-1 dims to the one element
+        return (None,) * view.ndim
+    return np.unravel_index(element_positions(root, view), root.shape)
 
 
 def element_positions(root: np.ndarray, view: np.ndarray) -> np.ndarray:

@@ -80,7 +80,10 @@ class GetItem(Op):
     batched = True
 
     def forward(self, x):
-        return x[self.index]
+        out = x[self.index]
+        if not out.flags.c_contiguous and not np.may_share_memory(out, x):
+            out = np.ascontiguousarray(out)  # an advanced-index copy is row-major in torch
+        return out
 
     def vjp(self, xp, g, x, y):
         return (xp.index_scatter(g, tuple(x.shape), self.index, g.ndim - y.ndim),)

@@ -149,7 +149,7 @@ class Cat(Op):
     uses_inputs = False
 
     def forward(self, *xs):
-        return np.concatenate(xs, axis=self.axis)
+        return np.ascontiguousarray(np.concatenate(xs, axis=self.axis))  # row-major, as torch.cat
 
     def vjp(self, xp, g, *args):
         neg = self.axis - args[-1].ndim
@@ -226,10 +226,16 @@ def _view_same(x, shape):
 
 
 def view(input, *shape):
-    """reshape under torch's name for it (dlmath never needs contiguity, so it always succeeds)."""
+    """The same memory seen with a new shape; as torch, an error when the strides do not
+    allow it (where reshape would copy)."""
     if len(shape) == 1 and not isinstance(shape[0], (tuple, list, int)):
         return to_tensor(input, "view").to(shape[0])
-    return reshape(input, *shape, _opname="view")
+    out = reshape(input, *shape, _opname="view")
+    if out._base is None and out._data.size and out is not input:
+        raise RuntimeError(f"view size is not compatible with input tensor's size and stride (at least one "
+                           f"dimension spans across two contiguous subspaces): view {shape_str(out.shape)} "
+                           f"of a tensor of shape {shape_str(input.shape)}. Use .reshape(...) instead.")
+    return out
 
 
 def flatten(input, start_dim=0, end_dim=-1):
