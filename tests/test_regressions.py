@@ -123,3 +123,17 @@ def test_fill_and_copy_overwrite_infinities_and_pass_gradient_to_a_tensor_value(
         results.append([t.detach().numpy(), u.detach().numpy(), w.detach().numpy(), x.grad.numpy(), v.grad.numpy()])
     for ours, theirs in zip(*results):
         np.testing.assert_array_equal(ours, theirs)
+
+
+def test_second_order_formulas_keep_float64(torch):
+    """Under create_graph, number constants in backward formulas stay float64: the log of
+    a number base, and 1/count for tied maxima (found by the program fuzzer)."""
+    results = []
+    for lib in (dm, torch):
+        x = lib.tensor([1.0, -0.5], dtype=lib.float64, requires_grad=True)
+        g, = lib.autograd.grad((0.8 ** x).sum() + (0 ** x.abs()).sum(), [x], create_graph=True)
+        z = lib.tensor([1.0, 1.0, 1.0], dtype=lib.float64, requires_grad=True)
+        h, = lib.autograd.grad(z.max(), [z], create_graph=True)
+        results.append([g.detach().numpy(), h.detach().numpy()])
+    for ours, theirs in zip(*results):
+        np.testing.assert_array_equal(ours, theirs)

@@ -129,6 +129,8 @@ class Pow(Op):
 
     def _db(self, xp, a, b, y):
         with quiet():
+            if isinstance(a, (int, float)):  # a number base (2 ** x): its log as a float64 number
+                return xp.where(b >= 0, 0.0, y * -np.inf) if a == 0 else y * float(np.log(a))
             return xp.where((a == 0) & (b >= 0), 0.0, y * xp.log(a))
 
     def vjp(self, xp, g, a, b, y):

@@ -170,7 +170,7 @@ class Extreme(Op):
 
     def _weights(self, xp, x, y):
         yk = _restore(xp, y, self.axes, self.keepdim, x.ndim)
-        hit = x == yk
+        hit = xp.astype(x == yk, x.dtype)  # in x's dtype: 1/3 for a three-way tie is float64's 1/3
         return hit / xp.sum(hit, axis=self.axes, keepdims=True)
 
     def vjp(self, xp, g, x, y):
