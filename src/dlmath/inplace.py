@@ -179,7 +179,7 @@ def add_scaled(x, other, alpha, opname):
         return inplace_binary(x, lambda a, b: ew.add(a, b, alpha=alpha), other, opname)
     data, od = x._data, other._data
     axpy = _AXPY.get(data.dtype.char)
-    if (axpy is not None and od.dtype == data.dtype and od.shape == data.shape
+    if (axpy is not None and od.dtype == data.dtype and od.shape == data.shape and data.size
             and data.flags.c_contiguous and od.flags.c_contiguous and data.flags.writeable):
         if x._base is not None:
             _check_untracked_view(x, opname)

@@ -28,8 +28,9 @@ def refresh(t):
     view, root = t._data, base._data
     fn = t.grad_fn
     if not np.may_share_memory(view, root):
-        # a "view" that NumPy had to copy (reshape of a strided array): not affected
-        fn.out_ver = t._vc[0]
+        # empty, or a "view" NumPy had to copy: nothing of the base's can have changed in it
+        if fn is not None:
+            fn.out_ver = t._vc[0]
         return
     if not base.requires_grad:
         t.grad_fn = None

@@ -313,6 +313,18 @@ def setitem(x, index, value):
         value = make_tensor(np.asarray(value, dtype=x.dtype))
     elif value.dtype != x.dtype:
         value = cast(value, x.dtype)
+    if value.ndim and value.shape[0] == 1:
+        # torch drops leading size-1 dims of a value with more dims than x[index]
+        try:
+            target = np.shape(x._data[idx])
+        except IndexError:
+            target = None
+        if target is not None and value.ndim > len(target):
+            lead = 0
+            while value.ndim - lead > len(target) and value.shape[lead] == 1:
+                lead += 1
+            if lead:
+                value = value.reshape(tuple(value.shape[lead:]))
     op = IndexPut()
     op.index = idx
     try:
@@ -403,11 +415,7 @@ def masked_fill(input, mask, value):
     except ValueError:
         from ._util import broadcast_error
         raise broadcast_error("masked_fill", x.shape, mask.shape) from None
-    out = where(mask, value, x)
-    if out.shape != x.shape:
-        raise RuntimeError(f"masked_fill: mask of shape {shape_str(mask.shape)} would broadcast the input "
-                           f"{shape_str(x.shape)} to {shape_str(out.shape)}")
-    return out
+    return where(mask, value, x)  # may broadcast x, as torch's out-of-place form (masked_fill_ may not)
 
 
 def nonzero(input, *, as_tuple=False):

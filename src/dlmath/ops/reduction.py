@@ -89,7 +89,8 @@ class Mean(Op):
         return _add_reduce(x, axis=self.axes, keepdims=self.keepdim) / self.count
 
     def vjp(self, xp, g, x, y):
-        g = _restore(xp, g, self.axes, self.keepdim, x.ndim) * (1.0 / self.count)
+        # (no elements: the cotangent is empty, and 1/0 would be a Python error)
+        g = _restore(xp, g, self.axes, self.keepdim, x.ndim) * (1.0 / self.count if self.count else 0.0)
         return (_full(xp, g, x),)
 
     def jvp(self, xp, t, x, y):
@@ -256,6 +257,8 @@ class LogSoftmax(Op):
     def forward(self, x):
         if x.size == 0:
             return x.copy()
+        if x.ndim == 0:
+            return np.zeros_like(x)  # log softmax of one number
         with quiet():
             z = x - _max_reduce(x, self.axis, True)
             lse = _sum_along(np.exp(z), self.axis, True)
@@ -377,6 +380,8 @@ def prod(input, dim=None, keepdim=False, *, dtype=None, axis=None):
         x = x.to(np.int64)
     op = Prod()
     op.axis = None if dim is None else normalize_dim(dim, x.ndim, "prod")
+    if x.ndim == 0:
+        op.axis = None  # the product of one number, whatever the (valid) dim
     op.keepdim = keepdim
     return apply(op, x)
 
@@ -408,9 +413,9 @@ def _max_min(x, dim, keepdim, opname, along, whole):
         op.axes, op.keepdim, op.pick = tuple(range(x.ndim)), False, whole
         return apply(op, x)
     op = MaxAlong()
-    op.axis = normalize_dim(dim, x.ndim, opname) if x.ndim else None
-    if x.ndim == 0:
-        return MinMax(x, make_tensor(np.zeros((), np.int64)))
+    op.axis = normalize_dim(dim, x.ndim, opname)
+    if x.ndim == 0:  # a new tensor (not x itself), as torch
+        return MinMax(x.clone(), make_tensor(np.zeros((), np.int64)))
     op.keepdim, op.pick = keepdim, along
     values, idx = apply(op, x)
     return MinMax(values, idx)
@@ -486,7 +491,8 @@ def _softmax_like(cls, input, dim, dtype, opname):
         # torch's legacy implicit choice: dim 0 for 0-, 1- and 3-d input, else 1
         dim = 0 if x.ndim in (0, 1, 3) else 1
     op = cls()
-    op.axis = normalize_dim(dim, x.ndim, opname) if x.ndim else None
+    axis = normalize_dim(dim, x.ndim, opname)  # checked for 0-d input too (0 and -1 only)
+    op.axis = axis if x.ndim else None
     return apply(op, x)
 
 

@@ -240,10 +240,12 @@ def view(input, *shape):
 
 def flatten(input, start_dim=0, end_dim=-1):
     x = to_tensor(input, "flatten")
-    if x.ndim == 0:
-        return reshape(x, (1,))
     s = normalize_dim(start_dim, x.ndim, "flatten")
     e = normalize_dim(end_dim, x.ndim, "flatten")
+    if x.ndim == 0:
+        return reshape(x, (1,))
+    if s == e:
+        return x  # nothing to merge: torch returns the input itself
     if s > e:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     shape = x.shape
@@ -265,7 +267,9 @@ def squeeze(input, dim=None):
         shape = tuple(s for s in x.shape if s != 1)
     else:
         dims = dim if isinstance(dim, (tuple, list)) else (dim,)
-        axes = {normalize_dim(d, x.ndim, "squeeze") for d in dims} if x.ndim else set()
+        axes = {normalize_dim(d, x.ndim, "squeeze") for d in dims}
+        if not x.ndim:
+            axes = set()
         shape = tuple(s for i, s in enumerate(x.shape) if not (i in axes and s == 1))
     return reshape(x, shape)
 
@@ -399,8 +403,9 @@ def cat(tensors, dim=0, *, axis=None):
     if isinstance(tensors, Tensor) or not len(tensors):
         raise ValueError("cat(): expected a non-empty list of Tensors")
     xs = [to_tensor(v, "cat") for v in tensors]
-    # torch skips legacy empty 1-d tensors
-    xs = [v for v in xs if not (v.ndim == 1 and v.shape[0] == 0)] or xs[:1]
+    # torch skips legacy empty 1-d tensors beside tensors of other ranks
+    if any(v.ndim != 1 for v in xs):
+        xs = [v for v in xs if not (v.ndim == 1 and v.shape[0] == 0)] or xs[:1]
     ref = xs[0]
     if ref.ndim == 0:
         raise RuntimeError("cat: zero-dimensional tensor (at position 0) cannot be concatenated")
@@ -451,7 +456,7 @@ def split(input, split_size_or_sections, dim=0):
         size = split_size_or_sections
         if size <= 0 and n:
             raise RuntimeError(f"split: split_size must be positive, got {size}")
-        sizes = [size] * (n // size) + ([n % size] if n % size else []) if size else [0]
+        sizes = [size] * (n // size) + ([n % size] if n % size else []) if size and n else [0]
     else:
         sizes = list(split_size_or_sections)
         if sum(sizes) != n:
@@ -470,8 +475,9 @@ def chunk(input, chunks, dim=0):
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     n = x.shape[normalize_dim(dim, x.ndim, "chunk")]
-    size = -(-n // chunks) if n else 1
-    return split(x, size, dim)
+    if not n:  # as torch: `chunks` empty pieces
+        return split(x, [0] * chunks, dim)
+    return split(x, -(-n // chunks), dim)
 
 
 def unbind(input, dim=0):
