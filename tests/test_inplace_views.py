@@ -234,3 +234,19 @@ def test_view_of_a_transpose_raises_as_torch(torch):
         lib.ones(2, 3).T.view(6)
     err = assert_raises_like_torch(run, torch=torch)
     assert "reshape" in str(err)
+
+
+def test_view_made_before_its_base_joined_the_graph_follows_it(torch):
+    """buf += w after v = buf.unsqueeze(1): v sees the write, and its gradient reaches w."""
+    results = []
+    for lib in (dm, torch):
+        buf = lib.tensor([1.0, 2.0], dtype=lib.float64)
+        w = lib.tensor([0.5, 0.5], dtype=lib.float64, requires_grad=True)
+        v = buf.unsqueeze(1)
+        buf += w
+        y = v * v
+        assert y.requires_grad
+        y.sum().backward()
+        results.append([to_numpy(y), to_numpy(w.grad)])
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs)

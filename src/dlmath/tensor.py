@@ -20,7 +20,7 @@ _grad_state = _grad_mode.state
 
 class Tensor:
     __slots__ = ("_data", "requires_grad", "grad", "grad_fn", "_out_idx", "_vc", "_base",
-                 "_tangent", "__weakref__")
+                 "_tangent", "_view_ver", "__weakref__")
     __array_priority__ = 1000
     # Make NumPy defer to our reflected operators: ndarray * Tensor -> Tensor.__rmul__
     __array_ufunc__ = None

@@ -118,9 +118,9 @@ def apply1(op: Op, a):
     t._out_idx = 0
     t._tangent = None
     vc = [0]
+    if a._base is not None and _grad_state.enabled and _views.is_stale(a):
+        _views.refresh(a)
     if a.requires_grad and _grad_state.enabled:
-        if a._base is not None and _views.is_stale(a):
-            _views.refresh(a)
         op.needs = _NEEDS1
         if op.uses_inputs:
             op.versions = (a._vc[0],)
@@ -139,6 +139,7 @@ def apply1(op: Op, a):
     if op.is_view and _shares(out, a._data):  # (NumPy copies what it cannot view: not a view then)
         vc = a._vc
         t._base = a._base if a._base is not None else a
+        t._view_ver = vc[0]
         if t.grad_fn is not None:
             op.out_vc = vc
             op.out_ver = vc[0]
@@ -154,10 +155,14 @@ def apply2(op: Op, a, b):
     """``apply`` for two inputs (Tensors or Python scalars) and one output, unrolled."""
     T = _Tensor
     if isinstance(a, T):
+        if a._base is not None and _grad_state.enabled and _views.is_stale(a):
+            _views.refresh(a)
         da, ra = a._data, a.requires_grad
     else:
         da, ra = a, False
     if isinstance(b, T):
+        if b._base is not None and _grad_state.enabled and _views.is_stale(b):
+            _views.refresh(b)
         db, rb = b._data, b.requires_grad
     else:
         db, rb = b, False
@@ -172,10 +177,6 @@ def apply2(op: Op, a, b):
     t._base = None
     vc = t._vc = [0]
     if (ra or rb) and _grad_state.enabled:
-        if ra and a._base is not None and _views.is_stale(a):
-            _views.refresh(a)
-        if rb and b._base is not None and _views.is_stale(b):
-            _views.refresh(b)
         op.needs = (ra, rb)
         if op.uses_inputs:
             op.versions = (a._vc[0] if da is not a else 0, b._vc[0] if db is not b else 0)
@@ -215,15 +216,16 @@ def apply(op: Op, *inputs):
         if len(inputs) == 2 and not op.is_view:
             return apply2(op, inputs[0], inputs[1])
     T = _Tensor
+    if _grad_state.enabled:
+        for a in inputs:
+            if isinstance(a, T) and a._base is not None and _views.is_stale(a):
+                _views.refresh(a)
     arrays = [a._data if isinstance(a, T) else a for a in inputs]
     out = op.forward(*arrays)
     needs = tuple(isinstance(a, T) and a.requires_grad for a in inputs)
     record = True in needs and _grad_state.enabled
     fn = None
     if record:
-        for a, n in zip(inputs, needs):
-            if n and a._base is not None and _views.is_stale(a):
-                _views.refresh(a)
         op.needs = needs
         if op.uses_inputs:
             op.versions = tuple(a._vc[0] if isinstance(a, T) else 0 for a in inputs)
@@ -239,6 +241,7 @@ def apply(op: Op, *inputs):
             base = inputs[0]
             result._vc = base._vc
             result._base = base._base if base._base is not None else base
+            result._view_ver = base._vc[0]
         if record:
             op.out_vc = result._vc
             op.out_ver = result._vc[0]

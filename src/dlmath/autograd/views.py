@@ -14,9 +14,12 @@ import numpy as np
 
 
 def is_stale(t) -> bool:
-    """True for a recorded view whose memory has been written since it was made."""
+    """True for a view whose memory has been written since it was made (a recorded view),
+    or since its base, then without history, acquired one (``buf += w`` after ``v = buf[0]``)."""
     fn = t.grad_fn
-    return fn is not None and fn.out_vc is t._vc and fn.out_ver != t._vc[0]
+    if fn is not None:
+        return fn.out_vc is t._vc and fn.out_ver != t._vc[0]
+    return t._base.requires_grad and t._view_ver != t._vc[0]
 
 
 def refresh(t):
@@ -27,6 +30,7 @@ def refresh(t):
     base = t._base
     view, root = t._data, base._data
     fn = t.grad_fn
+    t._view_ver = t._vc[0]
     if not np.may_share_memory(view, root):
         # empty, or a "view" NumPy had to copy: nothing of the base's can have changed in it
         if fn is not None:

@@ -295,6 +295,7 @@ def getitem(x, index):
     if _is_basic(idx):
         out._vc = x._vc
         out._base = x._base if x._base is not None else x
+        out._view_ver = x._vc[0]
         if out.grad_fn is not None:  # a view's node watches the memory it shares with its base
             out.grad_fn.out_vc = x._vc
             out.grad_fn.out_ver = x._vc[0]
