@@ -28,6 +28,8 @@ CASES = {
     "cat where only an empty tensor requires grad": "x = T.tensor([], dtype=T.float64, requires_grad=True); c = T.cat([x, T.tensor([1.0], dtype=T.float64)]); R = [T.tensor(float(c.requires_grad))]",
     "masked_fill broadcasting its input": "x = T.tensor(0.5, dtype=T.float64); R = [x.masked_fill(T.tensor([True, False]), 2.0)]",
     "masked_fill_ may not broadcast": "x = T.tensor(0.5, dtype=T.float64); x.masked_fill_(T.tensor([True, False]), 2.0); R = [x]",
+    "writing a quotient in place (div saves its inputs, not its output)": "x = T.tensor([0.5, 1.5], dtype=T.float64, requires_grad=True); t = x / (x.abs() + 0.5); t[0] = 3.0; t.sum().backward(); R = [t, x.grad]",
+    "writing through an expand that repeats nothing": "x = T.tensor([1.0, 2.0], dtype=T.float64, requires_grad=True); t = x * 1; t.expand(1, 2).mul_(3); (t * 1).sum().backward(); R = [t, x.grad]",
     "flatten with nothing to merge is the input": "x = T.tensor([1.0, 2.0], dtype=T.float64, requires_grad=True); R = [T.tensor(float(x.flatten() is x))]",
 }
 

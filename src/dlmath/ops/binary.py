@@ -77,23 +77,23 @@ class Mul(Op):
 
 
 class Div(Op):
-    """a / b; d/da = 1/b, d/db = -a/b^2 = -y/b."""
+    """a / b; d/da = 1/b, d/db = -a/b^2.
+
+    (Written with a, not the quotient y = a/b, so that the quotient may be written in
+    place afterwards, as torch, which saves a and b, allows.)
+    """
     __slots__ = ()
     batched = True
 
     def used_inputs(self):
-        return (1,)  # only b: the quotient y stands in for a
-
-    @property
-    def uses_output(self):
-        return self.needs[1]  # y appears only in d/db
+        return (0, 1) if self.needs[1] else (1,)
 
     def forward(self, a, b):
         return a / b
 
     def vjp(self, xp, g, a, b, y):
         ga = g / b
-        return (ga if self.needs[0] else None), (-ga * y if self.needs[1] else None)
+        return (ga if self.needs[0] else None), (-ga * a / b if self.needs[1] else None)
 
     def jvp(self, xp, t, a, b, y):
         ta, tb = lift(xp, t[0], a, y), lift(xp, t[1], b, y)

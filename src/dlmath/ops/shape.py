@@ -65,7 +65,9 @@ class Expand(Op):
     is_view = True
 
     def forward(self, x):
-        return np.broadcast_to(x, self.shape)
+        if x.size == _size(self.shape):
+            return x.reshape(self.shape)  # nothing repeated: a writeable view, as torch's
+        return np.broadcast_to(x, self.shape)  # read-only: one element at many places
 
     def vjp(self, xp, g, x, y):
         return (g,)
@@ -96,6 +98,13 @@ def contiguous(input):
     """``input`` itself when its memory is row-major, else a row-major copy (never an alias)."""
     x = to_tensor(input, "contiguous")
     return x if x._data.flags.c_contiguous else apply(Contiguous(), x)
+
+
+def _size(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
 
 
 class Repeat(Op):
