@@ -118,3 +118,8 @@ def pad_to(g, shape):
             pad_shape[lead + d] = want - have
             out = cat([out, zeros(tuple(pad_shape), dtype=g.dtype)], lead + d)
     return out
+
+
+def masked(g, keep):
+    """g where ``keep``, else exactly 0 (see xp_numpy.masked)."""
+    return _ew.where(_t(keep), g, 0.0)

@@ -53,3 +53,25 @@ def broadcast_to(a, shape):
     out = _np.empty(shape, a.dtype)
     out[...] = a
     return out
+
+
+_isfinite = _np.isfinite
+
+
+def masked(g, keep):
+    """g where ``keep``, else exactly 0 (torch's masked backward: an inf or NaN in g does
+    not leak through as inf * 0). Multiplied, since np.where is ~10x slower on a random
+    mask; only a product with non-finite numbers gets its masked places zeroed again."""
+    out = g * keep
+    if not _isfinite(out).all():
+        out = _np.array(out, copy=True) if not out.flags.writeable else out
+        out[~_np.broadcast_to(keep, out.shape)] = 0
+    return out
+
+
+def masked_(g, keep):
+    """``masked`` written into g itself (a donated cotangent)."""
+    g *= keep
+    if not _isfinite(g).all():
+        g[~_np.broadcast_to(keep, g.shape)] = 0
+    return g

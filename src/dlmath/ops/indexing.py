@@ -191,7 +191,7 @@ class IndexPut(Op):
         return mask
 
     def vjp(self, xp, g, x, v, y):
-        gx = g * self._kept(tuple(x.shape)) if self.needs[0] else None
+        gx = xp.masked(g, self._kept(tuple(x.shape))) if self.needs[0] else None
         gv = take(xp, g, self.index, x.ndim) if self.needs[1] else None
         return gx, gv
 

@@ -153,7 +153,7 @@ class MaxAlong(Op):
         if g is None:
             return (None,)
         axes = (self.axis,) if x.ndim else ()
-        return (_restore(xp, g, axes, self.keepdim, x.ndim) * self.mask,)
+        return (xp.masked(_restore(xp, g, axes, self.keepdim, x.ndim), self.mask),)
 
     def jvp(self, xp, t, x, outs):
         return xp.sum(t[0] * self.mask, axis=self.axis - x.ndim, keepdims=self.keepdim)
@@ -169,13 +169,19 @@ class Extreme(Op):
     def forward(self, x):
         return self.pick(x, axis=self.axes, keepdims=self.keepdim)
 
+    def _ties(self, xp, x, y):
+        """Where x reaches the extreme, and how many places share it along the axes."""
+        hit = x == _restore(xp, y, self.axes, self.keepdim, x.ndim)
+        # in x's dtype: 1/3 for a three-way tie is float64's 1/3
+        return hit, xp.sum(xp.astype(hit, x.dtype), axis=self.axes, keepdims=True)
+
     def _weights(self, xp, x, y):
-        yk = _restore(xp, y, self.axes, self.keepdim, x.ndim)
-        hit = xp.astype(x == yk, x.dtype)  # in x's dtype: 1/3 for a three-way tie is float64's 1/3
-        return hit / xp.sum(hit, axis=self.axes, keepdims=True)
+        hit, count = self._ties(xp, x, y)
+        return xp.astype(hit, x.dtype) / count
 
     def vjp(self, xp, g, x, y):
-        return (_restore(xp, g, self.axes, self.keepdim, x.ndim) * self._weights(xp, x, y),)
+        hit, count = self._ties(xp, x, y)
+        return (xp.masked(_restore(xp, g, self.axes, self.keepdim, x.ndim), hit) / count,)
 
     def jvp(self, xp, t, x, y):
         return xp.sum(t[0] * self._weights(xp, x, y), axis=_neg(self.axes, x.ndim), keepdims=self.keepdim)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special as _special
 
+from ..autograd import xp_numpy
 from ..autograd.node import Op, apply, apply1
 from ..tensor import Tensor
 from ._util import (as_float, quiet, to_tensor)
@@ -185,11 +186,10 @@ class Relu(Unary):
         return np.maximum(x, 0)
 
     def vjp(self, xp, g, x, y):
-        return (g * (y > 0),)
+        return (xp.masked(g, y > 0),)
 
     def vjp_donated(self, g, x, y):
-        g *= y > 0  # the same rule, in the engine's own buffer
-        return (g,)
+        return (xp_numpy.masked_(g, y > 0),)  # the same rule, in the engine's own buffer
 
 
 class Square(Unary):
@@ -224,8 +224,8 @@ class Clamp(Unary):
     def vjp(self, xp, g, x, y):
         lo, hi = self.lo, self.hi
         if lo is not None and hi is not None:
-            return (g * ((x >= lo) & (x <= hi)),)
-        return (g * (x >= lo) if hi is None else g * (x <= hi),)
+            return (xp.masked(g, (x >= lo) & (x <= hi)),)
+        return (xp.masked(g, x >= lo) if hi is None else xp.masked(g, x <= hi),)
 
 
 class Piecewise(Op):
