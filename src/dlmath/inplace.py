@@ -18,6 +18,13 @@ from .autograd.node import apply, make_tensor
 from .tensor import Tensor
 
 
+def _check_writeable(x, opname):
+    if not x._data.flags.writeable:
+        raise RuntimeError(f"{opname}: unsupported operation: more than one element of the written-to tensor "
+                           "refers to a single memory location (an expanded view). Please clone() the tensor "
+                           "before performing the operation.")
+
+
 def _check_leaf(x, opname):
     base = x._base
     if base is None:
@@ -109,6 +116,7 @@ def _dual(x, others):
 
 def rebase(x, result, opname):
     """Make ``x`` hold ``result`` in place, taking over its graph position."""
+    _check_writeable(x, opname)
     out = result._data
     if out.dtype != x._data.dtype and not np.can_cast(out.dtype, x._data.dtype, "same_kind"):
         raise RuntimeError(f"{opname}: result type {_dtype.dtype_name(out.dtype)} can't be cast to the desired "
@@ -209,6 +217,7 @@ def _ufunc_inplace(x, ufunc, other, opname):
                 raise TypeError(f"{opname}: unsupported operand type {type(other).__name__}")
             od = other
     data = x._data
+    _check_writeable(x, opname)
     if ufunc is np.true_divide and data.dtype.kind not in "fc":
         raise RuntimeError(f"{opname}: result type Float can't be cast to the desired output type "
                            f"{_dtype.dtype_name(data.dtype)}")
@@ -248,6 +257,7 @@ def inplace_apply(x, op, *others, direct):
         return rebase(x, apply(op, _alias(x), *others), "index assignment")
     if x._base is not None:
         _check_untracked_view(x, "index assignment")
+    _check_writeable(x, "index assignment")
     direct(x._data, *[o._data if isinstance(o, Tensor) else o for o in others])
     x._vc[0] += 1
     return x
@@ -276,6 +286,7 @@ def fill_(x, value):
         return copy_(x, value, opname="fill_")
     if x._base is not None:
         _check_untracked_view(x, "fill_")
+    _check_writeable(x, "fill_")
     x._data[...] = value
     x._vc[0] += 1
     x._tangent = None   # a constant: zero tangent
@@ -303,6 +314,7 @@ def copy_(x, src, opname="copy_"):
         return rebase(x, copied(_alias(x)), opname)
     if x._base is not None:
         _check_untracked_view(x, opname)
+    _check_writeable(x, opname)
     np.copyto(x._data, src._data, casting="unsafe")
     x._vc[0] += 1
     return x

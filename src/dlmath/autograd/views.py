@@ -40,8 +40,13 @@ def refresh(t):
         t.grad_fn = None
         t.requires_grad = False
         return
-    op = GetItem()
-    op.index = view_index(root, view)
+    if root.ndim == 0:  # one number seen in a shape: an expand (its cotangent sums back)
+        from ..ops.shape import Expand
+        op = Expand()
+        op.shape = view.shape
+    else:
+        op = GetItem()
+        op.index = view_index(root, view)
     op.needs = (True,)
     op.inputs = (base,)
     op.fns = (base.grad_fn,)
