@@ -34,6 +34,9 @@ CASES = {
     "a NaN gradient stops at max, relu and index assignment masks": "x = T.tensor([1.0, 2.0, -0.5], dtype=T.float64, requires_grad=True); y = (x.max() + x.max(0).values + x.relu().sum()) * float('nan'); z = T.tensor([0.5, -0.25], dtype=T.float64, requires_grad=True); t = z * 1; t[0] = 3.0; (y + t.sqrt().sum()).backward(); R = [x.grad, z.grad]",
     "an expand of a 0-d tensor used after the tensor is written": "x1 = T.tensor([[0.43, -0.93], [0.62, 1.51]], dtype=T.float64, requires_grad=True); t = T.var(x1, unbiased=False); e = t.expand((2,)); t.div_(T.tensor(2.33, dtype=T.float64)); (1.2 * e.sum()).backward(); R = [e, x1.grad]",
     "in place on a repeating expand is an error": "x = T.tensor([[-0.07]], dtype=T.float64); x.expand(2, 1, 1).add_(1.5); R = [x]",
+    "log_softmax of a 0-d NaN": "x = T.tensor(float('nan'), dtype=T.float64); R = [T.nn.functional.log_softmax(x, dim=0)]",
+    "boolean setitem of a value that does not fit": "x0 = T.tensor([[-0.38], [2.27], [-1.41]], dtype=T.float64, requires_grad=True); t1 = T.clamp(x0, 0.25, 0.5); t1[t1 > 0] = x0; R = [t1]",
+    "in place through an empty view of a 0-d base": "x1 = T.tensor(0.25, dtype=T.float64, requires_grad=True); t2 = T.div(x1, 3.5); t2.reshape((-1, 1, 1))[:, 2:3:2, ::3] /= (x1.abs() + 0.5); R = [t2]",
     "flatten with nothing to merge is the input": "x = T.tensor([1.0, 2.0], dtype=T.float64, requires_grad=True); R = [T.tensor(float(x.flatten() is x))]",
 }
 

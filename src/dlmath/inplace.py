@@ -63,6 +63,8 @@ def _record_view(v, compute, opname):
     from .ops.indexing import IndexPut, _direct_setitem
     from .ops._util import cast
     from .ops.shape import expand
+    if v._data.size == 0:
+        return v  # nothing to write
     if not v._data.flags.writeable:
         raise RuntimeError(f"{opname}: unsupported operation: more than one element of the written-to tensor "
                            "refers to a single memory location (an expanded view); clone it first.")

@@ -330,8 +330,8 @@ def setitem(x, index, value):
     op.index = idx
     try:
         inplace_apply(x, op, value, direct=_direct_setitem(idx))
-    except (ValueError, IndexError) as e:
-        raise (RuntimeError if isinstance(e, ValueError) else IndexError)(f"index assignment: cannot assign a value of shape {shape_str(value.shape)} to "
+    except (ValueError, IndexError, TypeError) as e:
+        raise (IndexError if isinstance(e, IndexError) else RuntimeError)(f"index assignment: cannot assign a value of shape {shape_str(value.shape)} to "
                       f"index {_describe(index)} of a tensor of shape {shape_str(x.shape)}: {e}") from None
 
 

@@ -264,7 +264,8 @@ class LogSoftmax(Op):
         if x.size == 0:
             return x.copy()
         if x.ndim == 0:
-            return np.zeros_like(x)  # log softmax of one number
+            with quiet():
+                return x - x  # log softmax of one number: 0, or NaN for inf and NaN as torch
         with quiet():
             z = x - _max_reduce(x, self.axis, True)
             lse = _sum_along(np.exp(z), self.axis, True)
