@@ -63,9 +63,7 @@ def _record_view(v, compute, opname):
     from .ops.indexing import IndexPut, _direct_setitem
     from .ops._util import cast
     from .ops.shape import expand
-    if v._data.size == 0:
-        return v  # nothing to write
-    if not v._data.flags.writeable:
+    if not v._data.flags.writeable and v._data.size:
         raise RuntimeError(f"{opname}: unsupported operation: more than one element of the written-to tensor "
                            "refers to a single memory location (an expanded view); clone it first.")
     if views.is_stale(v):
@@ -83,6 +81,8 @@ def _record_view(v, compute, opname):
             raise RuntimeError(f"{opname}: output with shape {tuple(v.shape)} doesn't match the broadcast shape "
                                f"{tuple(new.shape)}") from None
     base = v._base
+    if not v._data.size and not base._data.ndim:
+        return v  # nothing written (the checks above still ran)
     index = views.view_index(base._data, v._data)
     op = IndexPut()
     op.index = index

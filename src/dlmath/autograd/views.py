@@ -31,7 +31,7 @@ def refresh(t):
     view, root = t._data, base._data
     fn = t.grad_fn
     t._view_ver = t._vc[0]
-    if not np.may_share_memory(view, root):
+    if view.size and not np.may_share_memory(view, root):
         # empty, or a "view" NumPy had to copy: nothing of the base's can have changed in it
         if fn is not None:
             fn.out_ver = t._vc[0]

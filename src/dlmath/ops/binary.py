@@ -161,11 +161,12 @@ class Maximum(Op):
         return a > b, b > a
 
     def vjp(self, xp, g, a, b, y):
+        # torch's rule: g (halved at ties) except where the other operand wins; with a NaN
+        # neither wins, so both get g
+        half = xp.where(a == b, g * 0.5, g)
         wa, wb = self._masks(xp, a, b)
-        half = g * 0.5
-        tie = a == b
-        return ((xp.where(tie, half, g * wa) if self.needs[0] else None),
-                (xp.where(tie, half, g * wb) if self.needs[1] else None))
+        return ((xp.masked(half, ~wb) if self.needs[0] else None),
+                (xp.masked(half, ~wa) if self.needs[1] else None))
 
     def jvp(self, xp, t, a, b, y):
         ta, tb = lift(xp, t[0], a, y), lift(xp, t[1], b, y)

@@ -160,8 +160,12 @@ class MaxAlong(Op):
 
 
 class Extreme(Op):
-    """amax/amin over axes (and max()/min() of everything); ties share the cotangent evenly, as torch."""
-    __slots__ = ("axes", "keepdim", "pick")
+    """amax/amin over axes (and max()/min() of everything); ties share the cotangent evenly, as torch.
+
+    ``exact``: places that are not the extreme get exactly 0 (torch's max()/min() of
+    everything), not g * 0 (its amax/amin, where an inf or NaN g spreads).
+    """
+    __slots__ = ("axes", "keepdim", "pick", "exact")
     batched = True
 
     uses_output = True
@@ -181,7 +185,8 @@ class Extreme(Op):
 
     def vjp(self, xp, g, x, y):
         hit, count = self._ties(xp, x, y)
-        return (xp.masked(_restore(xp, g, self.axes, self.keepdim, x.ndim), hit) / count,)
+        gk = _restore(xp, g, self.axes, self.keepdim, x.ndim)
+        return ((xp.masked(gk, hit) if self.exact else gk * hit) / count,)
 
     def jvp(self, xp, t, x, y):
         return xp.sum(t[0] * self._weights(xp, x, y), axis=_neg(self.axes, x.ndim), keepdims=self.keepdim)
@@ -417,7 +422,7 @@ def _max_min(x, dim, keepdim, opname, along, whole):
         _check_empty(x, None if dim is None else (normalize_dim(dim, x.ndim, opname),), opname)
     if dim is None:
         op = Extreme()
-        op.axes, op.keepdim, op.pick = tuple(range(x.ndim)), False, whole
+        op.axes, op.keepdim, op.pick, op.exact = tuple(range(x.ndim)), False, whole, True
         return apply(op, x)
     op = MaxAlong()
     op.axis = normalize_dim(dim, x.ndim, opname)
@@ -440,6 +445,7 @@ def min(input, dim=None, keepdim=False, *, axis=None):
 def _extreme(input, dim, keepdim, pick, opname):
     x = to_tensor(input, opname)
     op = Extreme()
+    op.exact = False
     op.axes = normalize_dims(dim, x.ndim, opname)
     if x._data.size == 0:
         _check_empty(x, None if dim is None else op.axes, opname)
