@@ -37,6 +37,7 @@ CASES = {
     "log_softmax of a 0-d NaN": "x = T.tensor(float('nan'), dtype=T.float64); R = [T.nn.functional.log_softmax(x, dim=0)]",
     "boolean setitem of a value that does not fit": "x0 = T.tensor([[-0.38], [2.27], [-1.41]], dtype=T.float64, requires_grad=True); t1 = T.clamp(x0, 0.25, 0.5); t1[t1 > 0] = x0; R = [t1]",
     "in place through an empty view of a 0-d base": "x1 = T.tensor(0.25, dtype=T.float64, requires_grad=True); t2 = T.div(x1, 3.5); t2.reshape((-1, 1, 1))[:, 2:3:2, ::3] /= (x1.abs() + 0.5); R = [t2]",
+    "cat of a legacy empty vector that requires grad with a matrix": "y = T.ones(2, 3, dtype=T.float64); e = T.tensor([], dtype=T.float64, requires_grad=True); c = T.cat([y, e]); c.sum().backward(); R = [c, T.tensor(float(c.requires_grad)), e.grad, T.cat([e, e], dim=-2), T.cat([e, y, e], dim=1)]",
     "flatten with nothing to merge is the input": "x = T.tensor([1.0, 2.0], dtype=T.float64, requires_grad=True); R = [T.tensor(float(x.flatten() is x))]",
 }
 

@@ -412,13 +412,20 @@ def cat(tensors, dim=0, *, axis=None):
     if isinstance(tensors, Tensor) or not len(tensors):
         raise ValueError("cat(): expected a non-empty list of Tensors")
     xs = [to_tensor(v, "cat") for v in tensors]
-    # torch skips legacy empty 1-d tensors beside tensors of other ranks
-    if any(v.ndim != 1 for v in xs):
-        xs = [v for v in xs if not (v.ndim == 1 and v.shape[0] == 0)] or xs[:1]
-    ref = xs[0]
+
+    def legacy_empty(v):
+        return v.ndim == 1 and v.shape[0] == 0
+    ref = next((v for v in xs if not legacy_empty(v)), xs[0])
     if ref.ndim == 0:
         raise RuntimeError("cat: zero-dimensional tensor (at position 0) cannot be concatenated")
+    if legacy_empty(ref):  # nothing but empty vectors: torch takes them whatever the dim
+        dim = 0
     axis = normalize_dim(dim, ref.ndim, "cat")
+    if ref.ndim != 1:
+        # torch lets a legacy empty vector join tensors of any rank: it becomes an empty
+        # slab of their shape (kept, so that its requires_grad still counts)
+        slab = tuple(0 if k == axis else s for k, s in enumerate(ref.shape))
+        xs = [v.reshape(slab) if legacy_empty(v) else v for v in xs]
     for i, v in enumerate(xs):
         if v.ndim != ref.ndim or any(a != b for k, (a, b) in enumerate(zip(v.shape, ref.shape)) if k != axis):
             raise RuntimeError(f"cat: Sizes of tensors must match except in dimension {axis}. "
