@@ -13,6 +13,32 @@ def _f64(lib, values, requires_grad=False):
                       requires_grad=requires_grad)
 
 
+def _same_as_torch(run, torch):
+    """``run(lib, x)`` returns tensors; they must hold the same numbers with dlmath and torch."""
+    results = []
+    for lib in (dm, torch):
+        x = _f64(lib, [0.5, 1.5, -1.0], requires_grad=True)
+        results.append([to_numpy(t) for t in run(lib, x)])
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+
+
+def _loss_and_grad(make_loss):
+    def run(lib, x):
+        loss = make_loss(lib, x)
+        loss.backward()
+        return [loss, x.grad]
+    return run
+
+
+def _outputs_and_grad(make_outputs):
+    def run(lib, x):
+        outs = make_outputs(lib, x)
+        sum(o.sum() for o in outs).backward()
+        return outs + [x.grad]
+    return run
+
+
 def _mul_on_slice(lib, x):
     h = x * 1
     h[0:2].mul_(3)
@@ -86,14 +112,7 @@ WRITES = {f.__name__[1:]: f for f in (
 
 @pytest.mark.parametrize("name", sorted(WRITES))
 def test_write_through_a_view_gives_torchs_value_and_gradient(name, torch):
-    results = []
-    for lib in (dm, torch):
-        x = _f64(lib, [0.5, 1.5, -1.0], requires_grad=True)
-        loss = WRITES[name](lib, x)
-        loss.backward()
-        results.append((to_numpy(loss), to_numpy(x.grad)))
-    for ours, theirs in zip(*results):
-        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+    _same_as_torch(_loss_and_grad(WRITES[name]), torch)
 
 
 def test_the_base_and_the_view_see_the_write_and_have_a_history():
@@ -187,12 +206,7 @@ RESULTS = {f.__name__[1:]: f for f in (
 
 @pytest.mark.parametrize("name", sorted(RESULTS))
 def test_more_writes_match_torch(name, torch):
-    results = []
-    for lib in (dm, torch):
-        x = _f64(lib, [0.5, 1.5, -1.0], requires_grad=True)
-        results.append([to_numpy(t) for t in RESULTS[name](lib, x)])
-    for ours, theirs in zip(*results):
-        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+    _same_as_torch(RESULTS[name], torch)
 
 
 def _through_views_of_a_0d_base(lib, x):
@@ -219,14 +233,7 @@ def _view_of_an_advanced_index_result(lib, x):
 @pytest.mark.parametrize("make", [_through_views_of_a_0d_base, _through_a_reshape_that_copies,
                                   _view_of_an_advanced_index_result])
 def test_views_and_copies_that_numpy_and_torch_lay_out_alike(make, torch):
-    results = []
-    for lib in (dm, torch):
-        x = _f64(lib, [0.5, 1.5, -1.0], requires_grad=True)
-        outs = make(lib, x)
-        sum(o.sum() for o in outs).backward()
-        results.append([to_numpy(o) for o in outs] + [to_numpy(x.grad)])
-    for ours, theirs in zip(*results):
-        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+    _same_as_torch(_outputs_and_grad(make), torch)
 
 
 def test_view_of_a_transpose_raises_as_torch(torch):
