@@ -62,14 +62,6 @@ KNOWN = {
         "c[1:2] = w\n"
         "v[0] = lib.tensor([1.08], dtype=lib.float64)\n"
         "u = c * 1"),
-    "cat_legacy_empty": (
-        "cat skips 1-d empty tensors as torch does for the values, but not for requires_grad "
-        "(cat([y, e]) with only e requiring grad: False, torch True), nor for the dim check "
-        "(cat([e, e], dim=-2) raises IndexError; torch returns an empty tensor)",
-        "e = lib.tensor([], dtype=lib.float64, requires_grad=True)\n"
-        "y = lib.tensor([[1.0, 2.0]], dtype=lib.float64)\n"
-        "c = lib.cat([y, e], dim=-1)\n"
-        "d = lib.cat([e.detach(), e.detach()], dim=-2)"),
     "lenient_arguments": (
         "arguments torch rejects are accepted: maximum/minimum with a Python number "
         "(torch: TypeError), where() with a Python bool condition (TypeError); the reverse: "
