@@ -38,6 +38,10 @@ CASES = {
     "boolean setitem of a value that does not fit": "x0 = T.tensor([[-0.38], [2.27], [-1.41]], dtype=T.float64, requires_grad=True); t1 = T.clamp(x0, 0.25, 0.5); t1[t1 > 0] = x0; R = [t1]",
     "in place through an empty view of a 0-d base": "x1 = T.tensor(0.25, dtype=T.float64, requires_grad=True); t2 = T.div(x1, 3.5); t2.reshape((-1, 1, 1))[:, 2:3:2, ::3] /= (x1.abs() + 0.5); R = [t2]",
     "cat of a legacy empty vector that requires grad with a matrix": "y = T.ones(2, 3, dtype=T.float64); e = T.tensor([], dtype=T.float64, requires_grad=True); c = T.cat([y, e]); c.sum().backward(); R = [c, T.tensor(float(c.requires_grad)), e.grad, T.cat([e, e], dim=-2), T.cat([e, y, e], dim=1)]",
+    "maximum with a number is a TypeError": "x = T.tensor([1.0, 2.0]); R = [x.maximum(3.0)]",
+    "minimum with a number is a TypeError": "x = T.tensor([1.0, 2.0]); R = [T.minimum(x, 3.0)]",
+    "where with a Python bool condition is a TypeError": "x = T.tensor([1.0, 2.0]); R = [T.where(True, 1.0, x)]",
+    "mT of a 0-d tensor is itself": "x = T.tensor(1.5); R = [x.mT]",
     "flatten with nothing to merge is the input": "x = T.tensor([1.0, 2.0], dtype=T.float64, requires_grad=True); R = [T.tensor(float(x.flatten() is x))]",
 }
 

@@ -62,12 +62,6 @@ KNOWN = {
         "c[1:2] = w\n"
         "v[0] = lib.tensor([1.08], dtype=lib.float64)\n"
         "u = c * 1"),
-    "lenient_arguments": (
-        "arguments torch rejects are accepted: maximum/minimum with a Python number "
-        "(torch: TypeError), where() with a Python bool condition (TypeError); the reverse: "
-        ".mT of a 0-d tensor raises (torch returns it)",
-        "x = lib.tensor([0.5, 4.0], dtype=lib.float64)\n"
-        "m = x.maximum(3.0)"),
     "nograd_view_requires_grad": (
         "a view made under no_grad of a tensor that requires grad has requires_grad False "
         "(torch: True); torch also raises when such a view is used after its base is written with "

@@ -10,11 +10,13 @@ import numpy as _np
 
 from ..ops import elementwise as _ew, reduction as _red, shape as _shape, matmul as _mm
 from ..ops import indexing as _ix
+from ..ops import binary as _binary
 from ..ops._util import to_tensor as _t
 
 inf = _np.inf
 exp, log, sin, cos, sqrt, tanh, sign, floor = _ew.exp, _ew.log, _ew.sin, _ew.cos, _ew.sqrt, _ew.tanh, _ew.sign, _ew.floor
-abs, maximum, minimum, square, log1p, expm1 = _ew.abs, _ew.maximum, _ew.minimum, _ew.square, _ew.log1p, _ew.expm1
+abs, square, log1p, expm1 = _ew.abs, _ew.square, _ew.log1p, _ew.expm1
+maximum, minimum = _binary.any_maximum, _binary.any_minimum  # NumPy's: a number is fine
 matmul, einsum = _mm.matmul, _mm.einsum
 
 

@@ -427,11 +427,28 @@ def _integer_pow(base, exp, dt):
 
 
 def maximum(a, b):
-    return _binary(Maximum, to_tensor(a), b, "maximum")
+    return any_maximum(a, _tensor_arg(b, "maximum"))
 
 
 def minimum(a, b):
+    return any_minimum(a, _tensor_arg(b, "minimum"))
+
+
+def any_maximum(a, b):
+    """maximum that also takes a number (NumPy's np.maximum; the recorded backward's xp.maximum)."""
+    return _binary(Maximum, to_tensor(a), b, "maximum")
+
+
+def any_minimum(a, b):
     return _binary(Minimum, to_tensor(a), b, "minimum")
+
+
+def _tensor_arg(b, opname):
+    """torch.maximum/minimum take a Tensor ``other`` (clamp is the form for a number)."""
+    if not isinstance(b, (Tensor, np.ndarray)):
+        raise TypeError(f"{opname}(): argument 'other' must be Tensor, not {type(b).__name__} "
+                        f"(use clamp for a number)")
+    return b
 
 
 def where(condition, input=None, other=None):
@@ -439,6 +456,8 @@ def where(condition, input=None, other=None):
     if input is None and other is None:
         from .indexing import nonzero
         return nonzero(condition, as_tuple=True)
+    if not isinstance(condition, (Tensor, np.ndarray)):
+        raise TypeError(f"where(): argument 'condition' must be a bool Tensor, not {type(condition).__name__}")
     c = to_tensor(condition, "where")
     if c._data.dtype.kind != "b":
         raise RuntimeError(f"where: expected condition to be a bool tensor, got {c.dtype}")

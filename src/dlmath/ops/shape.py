@@ -333,6 +333,8 @@ def T(x):
 
 
 def mT(x):
+    if x.ndim == 0:
+        return x  # as torch: a 0-d tensor is its own transpose
     if x.ndim < 2:
         raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. Got {x.ndim}-D tensor.")
     return transpose(x, -2, -1)
