@@ -3,7 +3,8 @@
 Under ``no_grad`` (every optimiser step) they write straight into the array.
 When recording, the tensor is *rebased*: the op is recorded out of place on an
 alias that keeps the old graph position, the result is copied into the
-tensor's memory and the tensor takes the new node as its ``grad_fn``. Every
+tensor's memory and the tensor takes the new node as its ``grad_fn``. A write
+through a view is recorded on the view's base (``_record_view``). Every
 in-place write bumps the version counter shared with views, so a backward
 that needs the overwritten values raises instead of using wrong numbers.
 """
@@ -63,9 +64,8 @@ def _record_view(v, compute, opname):
     from .ops.indexing import IndexPut, _direct_setitem
     from .ops._util import cast
     from .ops.shape import expand
-    if not v._data.flags.writeable and v._data.size:
-        raise RuntimeError(f"{opname}: unsupported operation: more than one element of the written-to tensor "
-                           "refers to a single memory location (an expanded view); clone it first.")
+    if v._data.size:
+        _check_writeable(v, opname)
     if views.is_stale(v):
         views.refresh(v)
     new = compute(_alias(v))
