@@ -257,3 +257,15 @@ def test_view_made_before_its_base_joined_the_graph_follows_it(torch):
         results.append([to_numpy(y), to_numpy(w.grad)])
     for ours, theirs in zip(*results):
         np.testing.assert_allclose(ours, theirs)
+
+
+def test_write_through_a_view_made_before_its_base_joined_the_graph(torch):
+    """c[1:2] = w gives c a history; a view of c made before then takes part in it when written."""
+    def run(lib, x):
+        c = lib.tensor([1.0, 2.0, 3.0], dtype=lib.float64)
+        v = c[2:3].unsqueeze(0)
+        c[1:2] = x[0:1] * 2
+        v[0] = x[1:2] * lib.tensor([1.08], dtype=lib.float64)
+        (c * c).sum().backward()
+        return [c, x.grad]
+    _same_as_torch(run, torch)

@@ -106,6 +106,8 @@ def _alias(x):
 def _records(x, others):
     if not _grad_state.enabled:
         return False
+    if x._base is not None and views.is_stale(x):
+        views.refresh(x)  # a view whose base has since gained a history takes part in it
     return x.requires_grad or any(isinstance(o, Tensor) and o.requires_grad for o in others)
 
 
@@ -284,7 +286,7 @@ def fill_(x, value):
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
                                f"{value.ndim} dimensions.")
         return copy_(x, value, opname="fill_")
-    if _grad_state.enabled and x.requires_grad:
+    if _records(x, ()):
         return copy_(x, value, opname="fill_")
     if x._base is not None:
         _check_untracked_view(x, "fill_")
