@@ -8,7 +8,7 @@ import weakref
 import numpy as np
 import pytest
 
-from helpers import dm, to_numpy
+from helpers import dlmath_only, dm, to_numpy
 
 # torch warns when .grad of a non-leaf is read; reading it is the point here
 pytestmark = pytest.mark.filterwarnings("ignore:The .grad attribute of a Tensor")
@@ -78,6 +78,37 @@ def test_second_backward_through_freed_graph_raises():
     y.backward()
     with pytest.raises(RuntimeError, match="retain_graph"):
         y.backward()
+
+
+def test_nodes_that_saved_nothing_can_be_backpropagated_again(torch):
+    """Backward frees saved values only, as torch: a transpose of a weight kept across steps
+    (and across optimiser updates) still leads its gradient to the weight."""
+    grads = []
+    for lib in (dm, torch):
+        W = _f64(lib, [[1.0, -2.0], [0.5, 3.0], [2.0, 1.0]], requires_grad=True)
+        WT = W.T
+        x = _f64(lib, [[1.0, 2.0]])
+        for _ in range(3):
+            (x @ WT).relu().sum().backward()
+            with lib.no_grad():
+                W -= 0.1 * W.grad
+        grads.append((to_numpy(W.grad).copy(), to_numpy(W.detach()).copy()))
+    for ours, theirs in zip(*grads):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+@dlmath_only
+def test_released_nodes_keep_no_input_values():
+    x = _f64(dm, np.ones(5000), requires_grad=True)
+    h = x + 2
+    data = weakref.ref(h._data)
+    y = (h + 1).sum()   # add saves no values: its node survives backward, without h's numbers
+    y.backward()
+    del h
+    gc.collect()
+    assert data() is None
+    y.backward()        # and a second pass through it still works
+    np.testing.assert_allclose(to_numpy(x.grad), np.full(5000, 2.0))
 
 
 def test_graph_is_freed_after_backward():

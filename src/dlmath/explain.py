@@ -47,7 +47,7 @@ def _order(root):
     deps, stack, seen = {}, [root], {id(root): root}
     while stack:
         node = stack.pop()
-        if node.inputs is None:
+        if node.inputs is None or getattr(node, "released", False):
             raise RuntimeError("explain: the graph was freed by a backward pass; call explain before "
                                "backward(), or pass retain_graph=True to backward()")
         for fn, need in zip(node.fns, node.needs):

@@ -296,8 +296,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                     if fn.deps == 0:
                         ready.append(fn)
             if not retain_graph:
-                node.inputs = node.fns = None
-                node.out = None
+                _release(node)
         if inputs is not None:
             results = []
             for k, t in enumerate(inputs):
@@ -322,6 +321,49 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
             n.deps = None
             n.pending = None
     return None
+
+
+def _release(node):
+    """Free what backward saved, once it has run without ``retain_graph``.
+
+    As in torch, only saved values are freed: a node whose rule reads no values (add, a
+    reshape or transpose, a sum, indexing) keeps its edges and its inputs' shapes, so a
+    second backward through it still works (a transpose of a weight kept across steps, a
+    shared encoding). Its large inputs are swapped for phantoms, the same shape and dtype
+    over one zero, so no memory is kept; small ones are cheaper to keep than to swap.
+    A node that saved values loses everything, and a second backward through it raises.
+    """
+    if node.uses_inputs or node.uses_output:
+        node.inputs = node.fns = None
+        node.out = None
+        return
+    node.released = True  # (read by dm.explain, which shows values)
+    inputs = node.inputs
+    for a in inputs:
+        if isinstance(a, Tensor) and a.grad_fn is not None and a._data.size > _KEEP:
+            node.inputs = tuple(_phantom(a) if isinstance(a, Tensor) and a.grad_fn is not None else a
+                                for a in inputs)
+            break
+    out = node.out
+    if isinstance(out, tuple):
+        node.out = tuple(_phantom_array(o) for o in out)
+    elif out.size > _KEEP:
+        node.out = _phantom_array(out)
+
+
+_KEEP = 1024
+_ZERO = bytes(16)  # read-only, and wide enough for any dtype's one element
+
+
+def _phantom_array(a):
+    return np.ndarray(a.shape, a.dtype, _ZERO, 0, (0,) * a.ndim)
+
+
+def _phantom(t):
+    p = make_tensor(_phantom_array(t._data), t.requires_grad, t.grad_fn)
+    p._out_idx = t._out_idx
+    p._vc = t._vc
+    return p
 
 
 _getrefcount = sys.getrefcount
@@ -449,8 +491,7 @@ def _plain_backward(roots, root_grads, retain_graph):
                     _add_pending(fn, a._out_idx, gi)
             in_grads = gi = None  # so that the next node's cotangent has no stale holder here
             if not retain_graph:
-                node.inputs = node.fns = None
-                node.out = None
+                _release(node)
         handed_out = {id(g) for g in root_grads}
         for leaf, g in leaf_grads.values():
             if leaf.requires_grad:

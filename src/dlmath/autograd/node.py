@@ -45,7 +45,7 @@ class Op:
     node recorded before it must still send its cotangent to the old one.
     """
     __slots__ = ("inputs", "fns", "needs", "out", "versions", "out_vc", "out_ver", "retained", "trace",
-                 "pending", "deps", "out_tangent", "seq")
+                 "pending", "deps", "out_tangent", "seq", "released")
     uses_inputs = True
     uses_output = False
     is_view = False
