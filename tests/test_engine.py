@@ -98,6 +98,20 @@ def test_nodes_that_saved_nothing_can_be_backpropagated_again(torch):
 
 
 @dlmath_only
+def test_a_kept_view_of_a_weight_stays_the_same_view_across_optimiser_steps():
+    """A no_grad update changes no history: the transpose's node is re-stamped, not
+    regenerated as a gather over every element."""
+    W = _f64(dm, np.arange(6.0).reshape(3, 2), requires_grad=True)
+    WT = W.T
+    node = WT.grad_fn
+    for _ in range(2):
+        (_f64(dm, [[1.0, 2.0]]) @ WT).sum().backward()
+        with dm.no_grad():
+            W -= 0.1 * W.grad
+    assert WT.grad_fn is node
+
+
+@dlmath_only
 def test_released_nodes_keep_no_input_values():
     x = _f64(dm, np.ones(5000), requires_grad=True)
     h = x + 2

@@ -31,6 +31,11 @@ def refresh(t):
     view, root = t._data, base._data
     fn = t.grad_fn
     t._view_ver = t._vc[0]
+    if fn is not None and _edges_current(t, base):
+        # written without a new history (a no_grad optimiser step): the view's node still
+        # leads where the base's history is; only its version stamp is out of date
+        fn.out_ver = t._vc[0]
+        return
     if view.size and not np.may_share_memory(view, root):
         # empty, or a "view" NumPy had to copy: nothing of the base's can have changed in it
         if fn is not None:
@@ -58,6 +63,20 @@ def refresh(t):
     t.grad_fn = op
     t._out_idx = 0
     t.requires_grad = True
+
+
+def _edges_current(t, base) -> bool:
+    """True when the chain of view nodes from ``t`` back to ``base`` still points at each
+    tensor's present ``grad_fn`` (no recorded write since the view was made)."""
+    while t is not base:
+        fn = t.grad_fn
+        if fn is None or fn.inputs is None or len(fn.inputs) != 1 or fn.out_vc is not t._vc:
+            return False
+        src = fn.inputs[0]
+        if fn.fns[0] is not src.grad_fn:
+            return False
+        t = src
+    return True
 
 
 def view_index(root: np.ndarray, view: np.ndarray) -> tuple:
