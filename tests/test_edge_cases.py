@@ -7,7 +7,8 @@ import pytest
 
 from helpers import dm
 
-pytestmark = pytest.mark.filterwarnings("ignore:.*degrees of freedom")  # torch's, on var of nothing
+pytestmark = [pytest.mark.filterwarnings("ignore:.*degrees of freedom"),  # torch's, on var of nothing
+              pytest.mark.filterwarnings("ignore:Tensor.mT is deprecated on 0-D")]  # torch's
 
 CASES = {
     "prod of a 0-d tensor along dim 0": "x = T.tensor(0.0, dtype=T.float64, requires_grad=True); y = x.prod(0); y.backward(); R = [y, x.grad]",
@@ -66,3 +67,13 @@ def test_edge_case_matches_torch(name, torch):
     for a, b in zip(ours, theirs):
         assert a.shape == b.shape
         np.testing.assert_allclose(a, b, rtol=1e-13, atol=0)
+
+
+def test_in_place_write_to_a_read_only_numpy_array_names_the_cause():
+    a = np.ones(3)
+    a.flags.writeable = False
+    t = dm.from_numpy(a)
+    with pytest.raises(RuntimeError, match="read-only"):
+        t.add_(1)
+    with pytest.raises(RuntimeError, match="read-only"):
+        t[0] = 2.0

@@ -21,9 +21,12 @@ from .tensor import Tensor
 
 def _check_writeable(x, opname):
     if not x._data.flags.writeable:
-        raise RuntimeError(f"{opname}: unsupported operation: more than one element of the written-to tensor "
-                           "refers to a single memory location (an expanded view). Please clone() the tensor "
-                           "before performing the operation.")
+        if x._base is not None:
+            raise RuntimeError(f"{opname}: unsupported operation: more than one element of the written-to "
+                               "tensor refers to a single memory location (an expanded view). Please clone() "
+                               "the tensor before performing the operation.")
+        raise RuntimeError(f"{opname}: the tensor's memory is read-only (a read-only NumPy array given to "
+                           "from_numpy or as_tensor); clone() it before writing in place.")
 
 
 def _check_leaf(x, opname):

@@ -352,7 +352,7 @@ def _release(node):
 
 
 _KEEP = 1024
-_ZERO = bytes(16)  # read-only, and wide enough for any dtype's one element
+_ZERO = bytes(64)  # read-only, and wide enough for one element of any dtype
 
 
 def _phantom_array(a):
