@@ -6,7 +6,9 @@ numbers change too, but its ``grad_fn`` still leads to the base's old history.
 PyTorch regenerates such a view's ``grad_fn`` the next time the view is used;
 so does dlmath: the view becomes a gather from the base's current value, its
 elements located from the two arrays' memory layouts, so chains of views
-(``h.T[1:].reshape(-1)``) need no replaying.
+(``h.T[1:].reshape(-1)``) need no replaying. A base written without a new history
+(``W -= lr * W.grad`` under no_grad) leaves its views' nodes as they are; only
+their version stamps move.
 """
 from __future__ import annotations
 
