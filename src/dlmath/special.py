@@ -43,6 +43,17 @@ def _float(x, name):
     return as_float(to_tensor(x, name))
 
 
+def keep_dtype(y: Tensor, x: Tensor) -> Tensor:
+    """y in x's floating dtype, as PyTorch's elementwise functions return it.
+
+    scipy's ``expit`` and ``erf`` have no float16 loop: NumPy runs their
+    float64 one, so the ``sigmoid`` and ``erf`` primitives return float64
+    for a float16 input. Cast back (differentiably) here until they do it
+    themselves; for float32 and float64 this is a no-op.
+    """
+    return cast(y, x._data.dtype) if y._data.dtype != x._data.dtype else y
+
+
 # --- primitives ---------------------------------------------------------------
 class Erfc(Op):
     """erfc(x) = 1 - erf(x), accurate where erf(x) is near 1; d/dx = -2/sqrt(pi) exp(-x^2).
@@ -113,7 +124,8 @@ class Entr(Op):
 # --- torch.special functions -------------------------------------------------
 def expit(input):
     """The logistic sigmoid 1 / (1 + exp(-x)) (torch.special.expit)."""
-    return _ew.sigmoid(input)
+    x = _float(input, "expit")
+    return keep_dtype(_ew.sigmoid(x), x)
 
 
 def logit(input, eps=None):
@@ -128,7 +140,9 @@ def logit(input, eps=None):
 
 
 def erf(input):
-    return _ew.erf(input)
+    """The error function 2/sqrt(pi) int_0^x exp(-u^2) du; d/dx = 2/sqrt(pi) exp(-x^2)."""
+    x = _float(input, "erf")
+    return keep_dtype(_ew.erf(x), x)
 
 
 def erfc(input):

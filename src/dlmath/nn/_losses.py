@@ -362,13 +362,19 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
                                      reduction="mean", pos_weight=None):
     """BCE of logits z: softplus(z) - z t = -[t log sigmoid(z) + (1 - t) log sigmoid(-z)].
 
+    The loss of a binary (or multi-label) classifier that outputs logits.
     softplus(z) = max(z, 0) + log1p(exp(-|z|)) never computes sigmoid then
-    log, so the loss is finite for any finite z, and d/dz = sigmoid(z) - t
+    log, so the loss is exact for any finite z, and d/dz = sigmoid(z) - t
     exactly (z = 0 included, to every order). ``pos_weight`` p (broadcast
     against the target, e.g. one per class in the last dim) weighs the
     positive term, PyTorch's formula: (1 - t) z + (1 + (p - 1) t) softplus(-z),
-    gradient (1 + (p - 1) t) sigmoid(z) - p t. ``weight`` and ``pos_weight``
-    are constants (PyTorch refuses them with requires_grad).
+    gradient (1 + (p - 1) t) sigmoid(z) - p t. ``weight`` w multiplies each
+    entry. Both are constants (PyTorch refuses them with requires_grad).
+
+    Better than PyTorch (documented): an infinite logit gives the limit of
+    the loss, not NaN. It is 0 where it agrees with the target (z = +inf,
+    t = 1; z = -inf, t = 0), +inf otherwise, and the gradient is still
+    w ((1 + (p - 1) t) sigmoid(z) - p t), finite (``_bce_logits_at_infinity``).
     """
     reduction = _reduction(size_average, reduce, reduction)
     fname = "binary_cross_entropy_with_logits"
@@ -382,14 +388,62 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
                            f"{_tname(t.dtype)} (target must be floating point)")
     dt = result_dtype((z, t))
     z, t = cast(z, dt), cast(t, dt)
-    if pos_weight is None:
+    pw = None if pos_weight is None else _elementwise_weight(fname, pos_weight, t, dt, differentiable=False,
+                                                             what="pos_weight")
+    w = None if weight is None else _elementwise_weight(fname, weight, t, dt, differentiable=False)
+    with quiet():
+        finite = bool(np.isfinite(z._data).all())
+    if not finite:
+        return _reduce(_bce_logits_at_infinity(z, t, pw, w), reduction)
+    # the usual case: one softplus (the two-term form below costs a second one, ~1.6x the time)
+    if pw is None:
         loss = softplus(z) - z * t       # = max(z, 0) - z t + log1p(exp(-|z|)), d/dz = sigmoid(z) - t
     else:
-        pw = _elementwise_weight(fname, pos_weight, t, dt, differentiable=False, what="pos_weight")
         loss = (1 - t) * z + ((pw - 1) * t + 1) * softplus(-z)
-    if weight is not None:
-        loss = loss * _elementwise_weight(fname, weight, t, dt, differentiable=False)
+    if w is not None:
+        loss = loss * w
     return _reduce(loss, reduction)
+
+
+def _bce_logits_at_infinity(z, t, pw, w):
+    """BCE with logits when some logit is infinite (or NaN): w [(1 - t) softplus(z) + p t softplus(-z)].
+
+    The same function as above (softplus(z) = z + softplus(-z)), written as
+    two non-negative terms, each a coefficient times the softplus of +-z:
+    -log sigmoid(-z) = softplus(z) is the cost of the "negative" part of the
+    target and -log sigmoid(z) = softplus(-z) that of the positive part. At
+    z = +inf, t = 1 the forms above compute inf - inf (softplus(z) - z t) or
+    0 * inf ((1 - t) z): NaN, which is PyTorch's answer. Here the term whose
+    coefficient is 0 contributes 0, as in the limit (0 * inf = 0, the
+    convention of ``dm.special.xlogy``), and the other term's softplus is 0:
+    the loss is 0. Where z disagrees with the target the loss is +inf.
+
+    The gradient is w ((1 - t) sigmoid(z) - p t sigmoid(-z)) = w ((1 + (p - 1) t)
+    sigmoid(z) - p t): 0 where the logit agrees, finite everywhere, since
+    the slope of softplus is finite at +-inf; its derivative, w (1 + (p - 1) t)
+    sigmoid'(z), is 0 there. A weight of 0 (w or p t) also makes its term 0
+    at any logit. The gradient with respect to the target at such a 0 * inf
+    term is taken as 0, the limit rule's own convention.
+    """
+    c_neg = 1 - t                           # coefficient of softplus(z):  the target says "z is -inf"
+    c_pos = t if pw is None else pw * t     # coefficient of softplus(-z): the target says "z is +inf"
+    if w is not None:
+        c_neg, c_pos = c_neg * w, c_pos * w
+    return _times(c_neg, softplus(z)) + _times(c_pos, softplus(-z))
+
+
+def _times(c, s):
+    """c * s with 0 * inf = 0, for a coefficient c and a softplus s >= 0.
+
+    The "double where": s is replaced by 0 where c = 0 and s = inf before
+    the product, so neither the value nor a gradient (c's: s; s's: c, which
+    reaches z as c * sigmoid) ever multiplies 0 by inf.
+    """
+    with quiet():
+        void = (c._data == 0) & np.isinf(s._data)
+    if void.any():
+        s = _ew.where(make_tensor(void), 0.0, s)
+    return c * s
 
 
 # --- regression losses --------------------------------------------------------------

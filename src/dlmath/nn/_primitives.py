@@ -11,33 +11,39 @@ from ..ops._util import quiet
 
 
 class Softplus(Op):
-    """softplus(z) = log(1 + e^z) = max(z, 0) + log1p(e^-|z|); d/dz = sigmoid(z) = exp(z - softplus(z)).
+    """softplus(z) = log(1 + e^z) = max(z, 0) + log1p(e^-|z|); d/dz = sigmoid(z) = -expm1(-softplus(z)).
 
+    The smooth ReLU, and the loss of a logit: -log sigmoid(z) = softplus(-z).
     Behind logsigmoid (-softplus(-x)), F.softplus and BCE with logits. Fused
     because the composite max(z, 0) + log1p(exp(-|z|)) has the kinks of max
     and |z| at 0: they cancel in the first derivative (max splits its slope
     at ties) but not in the second, which would come out 0 instead of
-    sigmoid'(0) = 1/4 at z = 0 exactly (zero-initialised logits). Here the
-    slope exp(z - y) is smooth, accurate in both tails (e^z for z << 0, 1 for
-    z >> 0: no 1 - sigmoid cancellation), and written in xp operations, so
-    it differentiates again: d/dz exp(z - y) = sigmoid (1 - sigmoid).
+    sigmoid'(0) = 1/4 at z = 0 exactly (zero-initialised logits).
+
+    The slope is written in the output y alone: 1 - sigmoid(z) = sigmoid(-z)
+    = e^-y, so sigmoid(z) = 1 - e^-y = -expm1(-y). That is
+    * finite at z = +-inf (y = inf gives 1, y = 0 gives 0), where the
+      equivalent exp(z - y) is exp(inf - inf) = NaN;
+    * accurate in both tails: for z << 0, y ~ e^z is tiny and expm1 keeps
+      its relative precision; for z >> 0 it is 1 - e^-z, no cancellation;
+    * smooth and written in xp operations, so it differentiates again, to
+      every order: d/dz (-expm1(-y)) = e^-y sigmoid = sigmoid (1 - sigmoid).
     """
     __slots__ = ()
-    uses_output = True
+    uses_inputs, uses_output = False, True
 
     def forward(self, z):
         with quiet():
             return np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
 
-    def _slope(self, xp, z, y):
-        with quiet():
-            return xp.exp(z - y)
+    def _slope(self, xp, y):
+        return -xp.expm1(-y)
 
     def vjp(self, xp, g, z, y):
-        return (g * self._slope(xp, z, y),)
+        return (g * self._slope(xp, y),)
 
     def jvp(self, xp, t, z, y):
-        return t[0] * self._slope(xp, z, y)
+        return t[0] * self._slope(xp, y)
 
 
 def softplus(z):

@@ -69,7 +69,8 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None):
 
 # --- pointwise activations -------------------------------------------------------
 def sigmoid(input):
-    return _ew.sigmoid(input)
+    """sigma(x) = 1 / (1 + exp(-x)), the logistic function: gates, Bernoulli probabilities."""
+    return _special.expit(input)
 
 
 def tanh(input):
@@ -126,9 +127,13 @@ def gelu(input, approximate="none"):
 
 
 def silu(input, inplace=False):
-    """x * sigmoid(x) (swish)."""
+    """SiLU (swish): x sigmoid(x); d/dx = sigmoid(x) (1 + x (1 - sigmoid(x))).
+
+    A smooth, non-monotone ReLU (transformer MLPs, EfficientNet). The
+    result has the input's dtype (float16 stays float16, as in PyTorch).
+    """
     x = require_float(to_tensor(input, "silu"), "silu")
-    return x * _ew.sigmoid(x)
+    return x * _special.expit(x)
 
 
 # --- indices, linear maps, dropout ------------------------------------------------
