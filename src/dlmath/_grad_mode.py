@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import functools
+import inspect
+import sys
 import threading
 
 
@@ -17,9 +19,60 @@ def is_grad_enabled() -> bool:
     return state.enabled
 
 
+def _wrap_generator(make_ctx, gen_fn):
+    """A generator function whose body runs under a fresh ``make_ctx()`` at every resumption.
+
+    Wrapping the call alone would only cover the creation of the generator object: the body
+    runs later, at each ``next``/``send``, under whatever mode the caller then has. Between
+    two resumptions the caller's own mode is back in force (torch does the same).
+    """
+    @functools.wraps(gen_fn)
+    def wrapper(*args, **kwargs):
+        gen = gen_fn(*args, **kwargs)
+        try:
+            with make_ctx():
+                response = gen.send(None)
+            while True:
+                try:
+                    request = yield response
+                except GeneratorExit:
+                    with make_ctx():
+                        gen.close()
+                    raise
+                except BaseException:
+                    with make_ctx():
+                        response = gen.throw(*sys.exc_info())
+                else:
+                    with make_ctx():
+                        response = gen.send(request)
+        except StopIteration as stop:
+            return stop.value
+    return wrapper
+
+
+def _decorate(make_ctx, fn):
+    if inspect.isgeneratorfunction(fn):
+        return _wrap_generator(make_ctx, fn)
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with make_ctx():
+            return fn(*args, **kwargs)
+    return wrapper
+
+
 class _GradModeContext:
-    """Base for context managers that are also decorators."""
+    """Base for context managers that are also decorators, with or without parentheses
+    (``@dm.no_grad`` and ``@dm.no_grad()``)."""
     _target = True
+
+    def __new__(cls, orig_func=None):
+        if orig_func is None:
+            return super().__new__(cls)
+        if not callable(orig_func):
+            raise TypeError(f"{cls.__name__}() takes no arguments (got {type(orig_func).__name__}); "
+                            f"use it as @{cls.__name__} or @{cls.__name__}() on a function")
+        return cls()(orig_func)
 
     def __enter__(self):
         self._prev = state.enabled
@@ -31,11 +84,7 @@ class _GradModeContext:
         return False
 
     def __call__(self, fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with self.__class__():
-                return fn(*args, **kwargs)
-        return wrapper
+        return _decorate(self.__class__, fn)
 
 
 class no_grad(_GradModeContext):
@@ -57,7 +106,14 @@ class enable_grad(_GradModeContext):
 
 
 class set_grad_enabled(_GradModeContext):
-    """Switch recording on or off: ``with dm.set_grad_enabled(training): ...``."""
+    """Switch recording on or off: ``with dm.set_grad_enabled(training): ...``.
+
+    As torch's, it takes effect when called (so a bare ``dm.set_grad_enabled(False)``
+    statement works); as a decorator it restores the mode and applies it at each call.
+    """
+
+    def __new__(cls, mode):
+        return object.__new__(cls)
 
     def __init__(self, mode: bool):
         self._target = bool(mode)
@@ -70,9 +126,4 @@ class set_grad_enabled(_GradModeContext):
     def __call__(self, fn):
         state.enabled = self._prev
         mode = self._target
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with set_grad_enabled(mode):
-                return fn(*args, **kwargs)
-        return wrapper
+        return _decorate(lambda: set_grad_enabled(mode), fn)
