@@ -86,8 +86,10 @@ def relu(input, inplace=False):
 def softplus(input, beta=1.0, threshold=20.0):
     """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (PyTorch's rule).
 
-    Computed as max(bx, 0) + log1p(exp(-|bx|)), which never overflows;
-    d/dx = sigmoid(beta x) (1 above the threshold).
+    A smooth ReLU, and the positive output map of variances and rates.
+    Computed as max(bx, 0) + log1p(exp(-|bx|)), which never overflows (also
+    with ``threshold=inf``, where PyTorch's log1p(exp(bx)) does);
+    d/dx = sigmoid(beta x): 1 above the threshold and at x = +inf, 0 at -inf.
     """
     x = require_float(to_tensor(input, "softplus"), "softplus")
     bx = x * beta if beta != 1 else x
@@ -103,7 +105,8 @@ def logsigmoid(input):
 
     The naive log(sigmoid(x)) is -inf for x < -88 in float32 (sigmoid
     underflows to 0) and its gradient is NaN there; this form is exact, with
-    gradient sigmoid(-x).
+    gradient sigmoid(-x): 1 at x = -inf, 0 at +inf. The log-likelihood of a
+    logit, -logsigmoid(z) is the loss of a positive label.
     """
     x = require_float(to_tensor(input, "logsigmoid"), "logsigmoid")
     return -_softplus(-x)
@@ -111,18 +114,21 @@ def logsigmoid(input):
 
 def gelu(input, approximate="none"):
     """GELU: x Phi(x), Phi the standard normal CDF; ``approximate='tanh'`` uses
-    0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+    0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3). The activation of
+    BERT and GPT: a smooth ReLU that weighs x by how likely a normal variable is below it.
 
     Exact form as x * erfc(-x / sqrt 2) / 2 (``dm.special.ndtr``): the same
     function as PyTorch's 0.5 x (1 + erf(x / sqrt 2)), without the
-    cancellation of 1 + erf for very negative x.
+    cancellation of 1 + erf for very negative x. Likewise the tanh form as
+    x sigmoid(2u), since 1 + tanh(u) = 2 sigmoid(2u): 1 + tanh(u) cancels to
+    0 (or to a multiple of eps) below x ~ -5 in float32, sigmoid does not.
     """
     x = require_float(to_tensor(input, "gelu"), "gelu")
     if approximate == "none":
         return x * _special.ndtr(x)
     if approximate == "tanh":
-        inner = (x + x * x * x * 0.044715) * math.sqrt(2 / math.pi)
-        return x * 0.5 * (_ew.tanh(inner) + 1)
+        two_u = (x + x * x * x * 0.044715) * math.sqrt(8 / math.pi)
+        return x * _special.expit(two_u)
     raise RuntimeError("approximate argument must be either none or tanh.")
 
 
