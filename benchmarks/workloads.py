@@ -67,6 +67,7 @@ def register(wl: Workload) -> Workload:
 def _register_builtin() -> None:
     import w1_overhead
     import w2_mlp
+    import w2t_mlp
     import w45_jacobians
 
     register(Workload(
@@ -87,6 +88,16 @@ def _register_builtin() -> None:
         higher_is_better=True,
         funcs=w2_mlp.FUNCS,
         target=Target("dlmath", "numpy", 0.95),
+    ))
+    register(Workload(
+        name="W2T",
+        title="MLP step, torch's weight layout: W (out, in), (x @ W.T + b).relu(), "
+              "784-512-256-10, batch 128, float32, SGD by hand",
+        unit="steps/s",
+        convert=lambda s: 1.0 / s,
+        higher_is_better=True,
+        funcs=w2t_mlp.FUNCS,
+        target=Target("dlmath", "numpy", 0.85),  # issue #9
     ))
     register(Workload(
         name="W4",
