@@ -122,3 +122,124 @@ def promote(dims, zero_dims, scalars) -> np.dtype:
     if top == 3:
         return complex64 if _default.value == float32 else complex128
     return (bool_, int64, _default.value)[top]
+
+
+# --- what a tensor can hold, and whether a value fits ---------------------------
+# The NumPy dtypes torch can make a tensor of (torch.from_numpy's list). Anything else
+# (object, str, bytes, datetime64, timedelta64, void, longdouble) would fail much later,
+# deep inside an op (promote's _CATEGORY lookup: KeyError 'O'), so creation refuses it.
+NUMPY_OK = frozenset(np.dtype(n) for n in (
+    "bool", "uint8", "int8", "int16", "int32", "int64", "uint16", "uint32", "uint64",
+    "float16", "float32", "float64", "complex64", "complex128"))
+
+_INT64_MIN, _INT64_MAX = -2 ** 63, 2 ** 63 - 1
+_IRANGE = {np.dtype(n): (builtins.int(np.iinfo(n).min), builtins.int(np.iinfo(n).max))
+           for n in ("uint8", "int8", "int16", "int32", "int64", "uint16", "uint32", "uint64")}
+_FMAX = {np.dtype(n): builtins.float(np.finfo(n).max) for n in ("float16", "float32", "float64")}
+_FMAX[complex64], _FMAX[complex128] = _FMAX[float32], _FMAX[float64]
+
+
+def check_numpy_dtype(d: np.dtype, opname: str) -> None:
+    """Raise torch's error for an array dtype no tensor can hold (as torch.from_numpy)."""
+    if d in NUMPY_OK:
+        return
+    if not d.isnative and d.newbyteorder("=") in NUMPY_OK:
+        raise ValueError(f"{opname}: given numpy array has byte order different from the native byte order "
+                         f"({d.str}); convert it first, e.g. arr.astype(arr.dtype.newbyteorder('='))")
+    raise TypeError(f"{opname}: can't convert np.ndarray of type numpy.{d.type.__name__} (dtype {d}); the only "
+                    f"supported types are: float64, float32, float16, complex64, complex128, int64, int32, int16, "
+                    f"int8, uint64, uint32, uint16, uint8, and bool")
+
+
+def int64_overflow(value, opname: str) -> ValueError:
+    """torch's error for a Python int that does not fit in int64 ("Overflow when unpacking long long")."""
+    return ValueError(f"{opname}: Overflow when unpacking long long: {value} is outside the int64 range "
+                      f"[-2**63, 2**63 - 1]")
+
+
+def overflow_error(value, d: np.dtype, opname: str) -> RuntimeError:
+    return RuntimeError(f"{opname}: value {value!r} cannot be converted to type {_NAMES.get(d, str(d))} "
+                        f"without overflow")
+
+
+def check_scalar(value, d: np.dtype, opname: str, wide: bool = False) -> None:
+    """Raise torch's error when the number ``value`` cannot be written into a tensor of dtype ``d``.
+
+    As torch (c10::checked_convert): an integer dtype takes ints in its range (unsigned ones
+    also negatives down to -max, which wrap) and floats within its range (no NaN or inf); a
+    floating dtype takes any finite value up to its largest one, and inf or NaN; a real dtype
+    takes a complex only with a zero imaginary part; bool takes anything. A Python int beyond
+    int64 is a ValueError, unless ``wide`` (full, fill_: torch reads the value as a double there,
+    so it may fill a floating tensor). Other objects are left to NumPy.
+    """
+    kind = d.kind
+    if kind == "b" or isinstance(value, (builtins.bool, np.bool_)):
+        return
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, builtins.int):
+        if not _INT64_MIN <= value <= _INT64_MAX:
+            if not wide:
+                raise int64_overflow(value, opname)
+            if kind in "iu":
+                raise overflow_error(value, d, opname)
+            value = builtins.float(value)   # OverflowError beyond float64, as torch
+        elif kind in "iu":
+            lo, hi = _IRANGE[d]
+            if not (-hi if kind == "u" else lo) <= value <= hi:
+                raise overflow_error(value, d, opname)
+            return
+        else:
+            if abs(value) > 65504:   # no float dtype overflows below float16's max
+                _check_float(builtins.float(value), d, opname)
+            return
+    if isinstance(value, builtins.complex):
+        if kind != "c":
+            if value.imag != 0:
+                raise overflow_error(value, d, opname)
+            value = value.real
+        else:
+            _check_float(value.real, d, opname, value)
+            _check_float(value.imag, d, opname, value)
+            return
+    if isinstance(value, builtins.float):
+        if kind in "iu":
+            lo, hi = _IRANGE[d]
+            # Python compares a float with an int exactly: 2.0**63 does not fit int64
+            if not (0 if kind == "u" else lo) <= value <= hi:   # NaN fails too
+                raise overflow_error(value, d, opname)
+        else:
+            _check_float(value, d, opname)
+
+
+def _check_float(v, d, opname, shown=None):
+    fmax = _FMAX.get(d)
+    if fmax is not None and abs(v) > fmax and abs(v) != builtins.float("inf"):
+        raise overflow_error(v if shown is None else shown, d, opname)
+
+
+def check_int_array(arr: np.ndarray, d: np.dtype, opname: str) -> None:
+    """Raise torch's error when an element of ``arr`` (made from Python data) does not fit the
+    integer dtype ``d`` (the same rule as check_scalar, element-wise)."""
+    k = arr.dtype.kind
+    if not arr.size or k == "b" or arr.dtype == d:
+        return
+    lo, hi = _IRANGE[d]
+    if k in "iu":
+        if np.can_cast(arr.dtype, d, "safe"):
+            return
+        if d.kind == "u":
+            lo = -hi
+        mn, mx = builtins.int(arr.min()), builtins.int(arr.max())
+    elif k == "f":
+        if d.kind == "u":
+            lo = 0
+        mn, mx = builtins.float(arr.min()), builtins.float(arr.max())   # NaN propagates
+    elif k == "c":
+        raise TypeError(f"{opname}: a complex value cannot be interpreted as an integer "
+                        f"(converting to {_NAMES.get(d, str(d))})")
+    else:
+        return
+    if not (lo <= mn and mx <= hi):
+        bad = mn if not lo <= mn else mx
+        raise overflow_error(bad, d, opname)

@@ -18,32 +18,42 @@ def _finish(data, requires_grad):
     return t
 
 
-def _infer(data, dtype=None):
+def _infer(data, dtype=None, opname="tensor"):
     """ndarray with PyTorch's dtype for Python data: floats -> default dtype, ints -> int64.
 
     A sequence holding NumPy scalars, arrays or tensors takes PyTorch's promotion
     of their dtypes with those of its Python numbers: [np.float64(2), 3] is float64.
-    With ``dtype`` given, Python numbers go straight to it (0.1 as float64 is not
-    rounded through float32 on the way).
+    With ``dtype`` given, the array comes back in NumPy's own dtype, checked to fit
+    ``dtype`` (the caller casts): 300 does not fit int8, as in torch.
+    Non-numeric data (str, None, objects, ragged lists, object or datetime arrays) raises
+    here, with torch's exception type, instead of failing later inside an op.
     """
     if isinstance(data, Tensor):
         return data._data
     if isinstance(data, np.ndarray):
+        if data.dtype not in _dtype.NUMPY_OK:
+            _dtype.check_numpy_dtype(data.dtype, opname)
         return data
     found = None
     if isinstance(data, (list, tuple)):
         found = set()
         data = _unwrap(data, found)
     try:
-        arr = np.asarray(data) if dtype is None or isinstance(data, np.generic) else np.asarray(data, dtype=dtype)
-    except (TypeError, ValueError):
-        arr = np.asarray(data, dtype=object)  # reported below, as for any non-numeric data
-    kind = arr.dtype.kind
-    if kind not in "biufc":
-        raise TypeError(f"tensor: could not infer a numeric dtype from {type(data).__name__} "
-                        f"(numpy dtype {arr.dtype})")
+        arr = np.asarray(data)
+    except (TypeError, ValueError, OverflowError):   # ragged, or ints beyond uint64
+        arr = None
+    if arr is None or arr.dtype not in _dtype.NUMPY_OK:
+        arr = _convert_odd(data, dtype, opname)
+    elif arr.dtype.kind in "uf" and (dtype is None or dtype.kind in "iu") and _big_ints(data, arr, found):
+        raise _dtype.int64_overflow(_first_big(data), opname)
     if dtype is not None:
+        if dtype.kind in "iu":
+            _dtype.check_int_array(arr, dtype, opname)
+        elif dtype.kind == "f" and arr.dtype.kind == "c":
+            raise TypeError(f"{opname}: must be real number, not complex (data {_short(data)} "
+                            f"for dtype {_dtype.dtype_name(dtype)})")
         return arr
+    kind = arr.dtype.kind
     if found and not found <= _PYTHON_ELEMENTS:
         dtypes = [t if isinstance(t, np.dtype) else _dtype.scalar_dtype(t()) for t in found
                   if t not in (list, tuple)]
@@ -58,6 +68,138 @@ def _infer(data, dtype=None):
 
 
 _PYTHON_ELEMENTS = {bool, int, float, complex, list, tuple}
+_SCALARS = (bool, int, float, complex, np.bool_, np.number)
+
+
+def _big_ints(data, arr, found):
+    """Whether NumPy's array of Python ints holds one beyond int64 (which torch refuses for an
+    integer result): NumPy then makes uint64, or float64 when one is also negative."""
+    if arr.dtype == np.uint64:
+        return isinstance(data, int) or (found is not None and found <= _PYTHON_ELEMENTS)
+    return (arr.dtype == np.float64 and found is not None and int in found and found <= _PYTHON_ELEMENTS
+            and float not in found and complex not in found)
+
+
+def _short(data):
+    text = repr(data)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _convert_odd(data, dtype, opname):
+    """Data NumPy could not make a numeric array of: raise torch's error for it, or convert
+    what torch accepts all the same (Python ints beyond int64 for a floating dtype,
+    Decimal or Fraction with a floating ``dtype``).
+
+    The checks run in torch's order: a string as the data (TypeError); the sizes, read
+    along the first elements (a string inside: ValueError); the element types (an element
+    of no known dtype: RuntimeError, or TypeError when ``dtype`` is given); the nesting
+    (ragged lengths: ValueError; a list where a number belongs, or the reverse: TypeError);
+    ints beyond int64 for an integer result (ValueError).
+    """
+    if isinstance(data, (str, bytes)):
+        raise TypeError(f"{opname}(): invalid data type '{type(data).__name__}' (data {_short(data)})")
+    if isinstance(data, np.generic):
+        _dtype.check_numpy_dtype(data.dtype, opname)
+    shape = []
+    cur = data
+    while isinstance(cur, (list, tuple)):
+        shape.append(len(cur))
+        if not cur:
+            break
+        cur = cur[0]
+        if isinstance(cur, (str, bytes)):
+            raise ValueError(f"{opname}: too many dimensions '{type(cur).__name__}' (a string is not a "
+                             f"number: {_short(cur)})")
+    if isinstance(cur, np.ndarray):
+        shape.extend(cur.shape)
+    kinds = set()
+    _check_elements(data, dtype, opname, kinds)
+    _check_nesting(data, shape, 0, opname)
+    if dtype is not None:
+        target = dtype
+    else:
+        target = (np.complex128 if "c" in kinds else np.float64 if "f" in kinds else np.int64)
+    if "big" in kinds and np.dtype(target).kind in "iu":
+        big = _first_big(data)
+        raise _dtype.int64_overflow(big, opname)
+    try:
+        return np.asarray(data, dtype=target)
+    except OverflowError as e:   # an int beyond float64's range, as torch
+        raise OverflowError(f"{opname}: {e}") from None
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{opname}: could not convert {_short(data)} to {_dtype.dtype_name(np.dtype(target))}: "
+                        f"{e}") from None
+
+
+def _check_elements(data, dtype, opname, kinds):
+    """Every leaf must be a number (or an array / tensor of a supported dtype); collects
+    their kinds ('f', 'c', 'big' for ints beyond int64)."""
+    if isinstance(data, (list, tuple)):
+        for v in data:
+            _check_elements(v, dtype, opname, kinds)
+        return
+    if isinstance(data, (np.ndarray, np.generic)):
+        if data.dtype not in _dtype.NUMPY_OK:
+            _dtype.check_numpy_dtype(data.dtype, opname)
+        kinds.add(data.dtype.kind)
+        return
+    if isinstance(data, bool):
+        return
+    if isinstance(data, int):
+        if not -2 ** 63 <= data < 2 ** 63:
+            kinds.add("big")
+        return
+    if isinstance(data, float):
+        kinds.add("f")
+        return
+    if isinstance(data, complex):
+        kinds.add("c")
+        return
+    if isinstance(data, (str, bytes)):
+        raise ValueError(f"{opname}: too many dimensions '{type(data).__name__}' (a string is not a number: "
+                         f"{_short(data)})")
+    name = type(data).__module__ + "." + type(data).__qualname__ if type(data).__module__ != "builtins" \
+        else type(data).__name__
+    if dtype is None:
+        raise RuntimeError(f"{opname}: Could not infer dtype of {name}")
+    ok = hasattr(data, "__float__") if dtype.kind in "fc" else hasattr(data, "__index__")
+    if not ok:
+        raise TypeError(f"{opname}: an element of type {name} cannot be converted to "
+                        f"{_dtype.dtype_name(dtype)}")
+    kinds.add("f")
+
+
+def _check_nesting(data, shape, dim, opname):
+    """``data`` must have ``shape[dim:]`` (torch reads the sizes from the first elements)."""
+    if dim == len(shape):
+        if isinstance(data, (list, tuple)):
+            raise TypeError(f"{opname}: expected a number at dim {dim}, got a sequence {_short(data)} "
+                            f"(sizes {shape} read from the first elements)")
+        return
+    if isinstance(data, np.ndarray):
+        if tuple(data.shape) != tuple(shape[dim:]):
+            raise ValueError(f"{opname}: expected an array of shape {tuple(shape[dim:])} at dim {dim} "
+                             f"(got {data.shape})")
+        return
+    if not isinstance(data, (list, tuple)):
+        raise TypeError(f"{opname}: expected a sequence at dim {dim}, got {type(data).__name__} "
+                        f"(sizes {shape} read from the first elements)")
+    if len(data) != shape[dim]:
+        raise ValueError(f"{opname}: expected sequence of length {shape[dim]} at dim {dim} (got {len(data)})")
+    for v in data:
+        _check_nesting(v, shape, dim + 1, opname)
+
+
+def _first_big(data):
+    if isinstance(data, (list, tuple)):
+        for v in data:
+            big = _first_big(v)
+            if big is not None:
+                return big
+        return None
+    if isinstance(data, int) and not isinstance(data, bool) and not -2 ** 63 <= data < 2 ** 63:
+        return data
+    return None
 
 
 def _unwrap(seq, found):
@@ -84,7 +226,7 @@ def _unwrap(seq, found):
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """A new tensor holding a copy of ``data`` (a number, nested list, array or tensor)."""
     dtype = _dtype.to_dtype(dtype)
-    arr = _infer(data, dtype)
+    arr = _infer(data, dtype, "tensor")
     arr = np.array(arr, dtype=dtype if dtype is not None else arr.dtype, copy=True)
     return _finish(arr, requires_grad)
 
@@ -94,7 +236,7 @@ def as_tensor(data, dtype=None, device=None):
     if isinstance(data, Tensor) and (dtype is None or data.dtype == _dtype.to_dtype(dtype)):
         return data
     dtype = _dtype.to_dtype(dtype)
-    arr = _infer(data, dtype)
+    arr = _infer(data, dtype, "as_tensor")
     if dtype is not None and arr.dtype != dtype:
         arr = arr.astype(dtype)
     return make_tensor(arr)
@@ -104,6 +246,8 @@ def from_numpy(ndarray):
     """Wrap an array without copying: changes to one show in the other."""
     if not isinstance(ndarray, np.ndarray):
         raise TypeError(f"from_numpy: expected np.ndarray (got {type(ndarray).__name__})")
+    if ndarray.dtype not in _dtype.NUMPY_OK:
+        _dtype.check_numpy_dtype(ndarray.dtype, "from_numpy")
     return make_tensor(ndarray)
 
 
