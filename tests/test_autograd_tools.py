@@ -210,7 +210,7 @@ def test_anomaly_passes_incoming_inf_and_restores_state():
         p = scores.masked_fill(mask, float("-inf")).softmax(0)     # -inf comes in: no alarm
         p[0].backward()
     assert np.isfinite(scores.grad.numpy()).all()
-    assert not _flags.anomaly and not _flags.active and not dm.autograd.is_anomaly_enabled()
+    assert not _flags.local.anomaly and not _flags.active and not dm.autograd.is_anomaly_enabled()
     with dm.autograd.detect_anomaly(check_nan=False):
         y = dm.log(dm.tensor([0.0]))                                # recorded, not raised
     assert y.numpy()[0] == -np.inf

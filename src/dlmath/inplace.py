@@ -15,7 +15,7 @@ import numpy as np
 from . import _dtype
 from ._grad_mode import state as _grad_state
 from .autograd import _flags, views
-from .autograd.node import apply, make_tensor
+from .autograd.node import apply, make_tensor, restamp
 from .tensor import Tensor
 
 
@@ -147,8 +147,7 @@ def rebase(x, result, opname):
             x._out_idx = result._out_idx
         x.requires_grad = True
         # the node's output array must be the tensor's memory as the version counter sees it
-        result.grad_fn.out_vc = x._vc
-        result.grad_fn.out_ver = x._vc[0]
+        restamp(result.grad_fn, x._vc)
     return x
 
 

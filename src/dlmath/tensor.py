@@ -202,6 +202,10 @@ class Tensor:
         return t
 
     def detach_(self):
+        """Cut this tensor from the graph in place. Not for a view: its base's history would
+        still reach it through the shared memory (torch refuses it too)."""
+        if self._base is not None:
+            raise RuntimeError("detach_: Can't detach views in-place. Use detach() instead.")
         self.grad_fn = None
         self.requires_grad = False
         return self

@@ -27,6 +27,7 @@ from __future__ import annotations
 import linecache
 import os
 import sys
+import threading
 
 import numpy as np
 
@@ -35,12 +36,15 @@ from . import _flags
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-class _State:
+class _State(threading.local):
+    """Per thread, as in torch: one thread's detect_anomaly leaves the others' ops alone."""
     depth = 0          # nested detect_anomaly contexts that are on
     check_nan = True
 
 
 _state = _State()
+_lock = threading.Lock()
+_threads_on = [0]      # threads with anomaly mode on: the forward hook is registered while any is
 
 
 def user_location(skip=1):
@@ -118,21 +122,30 @@ def run_checked_vjp(node, xp, g, args):
 
 
 def _enable(check_nan):
-    prev = (_state.depth, _state.check_nan, _flags.anomaly)
-    if _forward_hook not in _flags._forward_hooks:
-        _flags._forward_hooks.append(_forward_hook)
-    _state.depth += 1
-    _state.check_nan = check_nan
-    _flags.anomaly = True
-    _flags.refresh()
+    prev = (_state.depth, _state.check_nan)
+    _set(_state.depth + 1, check_nan)
     return prev
 
 
 def _restore(prev):
-    _state.depth, _state.check_nan, _flags.anomaly = prev
-    if not _state.depth and _forward_hook in _flags._forward_hooks:
-        _flags._forward_hooks.remove(_forward_hook)
-    _flags.refresh()
+    _set(*prev)
+
+
+def _set(depth, check_nan):
+    """This thread's anomaly state; the hook stays registered while any thread has it on."""
+    was_on = bool(_state.depth)
+    _state.depth, _state.check_nan = depth, check_nan
+    _flags.local.anomaly = on = bool(depth)
+    if on == was_on:
+        return
+    with _lock:
+        _threads_on[0] += 1 if on else -1
+        registered = _forward_hook in _flags._forward_hooks
+        if _threads_on[0] and not registered:
+            _flags._forward_hooks.append(_forward_hook)
+        elif not _threads_on[0] and registered:
+            _flags._forward_hooks.remove(_forward_hook)
+        _flags.refresh()
 
 
 class detect_anomaly:
@@ -166,10 +179,8 @@ class set_detect_anomaly:
     """``set_detect_anomaly(True)`` turns it on (off with False); also a context manager."""
 
     def __init__(self, mode, check_nan=True):
-        self._prev = _enable(check_nan) if mode else None
-        if not mode:
-            self._prev = (_state.depth, _state.check_nan, _flags.anomaly)
-            _restore((0, _state.check_nan, False))
+        self._prev = (_state.depth, _state.check_nan)
+        _set(max(_state.depth, 1) if mode else 0, check_nan if mode else _state.check_nan)
 
     def __enter__(self):
         return self

@@ -1,9 +1,10 @@
 """The backward pass: the chain rule, applied from the outputs back to the leaves.
 
-Walk the graph once to order the nodes (each after every node that consumes
-its output), then visit them in that order: a node receives the sum of the
-cotangents of its output, calls its primitive's ``vjp`` to get each input's
-cotangent, un-broadcasts that to the input's shape, and passes it on.
+Visit the nodes newest first (each after every node that consumes its
+output): a node receives the sum of the cotangents of its output, calls its
+primitive's ``vjp`` to get each input's cotangent, un-broadcasts that to the
+input's shape, and passes it on. One loop, ``run_backward``, does it for every
+caller; the pass's own state lives in that call, not on the graph.
 
 On the plain pass the cotangents are raw NumPy arrays and recording is off.
 With ``create_graph=True`` they are Tensors, the vjp formulas run on Tensors
@@ -84,46 +85,6 @@ def _astype(g, dtype):
     return g.astype(dtype)
 
 
-def _count_consumers(roots, stop=None):
-    """Walk the graph once; set each node's ``deps`` to the number of edges into it.
-
-    A node can run its vjp once ``deps`` reaches zero: every consumer of its
-    output has then contributed its cotangent (Kahn's topological order).
-    """
-    seen = []
-    stack = []
-    for root in roots:
-        if root.deps is None or root.deps < 0:
-            root.deps = 0
-            seen.append(root)
-            stack.append(root)
-    for root in roots:
-        root.pending = None
-    while stack:
-        node = stack.pop()
-        if stop is not None and id(node) in stop:
-            continue   # autograd.grad's input: the walk ends here (see stop_at_inputs)
-        inputs = node.inputs
-        if inputs is None:
-            for n in seen:
-                n.deps = None
-            raise RuntimeError(
-                f"Trying to backward through the graph a second time (node {node.name}), "
-                "but its saved values were freed after the first backward. "
-                "Pass retain_graph=True to the first backward() if you need to go through it twice.")
-        for fn, need in zip(node.fns, node.needs):
-            if need:
-                if fn is not None:
-                    if fn.deps is None or fn.deps < 0:
-                        fn.deps = 1
-                        fn.pending = None
-                        seen.append(fn)
-                        stack.append(fn)
-                    else:
-                        fn.deps += 1
-    return seen
-
-
 def _check_versions(node):
     inputs = node.inputs
     if node.uses_inputs:
@@ -186,121 +147,139 @@ def _rebuild_output(node, i, o):
     return t
 
 
-def _accumulate(store, key, g):
-    old = store.get(key)
-    store[key] = g if old is None else old + g
-
-
 def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                  inputs=None, allow_unused=False, accumulate_into_grad=True,
                  batch_shape=(), stop_at_inputs=False):
-    """Backpropagate ``root_grads`` from ``roots``.
+    """Backpropagate ``root_grads`` from ``roots``: the one backward loop.
 
-    With ``inputs`` given (autograd.grad), return their gradients instead of
-    accumulating into ``.grad``; with ``stop_at_inputs`` as well, the pass does
-    not go beyond the inputs' nodes (dm.func's inputs are fresh aliases, so
-    nothing upstream of them can matter). ``batch_shape``: the root cotangents
-    carry these leading dims (batched mode, see the module docstring).
+    Nodes wait in a heap keyed by creation order and the newest runs first:
+    every consumer of a node is newer than the node, so by the time a node is
+    popped every cotangent meant for it has arrived (a topological order with
+    no counting pass). Everything the pass tracks -- the cotangents waiting at
+    each node, the heap, the leaves' sums -- lives in this call's locals, never
+    on the nodes, so passes can nest (a ``Function`` whose backward calls
+    ``autograd.grad`` on the same graph) and run in several threads at once.
+
+    ``loss.backward()`` is the lean case of this loop: arrays flow, nothing is
+    recorded, gradients land in ``.grad``. The options switch on more:
+    ``create_graph`` (Tensors flow through the rules, which are recorded),
+    ``inputs`` (autograd.grad: their gradients are returned instead of
+    accumulated; with ``stop_at_inputs`` the pass ends at them, as dm.func's
+    inputs are fresh aliases), ``batch_shape`` (the root cotangents carry these
+    leading dims, see the module docstring), anomaly mode (each rule checked).
     """
     # Tensors (not arrays) flow when the pass is recorded or tangents must flow through it
     tensors = create_graph or _flags.forward_levels > 0
-    if not (tensors or inputs is not None or batch_shape or _flags.anomaly) and accumulate_into_grad:
-        return _plain_backward(roots, root_grads, retain_graph)
     xp = tensor_xp if tensors else xp_numpy
     batch_shape = tuple(batch_shape)
+    anomaly = _flags.local.anomaly
+    special = anomaly or bool(batch_shape)
+    capture = stop = None
+    if inputs is not None:
+        capture = {}   # node -> [(position in inputs, output index)]
+        for k, t in enumerate(inputs):
+            if t.grad_fn is not None:
+                capture.setdefault(t.grad_fn, []).append((k, t._out_idx))
+        if stop_at_inputs:
+            stop = capture
+    captured = {}
+    pending = {}      # node -> the sum of the cotangents it has received (a list of slots for n_out > 1)
+    heap = []         # (-seq, node) for every node in ``pending``
+    leaf_grads = {}   # id(leaf) -> [leaf, cotangent]
+    push, pop = heapq.heappush, heapq.heappop
     prev_mode = _grad_state.enabled
     _grad_state.enabled = create_graph
-    leaf_grads = {}   # id(leaf) -> cotangent
-    leaves = {}
-    visited = []
     try:
-        root_nodes = []
-        for r in roots:
-            if r.grad_fn is not None and r.grad_fn not in root_nodes:
-                root_nodes.append(r.grad_fn)
-        stop = None
-        if stop_at_inputs and inputs is not None:
-            stop = {id(t.grad_fn) for t in inputs if t.grad_fn is not None}
-        visited = _count_consumers(root_nodes, stop)
         for r, g in zip(roots, root_grads):
             if tensors and not isinstance(g, Tensor):
                 g = make_tensor(np.asarray(g))
             fn = r.grad_fn
             if fn is None:
-                leaves[id(r)] = r
-                _accumulate(leaf_grads, id(r), g)
+                _add_leaf(leaf_grads, r, g)
             else:
-                _add_pending(fn, r._out_idx, g)
-        capture = {}
-        if inputs is not None:
-            for k, t in enumerate(inputs):
-                if t.grad_fn is not None:
-                    capture.setdefault(id(t.grad_fn), []).append((k, t._out_idx))
-        captured = {}
-        ready = [n for n in root_nodes if n.deps == 0]
-        anomaly = _flags.anomaly
-        special = anomaly or bool(batch_shape)
-        while ready:
-            node = ready.pop()
-            node.deps = -1
-            g = node.pending
-            node.pending = None
+                if fn not in pending:
+                    push(heap, (-fn.seq, fn))
+                _add_pending(pending, fn, r._out_idx, g)
+        while heap:
+            node = pop(heap)[1]
+            g = pending.pop(node)
+            node_inputs = node.inputs
+            if node_inputs is None:
+                raise RuntimeError(
+                    f"Trying to backward through the graph a second time (node {node.name}), "
+                    "but its saved values were freed after the first backward. "
+                    "Pass retain_graph=True to the first backward() if you need to go through it twice.")
             if node.retained is not None and not batch_shape:
                 _store_retained(node, g, tensors)
-            if capture and id(node) in capture:
-                for k, idx in capture[id(node)]:
+            if capture is not None and node in capture:
+                for k, idx in capture[node]:
                     captured[k] = g if node.n_out == 1 else g[idx]
                 if stop is not None:
                     continue
-            node_inputs = node.inputs
-            if g is None:
-                in_grads = (None,) * len(node_inputs)
-            else:
-                if node.uses_inputs or (node.uses_output and node.out_vc is not None
-                                        and node.out_vc[0] != node.out_ver):
-                    _check_versions(node)
-                if tensors:
-                    args = _saved_args(node, True)
-                elif len(node_inputs) == 1:
+            if node.uses_inputs:
+                # the full check only when some saved input was written in place since
+                for a, ver in zip(node_inputs, node.versions):
+                    if ver != (a._vc[0] if a.__class__ is Tensor or isinstance(a, Tensor) else 0):
+                        _check_versions(node)
+                        break
+            if node.uses_output and node.out_vc is not None and node.out_vc[0] != node.out_ver:
+                # (several outputs: out_vc[0] is a counter, never equal to the tuple out_ver,
+                # so _check_versions looks at each)
+                _check_versions(node)
+            n = len(node_inputs)
+            if tensors:
+                args = _saved_args(node, True)
+            elif n == 1:
+                if node.vjp_donated is not None and not special and _donatable(g):
+                    args = None
+                else:
                     args = (node_inputs[0]._data, node.out)
-                elif len(node_inputs) == 2:
-                    a, b = node_inputs
-                    args = (a._data if isinstance(a, Tensor) else a,
-                            b._data if isinstance(b, Tensor) else b, node.out)
-                else:
-                    args = [a._data if isinstance(a, Tensor) else a for a in node_inputs]
-                    args.append(node.out)
-                if special:
-                    in_grads = _special_vjp(node, xp, g, args, anomaly, batch_shape)
-                else:
-                    in_grads = node.vjp(xp, g, *args)
+            elif n == 2:
+                a, b = node_inputs
+                args = (a._data if isinstance(a, Tensor) else a, b._data if isinstance(b, Tensor) else b,
+                        node.out)
+            else:
+                args = [a._data if isinstance(a, Tensor) else a for a in node_inputs]
+                args.append(node.out)
+            if special:
+                in_grads = _special_vjp(node, xp, g, args, anomaly, batch_shape)
+            elif args is None:   # g is ours alone: the rule may write into it
+                in_grads = node.vjp_donated(g, node_inputs[0]._data, node.out)
+            else:
+                in_grads = node.vjp(xp, g, *args)
+            del g  # a cotangent passed on below must not count this frame as a holder
             for a, fn, need, gi in zip(node_inputs, node.fns, node.needs, in_grads):
-                if not need:
+                if not need or gi is None:
                     continue
-                if gi is not None:
-                    data = a._data
-                    if gi.shape != data.shape:
-                        gi = sum_to(xp, gi, data.shape, batch_shape)
-                    if gi.dtype is not data.dtype and gi.dtype != data.dtype:
-                        gi = _astype(gi, data.dtype)
-                    if fn is None:
-                        leaves[id(a)] = a
-                        _accumulate(leaf_grads, id(a), gi)
-                    elif fn.n_out == 1:
-                        old = fn.pending
-                        fn.pending = gi if old is None else old + gi
+                data = a._data
+                if gi.shape != data.shape:
+                    gi = sum_to(xp, gi, data.shape, batch_shape)
+                if gi.dtype is not data.dtype and gi.dtype != data.dtype:
+                    gi = _astype(gi, data.dtype)
+                if fn is None:
+                    _add_leaf(leaf_grads, a, gi)
+                elif fn.n_out == 1:
+                    old = pending.get(fn)
+                    if old is None:
+                        pending[fn] = gi
+                        push(heap, (-fn.seq, fn))
                     else:
-                        _add_pending(fn, a._out_idx, gi)
-                if fn is not None:
-                    fn.deps -= 1
-                    if fn.deps == 0:
-                        ready.append(fn)
+                        pending[fn] = old + gi
+                else:
+                    if fn not in pending:
+                        push(heap, (-fn.seq, fn))
+                    _add_pending(pending, fn, a._out_idx, gi)
+            in_grads = gi = None  # so that the next node's cotangent has no stale holder here
             if not retain_graph:
                 _release(node)
         if inputs is not None:
             results = []
             for k, t in enumerate(inputs):
-                g = captured.get(k) if t.grad_fn is not None else leaf_grads.get(id(t))
+                if t.grad_fn is not None:
+                    g = captured.get(k)
+                else:
+                    g = leaf_grads.get(id(t))
+                    g = None if g is None else g[1]
                 if g is None and not allow_unused:
                     raise RuntimeError(
                         f"autograd.grad: input {k} (shape {tuple(t.shape)}) was not used to compute "
@@ -309,19 +288,25 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
             return results
         if accumulate_into_grad:
             handed_out = {id(g) for g in root_grads}
-            for key, g in leaf_grads.items():
-                leaf = leaves[key]
+            for leaf, g in leaf_grads.values():
                 if not leaf.requires_grad:
                     continue
-                _accumulate_leaf(leaf, g, tensors, handed_out)
+                if not tensors and leaf.grad is None and g.base is None and id(g) not in handed_out:
+                    leaf.grad = make_tensor(g)  # the common case of _accumulate_leaf, inlined
+                else:
+                    _accumulate_leaf(leaf, g, tensors, handed_out)
                 handed_out.add(id(g))
     finally:
         _grad_state.enabled = prev_mode
-        for n in visited:
-            n.deps = None
-            n.pending = None
     return None
 
+
+def _add_leaf(leaf_grads, leaf, g):
+    entry = leaf_grads.get(id(leaf))
+    if entry is None:
+        leaf_grads[id(leaf)] = [leaf, g]
+    else:
+        entry[1] = entry[1] + g
 
 def _release(node):
     """Free what backward saved, once it has run without ``retain_graph``.
@@ -333,7 +318,7 @@ def _release(node):
     over one zero, so no memory is kept; small ones are cheaper to keep than to swap.
     A node that saved values loses everything, and a second backward through it raises.
     """
-    if node.uses_inputs or node.uses_output:
+    if node.uses_inputs or node.uses_output or node.saves_values:
         node.inputs = node.fns = None
         node.out = None
         return
@@ -397,114 +382,13 @@ _EXCLUSIVE = _calibrate()
 
 
 def backward_scalar(root, retain_graph):
-    """``loss.backward()`` on a scalar with every option off: the lean pass, or False
-    when a mode (forward levels, anomaly) needs the general one."""
+    """``loss.backward()`` on a one-element tensor with every option off (the training
+    step): straight to the loop, without the argument checks of ``autograd.backward``."""
     data = root._data
-    if data.size != 1 or _flags.forward_levels or _flags.anomaly:
+    if data.size != 1:
         return False
-    _plain_backward((root,), (np.ones(data.shape, data.dtype),), bool(retain_graph))
+    run_backward((root,), (np.ones(data.shape, data.dtype),), bool(retain_graph))
     return True
-
-
-def _plain_backward(roots, root_grads, retain_graph):
-    """``loss.backward()``: the same chain rule as run_backward with every option off.
-
-    Arrays flow, nothing is recorded, gradients land in ``.grad``. This is
-    the path of every training step, so it is kept apart and lean: instead of
-    a counting pass, nodes wait in a heap keyed by creation order and the
-    newest runs first; every consumer of a node is newer than the node, so
-    its cotangent is complete when it is popped.
-    """
-    xp = xp_numpy
-    prev_mode = _grad_state.enabled
-    _grad_state.enabled = False
-    leaf_grads = {}   # id(leaf) -> (leaf, cotangent)
-    heap = []
-    push, pop = heapq.heappush, heapq.heappop
-    try:
-        for r, g in zip(roots, root_grads):
-            fn = r.grad_fn
-            if fn is None:
-                old = leaf_grads.get(id(r))
-                leaf_grads[id(r)] = (r, g) if old is None else (r, old[1] + g)
-            else:
-                if fn.pending is None:
-                    push(heap, (-fn.seq, fn))
-                _add_pending(fn, r._out_idx, g)
-        while heap:
-            node = pop(heap)[1]
-            g = node.pending
-            node.pending = None
-            node_inputs = node.inputs
-            if node_inputs is None:
-                raise RuntimeError(
-                    f"Trying to backward through the graph a second time (node {node.name}), "
-                    "but its saved values were freed after the first backward. "
-                    "Pass retain_graph=True to the first backward() if you need to go through it twice.")
-            if node.retained is not None:
-                _store_retained(node, g, False)
-            if node.uses_inputs:
-                # the full check only when some saved input was written in place since
-                for a, ver in zip(node_inputs, node.versions):
-                    if ver != (a._vc[0] if a.__class__ is Tensor or isinstance(a, Tensor) else 0):
-                        _check_versions(node)
-                        break
-            if node.uses_output and node.out_vc is not None and node.out_vc[0] != node.out_ver:
-                # (several outputs: out_vc[0] is a counter, never equal to the tuple out_ver,
-                # so _check_versions looks at each)
-                _check_versions(node)
-            n = len(node_inputs)
-            if n == 1:
-                if node.vjp_donated is not None and _donatable(g):
-                    in_grads = node.vjp_donated(g, node_inputs[0]._data, node.out)
-                else:
-                    in_grads = node.vjp(xp, g, node_inputs[0]._data, node.out)
-            elif n == 2:
-                a, b = node_inputs
-                in_grads = node.vjp(xp, g, a._data if isinstance(a, Tensor) else a,
-                                    b._data if isinstance(b, Tensor) else b, node.out)
-            else:
-                in_grads = node.vjp(xp, g, *[a._data if isinstance(a, Tensor) else a
-                                             for a in node_inputs], node.out)
-            del g  # a cotangent passed on below must not count this frame as a holder
-            for a, fn, need, gi in zip(node_inputs, node.fns, node.needs, in_grads):
-                if not need or gi is None:
-                    continue
-                data = a._data
-                if gi.shape != data.shape:
-                    gi = sum_to(xp, gi, data.shape)
-                if gi.dtype is not data.dtype and gi.dtype != data.dtype:
-                    gi = _astype(gi, data.dtype)
-                if fn is None:
-                    old = leaf_grads.get(id(a))
-                    leaf_grads[id(a)] = (a, gi) if old is None else (a, old[1] + gi)
-                elif fn.n_out == 1:
-                    old = fn.pending
-                    if old is None:
-                        fn.pending = gi
-                        push(heap, (-fn.seq, fn))
-                    else:
-                        fn.pending = old + gi
-                else:
-                    if fn.pending is None:
-                        push(heap, (-fn.seq, fn))
-                    _add_pending(fn, a._out_idx, gi)
-            in_grads = gi = None  # so that the next node's cotangent has no stale holder here
-            if not retain_graph:
-                _release(node)
-        handed_out = {id(g) for g in root_grads}
-        for leaf, g in leaf_grads.values():
-            if leaf.requires_grad:
-                if leaf.grad is None and g.base is None and id(g) not in handed_out:
-                    leaf.grad = make_tensor(g)  # the common case of _accumulate_leaf, inlined
-                else:
-                    _accumulate_leaf(leaf, g, False, handed_out)
-                handed_out.add(id(g))
-    finally:
-        _grad_state.enabled = prev_mode
-        for _, n in heap:  # after an error: no stale cotangents for the next pass
-            n.pending = None
-
 
 def _special_vjp(node, xp, g, args, anomaly, batch_shape):
     """The vjp call when anomaly mode is on or the cotangents are batched."""
@@ -538,14 +422,15 @@ def rowwise_vjp(node, xp, g, args, batch_shape, call):
     return [_stack(xp, rs, batch_shape) for rs in per_input]
 
 
-def _add_pending(node, idx, g):
+def _add_pending(pending, node, idx, g):
+    """Add cotangent ``g`` of output ``idx`` of ``node`` to what the pass holds for it."""
     if node.n_out == 1:
-        old = node.pending
-        node.pending = g if old is None else old + g
+        old = pending.get(node)
+        pending[node] = g if old is None else old + g
         return
-    slots = node.pending
+    slots = pending.get(node)
     if slots is None:
-        slots = node.pending = [None] * node.n_out
+        slots = pending[node] = [None] * node.n_out
     slots[idx] = g if slots[idx] is None else slots[idx] + g
 
 
@@ -557,8 +442,11 @@ def _store_retained(node, g, create_graph):
         gi = g if node.n_out == 1 else (g[t._out_idx] if g is not None else None)
         if gi is None:
             continue
-        gt = gi if create_graph else make_tensor(gi)
-        t.grad = gt if t.grad is None else make_tensor(t.grad._data + gt._data)
+        if create_graph:   # the gradient keeps its graph, accumulated or not
+            t.grad = gi if t.grad is None else t.grad + gi
+        else:
+            gt = make_tensor(gi)
+            t.grad = gt if t.grad is None else make_tensor(t.grad._data + gt._data)
 
 
 def _accumulate_leaf(leaf, g, create_graph, handed_out):

@@ -15,19 +15,27 @@
     >>> x.grad
     tensor([ 3., 12.])
 
-It is an :class:`~dlmath.autograd.node.Op` like every primitive: ``forward``
-runs the user's function on detached Tensors (no graph inside), ``vjp`` calls
-the user's ``backward`` with Tensors. Under ``create_graph=True`` that
-backward is recorded, so it is differentiable when written with dlmath ops.
-An optional ``jvp(ctx, *tangents)`` gives forward mode.
+This is the way to write a fused op outside the core (nn, optim, your own
+code): its node is an :class:`~dlmath.autograd.node.Op` like every primitive's,
+recorded by the same ``record``. ``forward`` runs the user's function on
+detached aliases of the inputs (no graph inside; they share the inputs' memory
+and version counters), ``vjp`` calls the user's ``backward`` with Tensors.
+Under ``create_graph=True`` that backward is recorded, so it is differentiable
+when written with dlmath ops. An optional ``jvp(ctx, *tangents)`` gives
+forward mode.
+
+As in torch: a tensor given to ``ctx.save_for_backward`` and modified in place
+afterwards makes backward raise (its version moved); ``ctx.mark_dirty(x)`` says
+that forward modified input ``x`` in place and returns it: ``apply`` then
+returns ``x`` itself, now the output of this node.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .. import _grad_mode
-from . import xp_numpy
-from .node import Op, apply, make_tensor
+from . import _flags, xp_numpy
+from .node import Op, make_tensor, record
 
 _grad_state = _grad_mode.state
 
@@ -37,9 +45,11 @@ class FunctionCtx:
 
     def __init__(self):
         self._saved = ()
+        self._saved_versions = None   # each saved tensor's version once forward returned
         self.needs_input_grad = ()
         self.materialize_grads = True
         self._non_diff = set()
+        self._dirty = set()
         self._substitute = {}   # while a recorded backward runs: inner tensor -> the graph's tensor
 
     def save_for_backward(self, *tensors):
@@ -60,38 +70,38 @@ class FunctionCtx:
         self.materialize_grads = bool(value)
 
     def mark_dirty(self, *tensors):
-        pass
+        """``forward`` modified these inputs in place (and returns them)."""
+        self._dirty.update(id(t) for t in tensors)
+
+    def _stamp_saved(self):
+        from ..tensor import Tensor
+        self._saved_versions = tuple(t._vc[0] if isinstance(t, Tensor) else None for t in self._saved)
+
+    def _check_saved(self, name):
+        """torch's check: a saved tensor written in place since forward gives a wrong gradient."""
+        if not self._saved_versions:
+            return
+        for k, (t, ver) in enumerate(zip(self._saved, self._saved_versions)):
+            if ver is not None and t._vc[0] != ver:
+                raise RuntimeError(
+                    f"one of the variables needed for gradient computation has been modified by an "
+                    f"inplace operation: saved tensor {k} of {name} (shape {tuple(t.shape)}) is at version "
+                    f"{t._vc[0]}; expected version {ver} instead.")
 
 
 class _FunctionOp(Op):
     """The graph node of one ``Function.apply``."""
-    __slots__ = ("fn", "ctx", "kwargs", "is_tensor", "n_out", "single", "non_diff", "inner")
+    __slots__ = ("fn", "ctx", "is_tensor", "n_out", "inner")
     uses_inputs = False
+
+    @property
+    def saves_values(self):
+        """ctx holds saved tensors: backward frees them, as torch does (a second backward raises)."""
+        return bool(self.ctx._saved)
 
     @property
     def name(self):
         return self.fn.__name__
-
-    def forward(self, *arrays):
-        from ..tensor import Tensor
-        args = [make_tensor(a) if t else a for a, t in zip(arrays, self.is_tensor)]
-        self.inner = args
-        prev = _grad_state.enabled
-        _grad_state.enabled = False
-        try:
-            out = self.fn.forward(self.ctx, *args, **self.kwargs)
-        finally:
-            _grad_state.enabled = prev
-        self.single = not isinstance(out, tuple)
-        outs = (out,) if self.single else out
-        for k, o in enumerate(outs):
-            if not isinstance(o, Tensor):
-                raise RuntimeError(f"{self.name}.forward must return Tensors, got {type(o).__name__} "
-                                   f"at output {k}")
-        self.n_out = len(outs)
-        self.non_diff = [k for k, o in enumerate(outs) if id(o) in self.ctx._non_diff]
-        self.inner = (self.inner, list(outs))
-        return outs[0]._data if self.n_out == 1 else tuple(o._data for o in outs)
 
     def vjp(self, xp, g, *args):
         from ..tensor import Tensor
@@ -99,6 +109,7 @@ class _FunctionOp(Op):
         outs = args[-1] if self.n_out > 1 else (args[-1],)
         gs = g if self.n_out > 1 else (g,)
         ctx = self.ctx
+        ctx._check_saved(self.name)
         grads_out = []
         for gi, o in zip(gs, outs):
             if gi is None and ctx.materialize_grads:
@@ -107,10 +118,11 @@ class _FunctionOp(Op):
             if gi is not None and not isinstance(gi, Tensor):
                 gi = make_tensor(gi)
             grads_out.append(gi)
+        # saved inputs are the graph's tensors, as torch unpacks them (a backward may run
+        # autograd.grad through them); saved outputs too when the backward is recorded
+        ins, inner_outs = self.inner
+        ctx._substitute = {id(w): a for w, a, t in zip(ins, self.inputs, self.is_tensor) if t}
         if recording:
-            # saved inputs and outputs are those of the graph, so the backward is differentiable
-            ins, inner_outs = self.inner
-            ctx._substitute = {id(w): a for w, a, t in zip(ins, args[:-1], self.is_tensor) if t}
             ctx._substitute.update((id(w), o) for w, o in zip(inner_outs, outs))
         prev = _grad_state.enabled
         _grad_state.enabled = recording and prev
@@ -187,16 +199,83 @@ class Function:
         from ..tensor import Tensor
         ctx = FunctionCtx()
         is_tensor = tuple(isinstance(a, Tensor) for a in args)
-        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad and _grad_state.enabled
-                                     for a in args)
+        enabled = _grad_state.enabled
+        needs = tuple(t and a.requires_grad for a, t in zip(args, is_tensor))
+        ctx.needs_input_grad = needs if enabled else (False,) * len(args)
         if not any(is_tensor):
             return cls.forward(ctx, *args, **kwargs)
+        # forward sees detached aliases: the same memory and version counter, no history
+        inner = [_alias(a) if t else a for a, t in zip(args, is_tensor)]
+        _grad_state.enabled = False
+        try:
+            out = cls.forward(ctx, *inner, **kwargs)
+        finally:
+            _grad_state.enabled = enabled
+        single = not isinstance(out, tuple)
+        outs = (out,) if single else out
+        for k, o in enumerate(outs):
+            if not isinstance(o, Tensor):
+                raise RuntimeError(f"{cls.__name__}.forward must return Tensors, got {type(o).__name__} "
+                                   f"at output {k}")
+        position = {id(w): j for j, (w, t) in enumerate(zip(inner, is_tensor)) if t}
+        dirty = [position.get(id(o)) if id(o) in ctx._dirty else None for o in outs]
+        for j in ctx._dirty:
+            if j not in position:
+                raise RuntimeError(f"{cls.__name__}: mark_dirty was given a tensor that is not an input "
+                                   "of forward")
         op = _FunctionOp()
-        op.fn, op.ctx, op.kwargs, op.is_tensor, op.n_out = cls, ctx, kwargs, is_tensor, 1
-        result = apply(op, *args)
-        outs = result if isinstance(result, tuple) else (result,)
-        for k in op.non_diff:
-            outs[k].requires_grad = False
-        if op.single:
-            return result
-        return result if isinstance(result, tuple) else (result,)
+        op.fn, op.ctx, op.is_tensor, op.n_out = cls, ctx, is_tensor, len(outs)
+        op.inner = (inner, list(outs))
+        recording = enabled and True in needs
+        if recording:
+            for o, j in zip(outs, dirty):
+                if j is not None:
+                    _check_dirty(args[j], cls.__name__)
+        arrays = outs[0]._data if single else tuple(o._data for o in outs)
+        result = record(op, args, needs if recording else None, arrays)
+        results = [result] if single else list(result)
+        for k, (o, r, j) in enumerate(zip(outs, results, dirty)):
+            if j is not None:
+                # written in place: the input itself is the output, its history now this node
+                x = args[j]
+                x._vc[0] += 1
+                if r._tangent is not None:
+                    x._tangent = r._tangent
+                if recording:
+                    x.grad_fn, x.requires_grad, x._out_idx = op, True, k
+                    op.out_vc = x._vc if single else op.out_vc[:k] + (x._vc,) + op.out_vc[k + 1:]
+                    op.out_ver = x._vc[0] if single else op.out_ver[:k] + (x._vc[0],) + op.out_ver[k + 1:]
+                results[k] = x
+                continue
+            r._vc = o._vc   # the inner output's counter: ctx sees writes to the returned tensor
+            if id(o) in position:
+                # an input returned as it is: the output is a view of it, as in torch
+                x = args[position[id(o)]]
+                r._base = x._base if x._base is not None else x
+                r._vc = x._vc
+                r._view_ver = x._vc[0]
+            if recording:
+                if single:
+                    op.out_vc, op.out_ver = r._vc, r._vc[0]
+                else:
+                    op.out_vc = op.out_vc[:k] + (r._vc,) + op.out_vc[k + 1:]
+                    op.out_ver = op.out_ver[:k] + (r._vc[0],) + op.out_ver[k + 1:]
+            if id(o) in ctx._non_diff or o._data.dtype.kind not in "fc":
+                r.requires_grad = False
+                r.grad_fn = None
+        ctx._stamp_saved()
+        return results[0] if single else tuple(results)
+
+
+def _alias(a):
+    t = make_tensor(a._data)
+    t._vc = a._vc
+    return t
+
+
+def _check_dirty(x, name):
+    if x.grad_fn is None and x.requires_grad:
+        raise RuntimeError(f"{name}: a leaf Variable that requires grad has been used in an in-place operation.")
+    if x._base is not None:
+        raise RuntimeError(f"{name}: an input modified in place (mark_dirty) is a view; dlmath supports "
+                           "in-place Functions on tensors that own their memory. clone() the view first.")

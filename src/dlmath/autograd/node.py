@@ -11,6 +11,17 @@ output tangent), next to each other, as one would write them on paper.
 runs on Tensors and is itself recorded, so derivatives of any order come from
 one formula. Saved inputs and the output are passed in the same form as ``g``.
 
+An instance is made for each call, with the call's parameters (an axis, an
+index); once applied with grad on, the same object is the graph's node for that
+call: :func:`record`, the one recording path, writes its edges, the versions
+of what it saved and its sequence number. After that nothing writes to a node
+while backward runs (the pass keeps its pending cotangents in a table of its
+own, see ``engine``), so backward passes can nest (a ``Function`` whose
+``backward`` calls ``autograd.grad``) and run in several threads at once.
+(One object rather than a rule plus a node: it is one allocation per op on the
+hot path, and the parameters and values a rule saves belong to the call anyway,
+as in torch's ``*Backward`` nodes.)
+
 Broadcasting is undone once, in the engine (``sum_to``), not in each rule.
 """
 from __future__ import annotations
@@ -27,30 +38,38 @@ _grad_state = _grad_mode.state
 
 
 class Op:
-    """A node of the graph; subclasses are primitives.
+    """A primitive; once applied with grad on, also the node that records the application.
 
     Class attributes a primitive sets:
       uses_inputs  the vjp reads input values (so their in-place modification
                    after the forward pass is an error at backward)
       uses_output  the vjp reads the output value
+      saves_values the vjp reads other values kept from forward (a Function's ctx)
       is_view      the output shares memory with input 0 (reshape, transpose, basic indexing)
       n_out        number of outputs (eigh, svd, ... return several)
       batched      vjp/jvp accept cotangents/tangents with extra leading (batch)
                    dims (jacrev, jacfwd, hessian); if False the engine loops per row
 
-    A recorded node holds ``inputs`` (the input tensors: their values for the vjp,
-    their version counters) and ``fns``, each input's ``grad_fn`` at the time of
-    recording: the graph's edges. They are taken then, not read off the tensor at
-    backward time, because an in-place op gives a tensor a new ``grad_fn``, and a
-    node recorded before it must still send its cotangent to the old one.
+    Fields :func:`record` writes on a node:
+      inputs       the input Tensors (their values for the vjp, their version counters)
+      fns          each input's ``grad_fn`` at the time of recording: the graph's edges.
+                   Taken then, not read off the tensor at backward time, because an
+                   in-place op gives a tensor a new ``grad_fn``, and a node recorded
+                   before it must still send its cotangent to the old one
+      needs        which inputs want a gradient (a rule may skip work for the others)
+      versions     the inputs' version counters' values, checked before a rule reads them
+      out, out_vc, out_ver   the output array(s), their version counter(s) and values
+      seq          creation order: consumers are always newer than what they consume
+      retained     weak references to tensors that asked ``retain_grad()``
     """
     __slots__ = ("inputs", "fns", "needs", "out", "versions", "out_vc", "out_ver", "retained", "trace",
-                 "pending", "deps", "out_tangent", "seq", "released")
+                 "out_tangent", "seq", "released")
     uses_inputs = True
     uses_output = False
     is_view = False
     n_out = 1
     batched = False
+    saves_values = False   # the rule reads values kept from forward other than inputs/output
     # Optional ``vjp_donated(g, x, y)`` for one-input ops: the vjp on arrays when the
     # plain backward pass donates ``g`` (no one else holds it), so the rule may reuse its
     # memory instead of allocating (ReLU's mask, in place).
@@ -101,58 +120,53 @@ def make_tensor(data, requires_grad=False, grad_fn=None):
 
 _new = object.__new__
 _Tensor = None  # set by dlmath.tensor once the class exists
-
-
 _ndarray = np.ndarray
 _asarray = np.asarray
+_shares = np.may_share_memory
+_NEEDS1 = (True,)
+# creation order: a node's consumers are always created after it, so visiting
+# nodes newest-first is a topological order (as PyTorch's sequence numbers).
+# (count's __next__ is atomic under the GIL: threads never share a number.)
+_next_seq = itertools.count().__next__
+
+
+# --- applying a primitive ----------------------------------------------------
+def apply(op: Op, *inputs):
+    """Run ``op`` on Tensors / Python scalars and record it when grad is on.
+
+    Inputs must already have the dtype the op computes in (the caller applies
+    the promotion rules). Returns a Tensor, or a tuple of them for n_out > 1.
+    """
+    if op.n_out == 1:
+        if len(inputs) == 1:
+            return apply1(op, inputs[0])
+        if len(inputs) == 2:
+            return apply2(op, inputs[0], inputs[1])
+    T = _Tensor
+    enabled = _grad_state.enabled
+    if enabled:
+        for a in inputs:
+            if isinstance(a, T) and a._base is not None and _views.is_stale(a):
+                _views.refresh(a)
+    out = op.forward(*[a._data if isinstance(a, T) else a for a in inputs])
+    if op.n_out == 1 and out.__class__ is not _ndarray:
+        out = _asarray(out)
+    needs = tuple(isinstance(a, T) and a.requires_grad for a in inputs)
+    return record(op, inputs, needs if enabled and True in needs else None, out)
 
 
 def apply1(op: Op, a):
-    """``apply`` for one Tensor input and one output: the hot path of unary ops, unrolled."""
+    """``apply`` for one Tensor input and one output: the hot path of unary ops."""
+    if a._base is not None and _grad_state.enabled and _views.is_stale(a):
+        _views.refresh(a)
     out = op.forward(a._data)
     if out.__class__ is not _ndarray:
         out = _asarray(out)
-    t = _new(_Tensor)
-    t._data = out
-    t.grad = None
-    t._out_idx = 0
-    t._tangent = None
-    vc = [0]
-    if a._base is not None and _grad_state.enabled and _views.is_stale(a):
-        _views.refresh(a)
-    if a.requires_grad and _grad_state.enabled:
-        op.needs = _NEEDS1
-        if op.uses_inputs:
-            op.versions = (a._vc[0],)
-        op.inputs = (a,)
-        op.fns = (a.grad_fn,)
-        op.retained = op.pending = op.deps = None
-        op.seq = _next_seq()
-        op.out = out
-        op.out_vc = vc
-        op.out_ver = 0
-        t.requires_grad = True
-        t.grad_fn = op
-    else:
-        t.requires_grad = False
-        t.grad_fn = None
-    if op.is_view and _shares(out, a._data):  # (NumPy copies what it cannot view: not a view then)
-        vc = a._vc
-        t._base = a._base if a._base is not None else a
-        t._view_ver = vc[0]
-        if t.grad_fn is not None:
-            op.out_vc = vc
-            op.out_ver = vc[0]
-    else:
-        t._base = None
-    t._vc = vc
-    if _flags.active:
-        _flags.after_forward(op, (a,), (a._data,), out, t)
-    return t
+    return record(op, (a,), _NEEDS1 if a.requires_grad and _grad_state.enabled else None, out)
 
 
 def apply2(op: Op, a, b):
-    """``apply`` for two inputs (Tensors or Python scalars) and one output, unrolled."""
+    """``apply`` for two inputs (Tensors or Python scalars) and one output."""
     T = _Tensor
     if isinstance(a, T):
         if a._base is not None and _grad_state.enabled and _views.is_stale(a):
@@ -169,92 +183,84 @@ def apply2(op: Op, a, b):
     out = op.forward(da, db)
     if out.__class__ is not _ndarray:
         out = _asarray(out)
-    t = _new(T)
-    t._data = out
-    t.grad = None
-    t._out_idx = 0
-    t._tangent = None
-    t._base = None
-    vc = t._vc = [0]
-    if (ra or rb) and _grad_state.enabled:
-        op.needs = (ra, rb)
-        if op.uses_inputs:
-            op.versions = (a._vc[0] if da is not a else 0, b._vc[0] if db is not b else 0)
-        op.inputs = (a, b)
-        op.fns = (a.grad_fn if ra else None, b.grad_fn if rb else None)
-        op.retained = op.pending = op.deps = None
-        op.seq = _next_seq()
-        op.out = out
-        op.out_vc = vc
-        op.out_ver = 0
-        t.requires_grad = True
-        t.grad_fn = op
-    else:
-        t.requires_grad = False
-        t.grad_fn = None
-    if _flags.active:
-        _flags.after_forward(op, (a, b), (da, db), out, t)
-    return t
+    return record(op, (a, b), (ra, rb) if (ra or rb) and _grad_state.enabled else None, out)
 
 
-_NEEDS1 = (True,)
-_shares = np.may_share_memory
-# creation order: a node's consumers are always created after it, so visiting
-# nodes newest-first is a topological order (as PyTorch's sequence numbers)
-_next_seq = itertools.count().__next__
-
-
-def apply(op: Op, *inputs):
-    """Run ``op`` on Tensors / Python scalars and record it when grad is on.
-
-    Inputs must already have the dtype the op computes in (the caller applies
-    the promotion rules). Returns a Tensor, or a tuple of them for n_out > 1.
-    """
+# --- the one recording path --------------------------------------------------
+def record(op: Op, inputs, needs, out):
+    """Make the output tensor(s) of ``op`` applied to ``inputs`` (its forward gave ``out``)
+    and, when ``needs`` is given (grad mode on and some input wants a gradient), make
+    ``op`` their node. Every op's outputs are made here and every node's fields are
+    written here (see :class:`Op`), view regeneration included."""
     if op.n_out == 1:
-        if len(inputs) == 1:
-            return apply1(op, inputs[0])
-        if len(inputs) == 2 and not op.is_view:
-            return apply2(op, inputs[0], inputs[1])
-    T = _Tensor
-    if _grad_state.enabled:
-        for a in inputs:
-            if isinstance(a, T) and a._base is not None and _views.is_stale(a):
-                _views.refresh(a)
-    arrays = [a._data if isinstance(a, T) else a for a in inputs]
-    out = op.forward(*arrays)
-    needs = tuple(isinstance(a, T) and a.requires_grad for a in inputs)
-    record = True in needs and _grad_state.enabled
-    fn = None
-    if record:
-        op.needs = needs
-        if op.uses_inputs:
-            op.versions = tuple(a._vc[0] if isinstance(a, T) else 0 for a in inputs)
-        op.inputs = inputs
-        op.fns = tuple(a.grad_fn if n else None for a, n in zip(inputs, needs))
-        op.retained = op.pending = op.deps = None
-        op.seq = _next_seq()
-        op.out = out
-        fn = op
-    if op.n_out == 1:
-        result = make_tensor(out, record, fn)
+        t = result = _new(_Tensor)
+        t._data = out
+        t.grad = None
+        t._out_idx = 0
+        t._tangent = None
         if op.is_view and _shares(out, inputs[0]._data):
-            base = inputs[0]
-            result._vc = base._vc
-            result._base = base._base if base._base is not None else base
-            result._view_ver = base._vc[0]
-        if record:
-            op.out_vc = result._vc
-            op.out_ver = result._vc[0]
+            # a view shares its base's memory and so its version counter
+            # (NumPy copies what it cannot view: then it is no view)
+            a = inputs[0]
+            out_vc = a._vc
+            t._base = a._base if a._base is not None else a
+            t._view_ver = out_vc[0]
+        else:
+            out_vc = [0]
+            t._base = None
+        t._vc = out_vc
+        if needs is None:
+            t.requires_grad = False
+            t.grad_fn = None
+        else:
+            t.requires_grad = True
+            t.grad_fn = op
+            op.out_ver = out_vc[0]
     else:
-        # integer outputs (indices) are leaves that do not require grad, as in PyTorch
-        result = tuple(make_tensor(o, True, fn) if record and o.dtype.kind in "fc"
-                       else make_tensor(o) for o in out)
+        # each output has its own version counter; integer outputs (indices) are
+        # leaves that do not require grad, as in PyTorch
+        fn = None if needs is None else op
+        result = tuple(make_tensor(o, True, fn) if fn is not None and o.dtype.kind in "fc" else make_tensor(o)
+                       for o in out)
         for i, r in enumerate(result):
             r._out_idx = i
-        if record:  # each output has its own version counter; a vjp reading them checks all
-            op.out_vc = tuple(r._vc for r in result)
-            op.out_ver = (0,) * len(result)
-    if _flags.active:
-        # forward-mode tangents and anomaly checks cost nothing when off
-        _flags.after_forward(op, inputs, arrays, out, result)
+        out_vc = tuple(r._vc for r in result)
+        op.out_ver = (0,) * len(result)
+    if needs is not None:
+        op.inputs = inputs
+        op.needs = needs
+        op.out = out
+        op.out_vc = out_vc
+        op.retained = None
+        op.seq = _next_seq()
+        n = len(inputs)
+        if n == 1:   # (one and two inputs unrolled: every elementwise op passes here)
+            a = inputs[0]
+            op.fns = (a.grad_fn,)
+            if op.uses_inputs:
+                op.versions = (a._vc[0],)
+        elif n == 2:
+            a, b = inputs
+            ra, rb = needs
+            op.fns = (a.grad_fn if ra else None, b.grad_fn if rb else None)
+            if op.uses_inputs:
+                T = _Tensor
+                op.versions = (a._vc[0] if isinstance(a, T) else 0, b._vc[0] if isinstance(b, T) else 0)
+        else:
+            T = _Tensor
+            op.fns = tuple(a.grad_fn if n else None for a, n in zip(inputs, needs))
+            if op.uses_inputs:
+                op.versions = tuple(a._vc[0] if isinstance(a, T) else 0 for a in inputs)
+    if _flags.active:   # forward-mode tangents and anomaly checks: one test when off
+        T = _Tensor
+        _flags.after_forward(op, inputs, tuple(a._data if isinstance(a, T) else a for a in inputs), out, result)
     return result
+
+
+def restamp(op: Op, vc):
+    """The node's output is now the memory behind version counter ``vc`` (an in-place op
+    wrote its result into a tensor, which took ``op`` as its ``grad_fn``)."""
+    op.out_vc = vc
+    op.out_ver = vc[0]
+
+

@@ -27,7 +27,7 @@ def is_stale(t) -> bool:
 def refresh(t):
     """Point the stale view ``t`` at its base's current history (in place on ``t``)."""
     from ..ops.indexing import GetItem
-    from .node import _next_seq
+    from .node import record, restamp
 
     base = t._base
     view, root = t._data, base._data
@@ -54,14 +54,9 @@ def refresh(t):
     else:
         op = GetItem()
         op.index = view_index(root, view)
-    op.needs = (True,)
-    op.inputs = (base,)
-    op.fns = (base.grad_fn,)
-    op.retained = op.pending = op.deps = None
-    op.seq = _next_seq()
-    op.out = view
-    op.out_vc = t._vc
-    op.out_ver = t._vc[0]
+    # recorded as any op is; the node's output is then t itself (its memory, its counter)
+    record(op, (base,), (True,), view)
+    restamp(op, t._vc)
     t.grad_fn = op
     t._out_idx = 0
     t.requires_grad = True
