@@ -11,8 +11,10 @@ two fused primitives (softplus, and BCE on probabilities) are in
 
 Reductions, weights, ``ignore_index``, label smoothing, shapes, dtypes and
 error types follow PyTorch. Where dlmath is deliberately better (documented
-per function): entries that are ignored, or masked with -inf where the
-target puts no mass, get 0 loss and a zero gradient instead of NaN.
+per function and in docs/differences.md): entries that are ignored, or
+masked with -inf where the target puts no mass, get 0 loss and a zero
+gradient instead of NaN; a logit of +-inf in BCE with logits gets the limit
+of the loss (0 or +inf) and the finite gradient sigmoid(z) - t.
 """
 from __future__ import annotations
 
