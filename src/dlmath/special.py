@@ -43,7 +43,7 @@ def _float(x, name):
     return as_float(to_tensor(x, name))
 
 
-def keep_dtype(y: Tensor, x: Tensor) -> Tensor:
+def _keep_dtype(y: Tensor, x: Tensor) -> Tensor:
     """y in x's floating dtype, as PyTorch's elementwise functions return it.
 
     scipy's ``expit`` and ``erf`` have no float16 loop: NumPy runs their
@@ -125,7 +125,7 @@ class Entr(Op):
 def expit(input):
     """The logistic sigmoid 1 / (1 + exp(-x)) (torch.special.expit)."""
     x = _float(input, "expit")
-    return keep_dtype(_ew.sigmoid(x), x)
+    return _keep_dtype(_ew.sigmoid(x), x)
 
 
 def logit(input, eps=None):
@@ -142,7 +142,7 @@ def logit(input, eps=None):
 def erf(input):
     """The error function 2/sqrt(pi) int_0^x exp(-u^2) du; d/dx = 2/sqrt(pi) exp(-x^2)."""
     x = _float(input, "erf")
-    return keep_dtype(_ew.erf(x), x)
+    return _keep_dtype(_ew.erf(x), x)
 
 
 def erfc(input):
