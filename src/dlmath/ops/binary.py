@@ -13,7 +13,7 @@ import numpy as np
 
 from ..autograd.node import Op, apply, apply2, make_tensor
 from ..tensor import Tensor
-from ._util import (as_float, binary_operands, broadcast_error, cast, lift, quiet, result_dtype,
+from ._util import (as_float, binary_operands, broadcast_error, lift, quiet,
                     to_tensor)
 from .unary import trunc
 
@@ -106,7 +106,12 @@ class Div(Op):
 
 class Pow(Op):
     """a ** b; d/da = b a^(b-1) (0 where b = 0), d/db = a^b log(a) (taken as 0 where a = 0 and
-    b >= 0), as PyTorch."""
+    b >= 0), as PyTorch.
+
+    A number exponent of 0.5 or -0.5 is sqrt(a) or 1/sqrt(a), as torch computes it (so
+    (-0) ** 0.5 = -0 and (-inf) ** 0.5 = NaN); a^(b-1) in d/da likewise. x ** 0 has the
+    gradient 0 everywhere, also at x = inf or NaN (not 0 * inf = NaN), as torch.
+    """
     __slots__ = ()
     batched = True
 
@@ -115,17 +120,20 @@ class Pow(Op):
         return self.needs[1]  # y appears only in d/db
 
     def forward(self, a, b):
+        if b.__class__ is float:
+            if b == 0.5:
+                return np.sqrt(a)
+            if b == -0.5:
+                with quiet():
+                    return np.reciprocal(np.sqrt(a))
         return np.power(a, b)
 
     def _da(self, xp, a, b):
         if isinstance(b, (int, float)):
-            if b == 0:
-                return a * 0
             if b == 2:
                 return 2 * a
-            return b * a ** (b - 1)
-        # 0 where b == 0 (x^0 is constant), not 0 * 0^(-1) = NaN at a = 0: as PyTorch
-        return xp.where(b == 0, 0.0, b * a ** (b - 1))
+            return b * _number_power(xp, a, b - 1)
+        return b * a ** (b - 1)
 
     def _db(self, xp, a, b, y):
         with quiet():
@@ -133,19 +141,51 @@ class Pow(Op):
                 return xp.where(b >= 0, 0.0, y * -np.inf) if a == 0 else y * float(np.log(a))
             return xp.where((a == 0) & (b >= 0), 0.0, y * xp.log(a))
 
+    def _zero_exponent(self, xp, g, b):
+        """d/da where the exponent is 0: exactly 0 (torch), even for an inf or NaN g or a."""
+        if isinstance(b, (int, float)):
+            return xp.zeros(tuple(g.shape), g.dtype) if b == 0 else None
+        return b == 0
+
     def vjp(self, xp, g, a, b, y):
         needs = self.needs
         with quiet():
-            return ((g * self._da(xp, a, b) if needs[0] else None),
-                    (g * self._db(xp, a, b, y) if needs[1] else None))
+            ga = None
+            if needs[0]:
+                zero = self._zero_exponent(xp, g, b)
+                if zero is None:
+                    ga = g * self._da(xp, a, b)
+                elif isinstance(b, (int, float)):
+                    ga = zero
+                else:  # torch: where(b == 0, 0, g * b a^(b-1)), so a NaN g does not leak either
+                    ga = xp.where(zero, 0.0, g * self._da(xp, a, b))
+            return ga, (g * self._db(xp, a, b, y) if needs[1] else None)
 
     def jvp(self, xp, t, a, b, y):
         ta, tb = lift(xp, t[0], a, y), lift(xp, t[1], b, y)
-        out = None if ta is None else ta * self._da(xp, a, b)
+        out = None
+        if ta is not None:
+            with quiet():
+                zero = self._zero_exponent(xp, ta, b)
+                if zero is None:
+                    out = ta * self._da(xp, a, b)
+                elif isinstance(b, (int, float)):
+                    out = zero
+                else:
+                    out = xp.where(zero, 0.0, ta * self._da(xp, a, b))
         if tb is not None:
             d = tb * self._db(xp, a, b, y)
             out = d if out is None else out + d
         return out
+
+
+def _number_power(xp, a, e):
+    """a ** e for a number e, with torch's kernels for e = 0.5 (sqrt) and -0.5 (1/sqrt)."""
+    if e == 0.5:
+        return xp.sqrt(a)
+    if e == -0.5:
+        return 1 / xp.sqrt(a)
+    return a ** e
 
 
 class Maximum(Op):
@@ -231,24 +271,32 @@ class Fmod(Remainder):
 
 
 class Atan2(Op):
-    """atan2(a, b), the angle of the point (b, a); d/da = b / r^2, d/db = -a / r^2, r^2 = a^2 + b^2."""
+    """atan2(a, b), the angle of the point (b, a); d/da = b / r^2, d/db = -a / r^2, r^2 = a^2 + b^2
+    (both 0 where r^2 = 0, as torch)."""
     __slots__ = ()
     batched = True
 
     def forward(self, a, b):
         return np.arctan2(a, b)
 
-    def vjp(self, xp, g, a, b, y):
+    @staticmethod
+    def _recip(xp, a, b):
+        """1 / r^2, taken as 0 where r^2 = 0 (the origin, or an underflow), as torch: the
+        gradient at (0, 0) is 0, not 0 / 0 = NaN."""
         with quiet():
             r2 = a * a + b * b
-            return ((g * b / r2 if self.needs[0] else None), (-g * a / r2 if self.needs[1] else None))
+            return xp.where(r2 == 0, 0.0, 1 / r2)
+
+    def vjp(self, xp, g, a, b, y):
+        recip = self._recip(xp, a, b)
+        return ((g * b * recip if self.needs[0] else None), (-g * a * recip if self.needs[1] else None))
 
     def jvp(self, xp, t, a, b, y):
         ta, tb = lift(xp, t[0], a, y), lift(xp, t[1], b, y)
-        r2 = a * a + b * b
-        out = None if ta is None else ta * b / r2
+        recip = self._recip(xp, a, b)
+        out = None if ta is None else ta * b * recip
         if tb is not None:
-            d = -tb * a / r2
+            d = -tb * a * recip
             out = d if out is None else out + d
         return out
 
@@ -343,20 +391,67 @@ def mul(a, b):
 
 
 def div(a, b, rounding_mode=None):
-    """a / b: true division; integer inputs give the default float, as in PyTorch."""
-    if rounding_mode is not None:
-        q = floor_divide(a, b) if rounding_mode == "floor" else trunc(_true_div(a, b))
-        return q if rounding_mode == "floor" else _match_int(q, a, b)
-    return _true_div(a, b)
+    """a / b: true division; integer inputs give the default float, as in PyTorch.
+
+    rounding_mode 'floor' is ``floor_divide``; 'trunc' rounds toward zero (exactly, in the
+    integer dtype, for integer inputs)."""
+    if rounding_mode is None:
+        return _true_div(a, b)
+    if rounding_mode == "floor":
+        return floor_divide(a, b)
+    if rounding_mode != "trunc":
+        raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
+                           f"but found {rounding_mode!r}")
+    ops = binary_operands(a, b, "div")
+    if ops is None:
+        raise TypeError(f"div: unsupported operand types {type(a).__name__} and {type(b).__name__}")
+    a, b, dt = ops
+    if dt.kind not in "iub":
+        return trunc(_true_div(a, b))
+    _check_divisor("div", a, b, dt, "div_trunc")
+    av = a._data if isinstance(a, Tensor) else a
+    bv = b._data if isinstance(b, Tensor) else b
+    try:
+        with quiet():
+            q, r = np.divmod(av, bv)  # floor quotient; r has the sign of b
+    except ValueError as e:
+        raise _shape_error("div", a, b, e) from None
+    q = q + ((r != 0) & ((np.asarray(av) < 0) != (np.asarray(bv) < 0)))  # floor -> toward zero
+    return make_tensor(np.asarray(q, dtype=dt))
 
 
 def _true_div(a, b):
     return _binary(Div, a, b, "div", to_float=True)
 
 
-def _match_int(q, a, b):
-    dt = result_dtype([v if isinstance(v, Tensor) else v for v in (to_tensor(a), to_tensor(b))])
-    return cast(q.detach(), dt) if dt.kind in "iub" else q
+_SYMBOL = {"remainder": "%", "fmod": "fmod", "floor_divide": "//", "div": "/"}
+
+
+def _check_divisor(opname, a, b, dt, kernel=None):
+    """Integer and bool division, as torch: a bool quotient is not implemented, and an integer
+    division by zero raises (NumPy would quietly give 0). Call only for integer or bool ``dt``:
+    float division by zero is inf or NaN, with no check."""
+    if dt.kind == "b":
+        raise NotImplementedError(f"{opname}: not implemented for bool tensors "
+                                  f"(torch: \"{kernel or opname}_cpu\" not implemented for 'Bool')")
+    bv = b._data if isinstance(b, Tensor) else b
+    zero = np.equal(bv, 0)
+    if not zero.any():
+        return
+    av = a._data if isinstance(a, Tensor) else a
+    try:
+        shape = np.broadcast_shapes(np.shape(av), np.shape(bv))
+    except ValueError:
+        raise broadcast_error(opname, np.shape(av), np.shape(bv)) from None
+    zero = np.broadcast_to(zero, shape)
+    if zero.size == 0:  # nothing is divided (torch runs no kernel on an empty result)
+        return
+    where = tuple(int(i) for i in np.argwhere(zero)[0])
+    dividend = np.broadcast_to(np.asarray(av), shape)[where]
+    at = f" at index {where}" if shape else ""
+    raise RuntimeError(f"{opname}: ZeroDivisionError: integer division by zero: the divisor is 0 in "
+                       f"{int(np.count_nonzero(zero))} of {zero.size} places (first{at}: "
+                       f"{dividend} {_SYMBOL[opname]} 0)")
 
 
 def floor_divide(a, b):
@@ -365,10 +460,10 @@ def floor_divide(a, b):
     if ops is None:
         raise TypeError(f"floor_divide: unsupported operand types {type(a).__name__} and {type(b).__name__}")
     a, b, dt = ops
+    if dt.kind in "iub":
+        _check_divisor("floor_divide", a, b, dt, "div_floor")
     av = a._data if isinstance(a, Tensor) else a
     bv = b._data if isinstance(b, Tensor) else b
-    if dt.kind in "iu" and np.any(np.asarray(bv) == 0):
-        raise RuntimeError("floor_divide: ZeroDivisionError (integer division by zero)")
     try:
         with quiet():
             out = np.floor_divide(av, bv)
@@ -377,12 +472,26 @@ def floor_divide(a, b):
     return make_tensor(np.asarray(out, dtype=dt))
 
 
+def _integer_checked(cls, a, b, opname):
+    """``_binary`` for remainder and fmod: an integer divisor of 0 raises (see _check_divisor)."""
+    ops = binary_operands(a, b, opname)
+    if ops is None:
+        raise TypeError(f"{opname}: unsupported operand types {type(a).__name__} and {type(b).__name__}")
+    a, b, dt = ops
+    if dt.kind in "iub":
+        _check_divisor(opname, a, b, dt)
+    try:
+        return apply2(cls(), a, b)
+    except ValueError as e:
+        raise _shape_error(opname, a, b, e) from None
+
+
 def remainder(a, b):
-    return _binary(Remainder, a, b, "remainder")
+    return _integer_checked(Remainder, a, b, "remainder")
 
 
 def fmod(a, b):
-    return _binary(Fmod, a, b, "fmod")
+    return _integer_checked(Fmod, a, b, "fmod")
 
 
 def atan2(input, other):

@@ -19,12 +19,17 @@ import numpy as np
 from .. import _dtype
 from ..autograd.node import Op, apply, make_tensor
 from ..tensor import Tensor
-from ._util import reduce_along, as_float, normalize_dim, normalize_dims, quiet, to_tensor
+from ._util import reduce_along, as_float, cast, normalize_dim, normalize_dims, quiet, to_tensor
 from .unary import Sqrt
 
 
 # the ufuncs' own reductions: np.sum/np.max/np.mean add microseconds of Python around them
 _add_reduce = np.add.reduce
+
+# float16 sums, means, cumulative sums and softmaxes accumulate in float32 and round once, as
+# torch does (NumPy would round at every step along an outer axis, and 10 x 1e4 overflows)
+_F16 = np.dtype(np.float16)
+_F32 = np.float32
 
 
 def _max_reduce(x, axis, keepdims):
@@ -61,13 +66,16 @@ def _full(xp, gk, x):
 
 
 class Sum(Op):
-    """sum over axes; d/dx_i = 1, so every element receives the cotangent."""
-    __slots__ = ("axes", "keepdim", "dtype")
+    """sum over axes; d/dx_i = 1, so every element receives the cotangent.
+
+    ``dtype`` is the accumulator's, ``out`` the result's when it differs (float16: float32 sums)."""
+    __slots__ = ("axes", "keepdim", "dtype", "out")
     batched = True
     uses_inputs = False
 
     def forward(self, x):
-        return _add_reduce(x, axis=self.axes, keepdims=self.keepdim, dtype=self.dtype)
+        r = _add_reduce(x, axis=self.axes, keepdims=self.keepdim, dtype=self.dtype)
+        return r if self.out is None else r.astype(self.out)
 
     def vjp(self, xp, g, x, y):
         return (_full(xp, _restore(xp, g, self.axes, self.keepdim, x.ndim), x),)
@@ -86,6 +94,9 @@ class Mean(Op):
         if x.size == 0:  # NaN, quietly, as torch (np.mean would warn "Mean of empty slice")
             with quiet():
                 return np.sum(x, axis=self.axes, keepdims=self.keepdim) / x.dtype.type(self.count)
+        if x.dtype is _F16:  # torch: sum in float32, divide, round once (10 x 1e4 -> 1e4, not inf)
+            return (_add_reduce(x, axis=self.axes, keepdims=self.keepdim, dtype=_F32)
+                    / self.count).astype(_F16)
         return _add_reduce(x, axis=self.axes, keepdims=self.keepdim) / self.count
 
     def vjp(self, xp, g, x, y):
@@ -104,6 +115,15 @@ class Prod(Op):
     uses_output = True
 
     def forward(self, x):
+        if x.dtype is _F16 and x.size:
+            # torch multiplies float16 in float16, rounding (and overflowing) at every step:
+            # 300 * 300 * (1/300) is inf. NumPy's inner loop would keep a float32 product.
+            axis = -1 if self.axis is None else self.axis
+            r = np.multiply.accumulate(x.reshape(-1) if self.axis is None else x, axis=axis)
+            r = np.take(r, -1, axis=axis)
+            if self.keepdim:
+                r = np.reshape(r, (1,) * x.ndim) if self.axis is None else np.expand_dims(r, self.axis)
+            return r
         return np.prod(x, axis=self.axis, keepdims=self.keepdim)
 
     def _others(self, xp, x, y):
@@ -174,7 +194,16 @@ class Extreme(Op):
         return self.pick(x, axis=self.axes, keepdims=self.keepdim)
 
     def _ties(self, xp, x, y):
-        """Where x reaches the extreme, and how many places share it along the axes."""
+        """Where x reaches the extreme, and how many places share it along the axes.
+
+        max()/min() of everything (``exact``) that is NaN: the NaNs share it, as torch
+        (amax/amin compare x == NaN, find no place, and give NaN everywhere, as torch)."""
+        if self.exact:
+            ya = y._data if hasattr(y, "_data") else y
+            if ya.dtype.kind in "fc" and np.isnan(ya):
+                xa = x._data if hasattr(x, "_data") else x
+                hit = np.isnan(xa)
+                return hit, xp.sum(xp.astype(hit, x.dtype), axis=self.axes, keepdims=True)
         hit = x == _restore(xp, y, self.axes, self.keepdim, x.ndim)
         # in x's dtype: 1/3 for a three-way tie is float64's 1/3
         return hit, xp.sum(xp.astype(hit, x.dtype), axis=self.axes, keepdims=True)
@@ -203,6 +232,8 @@ class LogSumExp(Op):
     uses_output = True
 
     def forward(self, x):
+        if x.dtype is _F16:  # the sum of exponentials in float32, rounded once
+            return self.forward(x.astype(_F32)).astype(_F16)
         m = _max_reduce(x, self.axes, True) if x.size else np.zeros((1,) * x.ndim, x.dtype)
         m = np.where(np.isfinite(m), m, 0)
         with quiet():
@@ -238,6 +269,8 @@ class Softmax(Op):
     def forward(self, x):
         if x.size == 0:
             return x.copy()
+        if x.dtype is _F16:  # computed in float32, rounded once (torch)
+            return self.forward(x.astype(_F32)).astype(_F16)
         with quiet():
             e = np.exp(x - _max_reduce(x, self.axis, True))
             return e / _sum_along(e, self.axis, True)
@@ -250,6 +283,8 @@ class Softmax(Op):
 
     def _apply(self, xp, g, x, y):
         """y * (g - <g, y>): the Jacobian diag(y) - y y^T is symmetric, so vjp and jvp agree."""
+        if y.dtype is _F16:  # in float32, as torch: g - <g, y> cancels, and float16 would lose it
+            return xp.astype(self._apply(xp, xp.astype(g, _F32), x, xp.astype(y, _F32)), _F16)
         ax = _ax(self.axis, x)
         if ax == -1 and isinstance(g, np.ndarray) and g.size > 4096:
             # fused on arrays: one temporary instead of three (the 256 x 256 batch of a jacobian)
@@ -271,6 +306,8 @@ class LogSoftmax(Op):
         if x.ndim == 0:
             with quiet():
                 return x - x  # log softmax of one number: 0, or NaN for inf and NaN as torch
+        if x.dtype is _F16:  # computed in float32, rounded once (torch)
+            return self.forward(x.astype(_F32)).astype(_F16)
         with quiet():
             z = x - _max_reduce(x, self.axis, True)
             lse = _sum_along(np.exp(z), self.axis, True)
@@ -279,10 +316,64 @@ class LogSoftmax(Op):
             return z
 
     def vjp(self, xp, g, x, y):
+        if y.dtype is _F16:  # in float32, as torch
+            return (xp.astype(self.vjp(xp, xp.astype(g, _F32), x, xp.astype(y, _F32))[0], _F16),)
         return (g - xp.exp(y) * xp.sum(g, axis=_ax(self.axis, x), keepdims=True),)
 
     def jvp(self, xp, t, x, y):
         return t[0] - xp.sum(xp.exp(y) * t[0], axis=_ax(self.axis, x), keepdims=True)
+
+
+class Var(Op):
+    """Variance over axes, sum (x - mean)^2 / (n - correction), with torch's derivative
+    2 / (n - correction) * (x - mean(x)), one node instead of five.
+
+    Forward as torch: a reduction to one number is the two-pass sum of squared deviations
+    from the mean; any other reduction (and var_mean, and float16) is torch's Welford
+    update, whose constant rows have a variance of exactly 0 (so std's derivative there is 0).
+    Shifting by the first element before the two passes (``shift``) gives the same exact 0.
+
+    When n - correction <= 0, torch's derivative is g * (inf where x != mean, else NaN) for a
+    reduction without ``dim`` (``whole``), and g * 2 / (n - correction) * (x - mean) with one.
+    """
+    __slots__ = ("axes", "keepdim", "correction", "n", "shift", "whole")
+    batched = True
+
+    def forward(self, x):
+        half = x.dtype is _F16
+        if half:  # torch accumulates float16 in float32
+            x = x.astype(_F32)
+        axes, n = self.axes, self.n
+        with quiet():
+            if self.shift and x.size:
+                x = x - x[tuple(slice(0, 1) if a in axes else slice(None) for a in range(x.ndim))]
+            d = x - _add_reduce(x, axis=axes, keepdims=True) / (n if n else np.nan)
+            v = _add_reduce(d * d, axis=axes, keepdims=self.keepdim) / builtins.max(n - self.correction, 0)
+        return np.asarray(v).astype(_F16) if half else v
+
+    def _factor(self, xp, x):
+        """(2 / dof, x - mean(x)), or (None, torch's inf/NaN pattern) for a whole reduction with
+        dof <= 0."""
+        m = xp.mean(x, axis=_neg(self.axes, x.ndim), keepdims=True)
+        dof = self.n - self.correction
+        if dof > 0:
+            return 2.0 / dof, x - m
+        with quiet():
+            if self.whole:
+                return None, xp.where(x == m, np.nan, np.inf)
+            return (2.0 / dof if dof else np.inf), x - m
+
+    def vjp(self, xp, g, x, y):
+        gk = _restore(xp, g, self.axes, self.keepdim, x.ndim)
+        c, d = self._factor(xp, x)
+        with quiet():
+            return ((gk * d) if c is None else (gk * c) * d,)
+
+    def jvp(self, xp, t, x, y):
+        c, d = self._factor(xp, x)
+        with quiet():
+            local = d if c is None else c * d
+            return xp.sum(t[0] * local, axis=_neg(self.axes, x.ndim), keepdims=self.keepdim)
 
 
 class Cumsum(Op):
@@ -292,13 +383,22 @@ class Cumsum(Op):
     uses_inputs = False
 
     def forward(self, x):
+        if x.dtype is _F16:  # running sums in float32, each rounded once (torch)
+            return np.cumsum(x, axis=self.axis, dtype=_F32).astype(_F16)
         return np.cumsum(x, axis=self.axis)
 
+    @staticmethod
+    def _cumsum(xp, g, axis):
+        if g.dtype == _F16:
+            return xp.astype(xp.cumsum(xp.astype(g, _F32), axis=axis), _F16)
+        return xp.cumsum(g, axis=axis)
+
     def vjp(self, xp, g, x, y):
-        return (xp.flip(xp.cumsum(xp.flip(g, self.axis - x.ndim), axis=self.axis - x.ndim), self.axis - x.ndim),)
+        ax = self.axis - x.ndim
+        return (xp.flip(self._cumsum(xp, xp.flip(g, ax), ax), ax),)
 
     def jvp(self, xp, t, x, y):
-        return xp.cumsum(t[0], axis=self.axis - x.ndim)
+        return self._cumsum(xp, t[0], self.axis - x.ndim)
 
 
 # --- functional wrappers ----------------------------------------------------
@@ -317,6 +417,9 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None):
     op.keepdim = keepdim
     kind = x._data.dtype.kind
     op.dtype = _dtype.to_dtype(dtype) if dtype is not None else (np.int64 if kind in "iub" else None)
+    op.out = None
+    if (x._data.dtype is _F16 and dtype is None) or op.dtype == _F16:
+        op.dtype, op.out = _F32, _F16  # accumulated in float32, rounded once (torch)
     return apply(op, x)
 
 
@@ -337,22 +440,43 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None):
     return apply(op, x)
 
 
+def _variance(input, dim, unbiased, keepdim, correction, axis, opname, welford, sqrt=False):
+    """var/std (``sqrt``) as torch: see Var for the algorithm and the derivative."""
+    x = to_tensor(input, opname)
+    if x._data.dtype.kind not in "fc":
+        raise RuntimeError(f"{opname}(): std and var only support floating point and complex dtypes, "
+                           f"got {_dtype.dtype_name(x.dtype)}")
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    if unbiased is not None:
+        correction = 1 if unbiased else 0
+    dim = _dim_arg(dim, axis)
+    f16 = x._data.dtype is _F16
+    half = f16 and sqrt
+    if half:  # sqrt of the float32 variance, rounded once (torch): a float16 variance may overflow
+        x = cast(x, np.dtype(_F32))
+    op = Var()
+    op.axes = normalize_dims(dim, x.ndim, opname)
+    op.keepdim = keepdim
+    op.correction = correction
+    n = 1
+    for a in op.axes:
+        n *= x.shape[a]
+    op.n = n
+    op.whole = dim is None or x.ndim == 0
+    op.shift = welford or f16 or n != x._data.size
+    v = apply(op, x)
+    if sqrt:
+        v = apply(StdSqrt(), v)
+    return cast(v, np.dtype(_F16)) if half else v
+
+
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=1, axis=None):
     """Variance with Bessel's correction by default: sum (x - mean)^2 / (n - correction).
 
     Also PyTorch's older positional form ``var(dim, unbiased, keepdim)`` and ``var(unbiased)``.
     """
-    x = as_float(to_tensor(input, "var"))
-    if isinstance(dim, bool):
-        dim, unbiased = None, dim
-    if unbiased is not None:
-        correction = 1 if unbiased else 0
-    axes = normalize_dims(_dim_arg(dim, axis), x.ndim, "var")
-    n = 1
-    for a in axes:
-        n *= x.shape[a]
-    d = x - mean(x, axes, keepdim=True)
-    return sum(d * d, axes, keepdim=keepdim) / builtins.max(n - correction, 0)
+    return _variance(input, dim, unbiased, keepdim, correction, axis, "var", False)
 
 
 class StdSqrt(Sqrt):
@@ -366,20 +490,20 @@ class StdSqrt(Sqrt):
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=1, axis=None):
-    return apply(StdSqrt(), var(input, dim, unbiased, keepdim, correction=correction, axis=axis))
+    return _variance(input, dim, unbiased, keepdim, correction, axis, "std", False, sqrt=True)
 
 
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=1):
     if isinstance(dim, bool):
         dim, unbiased = None, dim
-    return (var(input, dim, unbiased, keepdim, correction=correction),
+    return (_variance(input, dim, unbiased, keepdim, correction, None, "var_mean", True),
             mean(input, dim, keepdim=keepdim))
 
 
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=1):
     if isinstance(dim, bool):
         dim, unbiased = None, dim
-    return (std(input, dim, unbiased, keepdim, correction=correction),
+    return (_variance(input, dim, unbiased, keepdim, correction, None, "std_mean", True, sqrt=True),
             mean(input, dim, keepdim=keepdim))
 
 
@@ -465,6 +589,8 @@ def amin(input, dim=(), keepdim=False, *, axis=None):
 
 def _arg(input, dim, keepdim, fn, opname):
     x = to_tensor(input, opname)
+    if x._data.dtype.kind == "b":
+        raise RuntimeError(f"{opname}(): does not support bool input")
     if x._data.size == 0:
         _check_empty(x, None if dim is None else (normalize_dim(dim, x.ndim, opname),), opname,
                      IndexError)
@@ -499,7 +625,11 @@ def logsumexp(input, dim=None, keepdim=False, *, axis=None):
 
 def _softmax_like(cls, input, dim, dtype, opname):
     x = to_tensor(input, opname)
-    x = x.to(dtype) if dtype is not None else as_float(x)
+    if dtype is not None:
+        x = x.to(dtype)
+    if x._data.dtype.kind not in "fc":  # torch: no integer kernel (give dtype= to convert)
+        raise NotImplementedError(f"{opname}: not implemented for {_dtype.dtype_name(x.dtype)} tensors; "
+                                  f"pass dtype= (a floating dtype) or convert the input first")
     if dim is None:
         # torch's legacy implicit choice: dim 0 for 0-, 1- and 3-d input, else 1
         dim = 0 if x.ndim in (0, 1, 3) else 1
@@ -530,6 +660,6 @@ def cumsum(input, dim=None, *, dtype=None, axis=None):
         x = x.to(np.int64)
     op = Cumsum()
     op.axis = normalize_dim(dim, x.ndim, "cumsum")
-    if x.ndim == 0:
-        return x
+    if x.ndim == 0:  # a new tensor, never the input itself (writing one must not write the other)
+        return x.clone()
     return apply(op, x)

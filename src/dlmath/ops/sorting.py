@@ -18,13 +18,19 @@ TopKResult = namedtuple("topk", ["values", "indices"])
 
 
 def _order(x, axis, descending, opname):
+    """Stable order along ``axis``: equal values keep their order (as torch's stable sort),
+    and NaN counts as the largest value (torch): last ascending, first descending.
+
+    Descending is the ascending order of the reversed array, reversed: NumPy already puts
+    NaN last, and nothing is negated (-a would overflow int8's -128 and int64's minimum,
+    and leave NaN last)."""
     a = x._data
-    if a.dtype.kind in "bu":
-        a = a.astype(np.int64)
     if a.dtype.kind == "c":
         raise RuntimeError(f"{opname}: complex tensors have no order")
-    # stable, so equal values keep their order (as torch's stable sort)
-    return np.argsort(-a if descending else a, axis=axis, kind="stable")
+    if not descending:
+        return np.argsort(a, axis=axis, kind="stable")
+    idx = np.flip(np.argsort(np.flip(a, axis), axis=axis, kind="stable"), axis)
+    return (a.shape[axis] - 1) - idx
 
 
 def argsort(input, dim=-1, descending=False, stable=False):
@@ -39,8 +45,8 @@ def argsort(input, dim=-1, descending=False, stable=False):
 def sort(input, dim=-1, descending=False, stable=False):
     """(values, indices) sorted along ``dim``; values are differentiable (a gather)."""
     x = to_tensor(input, "sort")
-    if x.ndim == 0:
-        return SortResult(x * 1 if x.dtype.kind != "b" else x, make_tensor(np.zeros((), np.int64)))
+    if x.ndim == 0:  # a new tensor, never the input itself
+        return SortResult(x.clone(), make_tensor(np.zeros((), np.int64)))
     idx = argsort(x, dim, descending)
     return SortResult(gather(x, dim, idx), idx)
 
@@ -48,13 +54,16 @@ def sort(input, dim=-1, descending=False, stable=False):
 def topk(input, k, dim=-1, largest=True, sorted=True):
     """The ``k`` largest (or smallest) values along ``dim`` and their indices."""
     x = to_tensor(input, "topk")
+    if x._data.dtype.kind == "b":
+        raise RuntimeError("topk: does not support bool dtypes (torch: topk does not support bool "
+                           "dtypes on CPU)")
     axis = normalize_dim(dim, max(x.ndim, 1), "topk")
     n = x.shape[axis] if x.ndim else 1
     if not 0 <= k <= n:
         raise RuntimeError(f"topk: k ({k}) is out of range for dimension {dim} of size {n} "
                            f"(input shape {tuple(x.shape)})")
     if x.ndim == 0:
-        return TopKResult(x * 1, make_tensor(np.zeros((), np.int64)))
+        return TopKResult(x.clone(), make_tensor(np.zeros((), np.int64)))
     order = _order(x, axis, largest, "topk")
     idx = make_tensor(np.take(order, np.arange(k), axis=axis).astype(np.int64))
     return TopKResult(gather(x, axis, idx), idx)

@@ -10,9 +10,24 @@ import numpy as np
 from scipy import special as _special
 
 from ..autograd import xp_numpy
-from ..autograd.node import Op, apply, apply1
+from ..autograd.node import Op, apply, apply1, make_tensor
 from ..tensor import Tensor
 from ._util import (as_float, quiet, to_tensor)
+
+
+def _same_dtype(y, x):
+    """SciPy's ufuncs have no float16 loop: they answer float16 in float64. Give x's dtype back,
+    as torch (its float16 sigmoid is float16)."""
+    return y if y.dtype == x.dtype else y.astype(x.dtype)
+
+
+def _no_bool(x, opname, error=NotImplementedError, kernel=None):
+    """torch implements abs, floor, ceil, trunc, round (and relu) for numbers only, not bools."""
+    if x._data.dtype.kind == "b":
+        if error is NotImplementedError:
+            raise NotImplementedError(f"{opname}: not implemented for bool tensors "
+                                      f"(torch: \"{kernel or opname}_cpu\" not implemented for 'Bool')")
+        raise error(f"{opname}: Boolean inputs not supported for {opname}")
 
 
 class Unary(Op):
@@ -171,7 +186,7 @@ class Sigmoid(Unary):
     uses_inputs, uses_output = False, True
 
     def forward(self, x):
-        return _special.expit(x)  # never overflows, unlike 1/(1+exp(-x))
+        return _same_dtype(_special.expit(x), x)  # never overflows, unlike 1/(1+exp(-x))
 
     def vjp(self, xp, g, x, y):
         return (g * (y * (1 - y)),)
@@ -208,7 +223,7 @@ class Erf(Unary):
     __slots__ = ()
 
     def forward(self, x):
-        return _special.erf(x)
+        return _same_dtype(_special.erf(x), x)
 
     def vjp(self, xp, g, x, y):
         return (g * (1.1283791670955126 * xp.exp(-x * x)),)
@@ -275,34 +290,49 @@ def erf(x): return _unary(Erf, x, "erf")
 
 def abs(x):
     x = to_tensor(x, "abs")
+    _no_bool(x, "abs")
     return apply(Abs(), x)
 
 
 def relu(x):
     x = to_tensor(x, "relu")
+    _no_bool(x, "relu", RuntimeError)
     return apply(Relu(), x)
 
 
 def square(x):
     x = to_tensor(x, "square")
+    if x._data.dtype.kind == "b":  # torch: x.pow(2), and a bool to an integer power is int64
+        x = make_tensor(x._data.astype(np.int64))
     return apply(Square(), x)
 
 
-def _piecewise(fn, x, keep_int=True):
-    x = to_tensor(x)
+def _piecewise(fn, x, opname, kernel=None):
+    x = to_tensor(x, opname)
+    _no_bool(x, opname, kernel=kernel)
     op = Piecewise()
     op.fn = fn
     return apply(op, x)
 
 
-def sign(x): return _piecewise(np.sign, x)
-def floor(x): return _piecewise(np.floor, x)
-def ceil(x): return _piecewise(np.ceil, x)
-def trunc(x): return _piecewise(np.trunc, x)
+def sign(x):
+    x = to_tensor(x, "sign")
+    if x._data.dtype.kind == "b":  # the sign of a bool is the bool itself (torch), a new tensor
+        return make_tensor(x._data.copy())
+    return _piecewise(np.sign, x, "sign")
+
+
+def floor(x): return _piecewise(np.floor, x, "floor", "floor_vml")
+def ceil(x): return _piecewise(np.ceil, x, "ceil", "ceil_vml")
+def trunc(x): return _piecewise(np.trunc, x, "trunc", "trunc_vml")
 
 
 def round(x, decimals=0):
-    return _piecewise(lambda a: np.round(a, decimals), x)
+    x = to_tensor(x, "round")
+    if decimals and x._data.dtype.kind in "iu":  # torch rounds integers to 0 decimals only
+        raise NotImplementedError(f"round: decimals={decimals} is not implemented for integer tensors "
+                                  f"(torch: \"round_cpu\" not implemented for '{x.dtype}')")
+    return _piecewise(lambda a: np.round(a, decimals), x, "round", "round_vml")
 
 
 def clamp(x, min=None, max=None):
