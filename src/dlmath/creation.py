@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import builtins
+import math
+import operator
 
 import numpy as np
 
@@ -251,16 +253,51 @@ def from_numpy(ndarray):
     return make_tensor(ndarray)
 
 
-def _size(size):
+def _size(size, opname="zeros"):
+    """A tuple of non-negative ints from ``(2, 3)``, ``((2, 3),)`` or ``([2, 3],)``."""
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = size[0]
     try:
-        size = tuple(int(s) for s in size)
+        size = tuple(map(operator.index, size))   # 1.5 or "a" is not a size (torch: TypeError)
     except TypeError:
-        raise TypeError(f"size must be a tuple of ints, got {size!r}") from None
-    if any(s < 0 for s in size):
-        raise RuntimeError(f"Trying to create tensor with negative dimension: {list(size)}")
+        raise TypeError(f"{opname}(): size must be a tuple of ints, got {size!r}") from None
+    for s in size:
+        if s < 0:
+            raise RuntimeError(f"{opname}: Trying to create tensor with negative dimension {s}: {list(size)}")
     return size
+
+
+def _alloc(opname, shape, dtype, make):
+    """``make()``, which builds the array of ``shape``; NumPy's failures for an impossible size
+    (ValueError 'array is too big', MemoryError from deep inside) become torch's RuntimeError,
+    naming the op and the sizes. Free on success: the check runs on the failing branch only."""
+    try:
+        return make()
+    except (MemoryError, ValueError) as e:
+        err = _size_error(opname, shape, dtype, e)
+        if err is None:
+            raise
+        raise err from None
+
+
+def _size_error(opname, shape, dtype, exc):
+    shape = tuple(shape)
+    if any(s > _INT64_MAX for s in shape):
+        return TypeError(f"{opname}: size {list(shape)} has a dimension beyond the int64 range")
+    n = 1
+    for s in shape:
+        n *= s
+    nbytes = n * np.dtype(dtype).itemsize
+    if nbytes > _INT64_MAX:
+        return RuntimeError(f"{opname}: Storage size calculation overflowed with sizes={list(shape)} "
+                            f"({n} elements of {np.dtype(dtype).itemsize} bytes)")
+    if isinstance(exc, MemoryError):
+        return RuntimeError(f"{opname}: can't allocate memory: you tried to allocate {nbytes} bytes "
+                            f"for a tensor of shape {tuple(shape)}")
+    return None   # a ValueError that is not about the size: NumPy's own, re-raised
+
+
+_INT64_MAX = 2 ** 63 - 1
 
 
 def _dt(dtype):
@@ -268,24 +305,29 @@ def _dt(dtype):
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False, out=None):
-    return _finish(np.zeros(_size(size), dtype=_dt(dtype)), requires_grad)
+    shape, dt = _size(size, "zeros"), _dt(dtype)
+    return _finish(_alloc("zeros", shape, dt, lambda: np.zeros(shape, dtype=dt)), requires_grad)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False):
-    return _finish(np.ones(_size(size), dtype=_dt(dtype)), requires_grad)
+    shape, dt = _size(size, "ones"), _dt(dtype)
+    return _finish(_alloc("ones", shape, dt, lambda: np.ones(shape, dtype=dt)), requires_grad)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False):
-    return _finish(np.empty(_size(size), dtype=_dt(dtype)), requires_grad)
+    shape, dt = _size(size, "empty"), _dt(dtype)
+    return _finish(_alloc("empty", shape, dt, lambda: np.empty(shape, dtype=dt)), requires_grad)
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
-    if dtype is None:
-        dtype = _dtype.scalar_dtype(fill_value.item() if isinstance(fill_value, np.generic) else fill_value)
-    return _finish(np.full(_size((size,) if isinstance(size, int) else (size,)), fill_value,
-                           dtype=_dtype.to_dtype(dtype)), requires_grad)
+    if isinstance(fill_value, np.generic):
+        fill_value = fill_value.item()
+    dt = _dtype.to_dtype(dtype) if dtype is not None else _dtype.scalar_dtype(fill_value)
+    _dtype.check_scalar(fill_value, dt, "full", wide=True)
+    shape = _size((size,), "full")
+    return _finish(_alloc("full", shape, dt, lambda: np.full(shape, fill_value, dtype=dt)), requires_grad)
 
 
 def _like(input, dtype):
@@ -305,12 +347,32 @@ def empty_like(input, *, dtype=None, device=None, requires_grad=False):
 
 
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False):
-    return _finish(np.full(input.shape, fill_value, dtype=_like(input, dtype)), requires_grad)
+    if isinstance(fill_value, (Tensor, np.generic)):
+        fill_value = fill_value.item()
+    dt = _like(input, dtype)
+    _dtype.check_scalar(fill_value, dt, "full_like", wide=True)
+    return _finish(np.full(input.shape, fill_value, dtype=dt), requires_grad)
+
+
+def _count(v, name, opname):
+    """A non-negative int argument (eye's n and m, randperm's n)."""
+    try:
+        v = operator.index(v)
+    except TypeError:
+        raise TypeError(f"{opname}(): argument '{name}' must be int, not {type(v).__name__}") from None
+    if v < 0:
+        raise RuntimeError(f"{opname}: {name} must be greater or equal to 0, got {v}")
+    return v
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
     """The identity matrix I: A I = A."""
-    return _finish(np.eye(n, n if m is None else m, dtype=_dt(dtype)), requires_grad)
+    n = _count(n, "n", "eye")
+    m = n if m is None else _count(m, "m", "eye")
+    dt = _dt(dtype)
+    if not (n and m):   # np.eye(2**62, 0) would try to build the n * n mask
+        return _finish(np.zeros((n, m), dtype=dt), requires_grad)
+    return _finish(_alloc("eye", (n, m), dt, lambda: np.eye(n, m, dtype=dt)), requires_grad)
 
 
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
@@ -320,34 +382,56 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     vals = [v.item() if isinstance(v, (Tensor, np.generic)) else v for v in (start, end, step)]
     if step == 0:
         raise RuntimeError("arange: step must be nonzero")
+    if not all(math.isfinite(v) for v in vals):
+        raise RuntimeError(f"arange: unsupported range: {vals[0]} -> {vals[1]} (step {vals[2]})")
+    if (vals[1] - vals[0]) * (1 if vals[2] > 0 else -1) < 0:
+        raise RuntimeError(f"arange: upper bound and lower bound inconsistent with step sign "
+                           f"(start {vals[0]}, end {vals[1]}, step {vals[2]})")
     if dtype is None:
         dtype = _dtype.get_default_dtype() if any(isinstance(v, float) for v in vals) else np.int64
     n = builtins.max(0, int(np.ceil((vals[1] - vals[0]) / vals[2])))
-    return _finish((vals[0] + vals[2] * np.arange(n, dtype=np.float64 if np.dtype(dtype).kind == "f" else np.int64))
+    work = np.float64 if np.dtype(dtype).kind == "f" else np.int64
+    return _finish(_alloc("arange", (n,), work, lambda: (vals[0] + vals[2] * np.arange(n, dtype=work)))
                    .astype(dtype), requires_grad)
 
 
+def _steps(steps, opname):
+    try:
+        steps = operator.index(steps)
+    except TypeError:
+        raise TypeError(f"{opname}(): argument 'steps' must be int, not {type(steps).__name__}") from None
+    if steps < 0:
+        raise RuntimeError(f"{opname}: number of steps must be non-negative, got {steps}")
+    return steps
+
+
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
-    return _finish(np.linspace(start, end, int(steps), dtype=np.float64).astype(_dt(dtype)), requires_grad)
+    n, dt = _steps(steps, "linspace"), _dt(dtype)
+    return _finish(_alloc("linspace", (n,), np.float64, lambda: np.linspace(start, end, n, dtype=np.float64))
+                   .astype(dt), requires_grad)
 
 
 def logspace(start, end, steps, base=10.0, *, dtype=None, requires_grad=False):
-    return _finish(np.logspace(start, end, int(steps), base=base).astype(_dt(dtype)), requires_grad)
+    n, dt = _steps(steps, "logspace"), _dt(dtype)
+    return _finish(_alloc("logspace", (n,), np.float64, lambda: np.logspace(start, end, n, base=base))
+                   .astype(dt), requires_grad)
 
 
 # --- random -----------------------------------------------------------------
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
     """Uniform on [0, 1)."""
-    dt = _dt(dtype)
-    return _finish(rng(generator).random(_size(size), dtype=dt if dt in (np.float32, np.float64) else np.float64)
+    dt, shape = _dt(dtype), _size(size, "rand")
+    work = dt if dt in (np.float32, np.float64) else np.float64
+    return _finish(_alloc("rand", shape, work, lambda: rng(generator).random(shape, dtype=work))
                    .astype(dt, copy=False), requires_grad)
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
     """Standard normal N(0, 1): the raw material of weight initialisation."""
-    dt = _dt(dtype)
-    return _finish(rng(generator).standard_normal(_size(size), dtype=dt if dt in (np.float32, np.float64)
-                                                   else np.float64).astype(dt, copy=False), requires_grad)
+    dt, shape = _dt(dtype), _size(size, "randn")
+    work = dt if dt in (np.float32, np.float64) else np.float64
+    return _finish(_alloc("randn", shape, work, lambda: rng(generator).standard_normal(shape, dtype=work))
+                   .astype(dt, copy=False), requires_grad)
 
 
 def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
@@ -359,13 +443,42 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
             raise TypeError("randint() missing required argument 'size'")
     if high is None:
         low, high = 0, low
-    size = tuple(size) if isinstance(size, (tuple, list)) else (size,)
+    shape = _size(tuple(size) if isinstance(size, (tuple, list)) else (size,), "randint")
     dt = _dtype.to_dtype(dtype) if dtype is not None else np.dtype(np.int64)
-    return _finish(rng(generator).integers(low, high, size=size).astype(dt), requires_grad)
+    for v in (low, high):
+        if isinstance(v, int) and not -2 ** 63 <= v <= _INT64_MAX:
+            raise _dtype.int64_overflow(v, "randint")
+    if low >= high:
+        raise RuntimeError(f"randint: random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    if dt.kind in "iub":
+        lo, hi = (0, 1) if dt.kind == "b" else (int(np.iinfo(dt).min), int(np.iinfo(dt).max))
+        if low < lo:
+            raise RuntimeError(f"randint: from={low} is out of bounds for {_dtype.dtype_name(dt)}")
+        if high - 1 > hi:
+            raise RuntimeError(f"randint: to - 1 = {high - 1} is out of bounds for {_dtype.dtype_name(dt)}")
+    return _finish(_alloc("randint", shape, np.int64, lambda: rng(generator).integers(low, high, size=shape))
+                   .astype(dt), requires_grad)
 
 
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
-    return _finish(rng(generator).permutation(n).astype(dtype or np.int64), requires_grad)
+    """A random permutation of 0 .. n-1."""
+    try:
+        n = operator.index(n)
+    except TypeError:
+        raise TypeError(f"randperm(): argument 'n' must be int, not {type(n).__name__}") from None
+    if n < 0:
+        raise RuntimeError(f"randperm: Trying to create tensor with negative dimension {n}: [{n}]")
+    dt = _dtype.to_dtype(dtype) if dtype is not None else np.dtype(np.int64)
+    if dt.kind == "b":
+        raise NotImplementedError("randperm: not implemented for dtype bool")
+    if dt.kind in "iu" and n - 1 > np.iinfo(dt).max:
+        raise RuntimeError(f"randperm: n - 1 = {n - 1} cannot be converted to type {_dtype.dtype_name(dt)} "
+                           f"without overflow")
+    if dt.kind == "f" and n > 2 ** (np.finfo(dt).nmant + 1) + 1:
+        raise RuntimeError(f"randperm: n cannot be greater than {2 ** (np.finfo(dt).nmant + 1) + 1} for "
+                           f"{_dtype.dtype_name(dt)} (got {n}): not every integer below it is representable")
+    return _finish(_alloc("randperm", (n,), np.int64, lambda: rng(generator).permutation(n)).astype(dt),
+                   requires_grad)
 
 
 def rand_like(input, *, dtype=None, generator=None):
