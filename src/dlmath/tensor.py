@@ -13,7 +13,6 @@ import numpy as np
 
 from . import _dtype
 from . import _grad_mode
-from .autograd import node as _node
 
 _grad_state = _grad_mode.state
 
@@ -197,7 +196,7 @@ class Tensor:
 
     def detach(self):
         """A new leaf sharing the values, cut from the graph (stops gradients, e.g. targets in RL)."""
-        t = _node.make_tensor(self._data)
+        t = make_tensor(self._data)
         t._vc = self._vc
         return t
 
@@ -329,4 +328,23 @@ class Size(tuple):
         return f"dlmath.Size({list(self)})"
 
 
-_node._Tensor = Tensor
+
+_new = object.__new__
+_ndarray = np.ndarray
+
+
+def make_tensor(data, requires_grad=False, grad_fn=None):
+    """Wrap an ndarray without copying (the library's internal constructor)."""
+    if data.__class__ is not _ndarray:
+        # NumPy returns scalars from 0-d operations; a tensor always holds an array
+        data = np.asarray(data)
+    t = _new(Tensor)
+    t._data = data
+    t.requires_grad = requires_grad
+    t.grad = None
+    t.grad_fn = grad_fn
+    t._out_idx = 0
+    t._vc = [0]
+    t._base = None
+    t._tangent = None
+    return t

@@ -8,7 +8,7 @@ caller; the pass's own state lives in that call, not on the graph.
 
 On the plain pass the cotangents are raw NumPy arrays and recording is off.
 With ``create_graph=True`` they are Tensors, the vjp formulas run on Tensors
-through :mod:`dlmath.autograd.xp`, and the backward pass becomes a graph that
+through :mod:`dlmath.ops.xp`, and the backward pass becomes a graph that
 can itself be differentiated (Hessians, gradient penalties). They are Tensors
 too while a forward-mode level is open, so that tangents flow through the
 backward pass (forward-over-reverse: ``jacfwd(jacrev(f))``, ``hvp``).
@@ -26,7 +26,6 @@ import sys
 import numpy as np
 
 from .. import _grad_mode
-from . import xp as tensor_xp
 from . import xp_numpy
 from . import _flags
 from .forward import _stack
@@ -170,7 +169,10 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
     """
     # Tensors (not arrays) flow when the pass is recorded or tangents must flow through it
     tensors = create_graph or _flags.forward_levels > 0
-    xp = tensor_xp if tensors else xp_numpy
+    if tensors:
+        from ..ops import xp   # the rules run on Tensors, through the ops (a layer above)
+    else:
+        xp = xp_numpy
     batch_shape = tuple(batch_shape)
     anomaly = _flags.local.anomaly
     special = anomaly or bool(batch_shape)

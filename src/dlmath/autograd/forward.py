@@ -26,12 +26,13 @@ import numpy as np
 
 from .. import _grad_mode
 from . import _flags, xp_numpy
+from ..tensor import Tensor
 from .node import Op, make_tensor
 
 _base_vjp = Op.vjp
 
 _grad_state = _grad_mode.state
-_Tensor = None  # dlmath.tensor.Tensor, bound lazily (this module loads with the node module)
+_Tensor = Tensor
 
 
 class Level:
@@ -51,10 +52,6 @@ _limit = [float("inf")]      # levels >= limit do not propagate (their rule is r
 
 def enter(bdims=0, needs_grad=False):
     """Open a forward level (returns it); pair with :func:`exit`."""
-    global _Tensor
-    if _Tensor is None:
-        from ..tensor import Tensor as _T
-        _Tensor = _T
     lv = Level()
     lv.id, lv.bdims, lv.needs_grad = next(_ids), bdims, needs_grad
     if not _levels:
@@ -128,7 +125,7 @@ def _propagate(op, inputs, arrays, out, outs, lv):
     outer = any(j < k for j in _levels)
     if record or outer:
         # the rule runs on Tensors: recorded for reverse mode, carrying outer levels' tangents
-        from . import xp as tensor_xp
+        from ..ops import xp as tensor_xp
         prev_limit, prev_grad = _limit[0], _grad_state.enabled
         _limit[0], _grad_state.enabled = k, record
         try:

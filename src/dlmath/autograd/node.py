@@ -7,7 +7,7 @@ output tangent), next to each other, as one would write them on paper.
 
 ``vjp`` and ``jvp`` take ``xp``, an array namespace with NumPy's names: the
 ``numpy`` module on the plain backward pass (fast, raw arrays), or
-:mod:`dlmath.autograd.xp` under ``create_graph=True``, where the same formula
+:mod:`dlmath.ops.xp` under ``create_graph=True``, where the same formula
 runs on Tensors and is itself recorded, so derivatives of any order come from
 one formula. Saved inputs and the output are passed in the same form as ``g``.
 
@@ -31,6 +31,7 @@ import itertools
 import numpy as np
 
 from .. import _grad_mode
+from ..tensor import Tensor, make_tensor  # noqa: F401  (make_tensor: re-exported for the ops)
 from . import _flags
 from . import views as _views
 
@@ -101,25 +102,8 @@ class Op:
         return f"<{type(self).__name__}Backward>"
 
 
-def make_tensor(data, requires_grad=False, grad_fn=None):
-    """Wrap an ndarray without copying (the library's internal constructor)."""
-    if data.__class__ is not np.ndarray:
-        # NumPy returns scalars from 0-d operations; a tensor always holds an array
-        data = np.asarray(data)
-    t = _new(_Tensor)
-    t._data = data
-    t.requires_grad = requires_grad
-    t.grad = None
-    t.grad_fn = grad_fn
-    t._out_idx = 0
-    t._vc = [0]
-    t._base = None
-    t._tangent = None
-    return t
-
-
 _new = object.__new__
-_Tensor = None  # set by dlmath.tensor once the class exists
+_Tensor = Tensor
 _ndarray = np.ndarray
 _asarray = np.asarray
 _shares = np.may_share_memory

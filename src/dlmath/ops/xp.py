@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as _np
 
-from ..ops import elementwise as _ew, reduction as _red, shape as _shape, matmul as _mm
-from ..ops import indexing as _ix
-from ..ops import binary as _binary
-from ..ops._util import to_tensor as _t
+from . import elementwise as _ew, reduction as _red, shape as _shape, matmul as _mm
+from . import indexing as _ix
+from . import binary as _binary
+from ._util import to_tensor as _t
 
 inf = _np.inf
 exp, log, sin, cos, sqrt, tanh, sign, floor = _ew.exp, _ew.log, _ew.sin, _ew.cos, _ew.sqrt, _ew.tanh, _ew.sign, _ew.floor
