@@ -158,6 +158,8 @@ def int64_overflow(value, opname: str) -> ValueError:
 
 
 def overflow_error(value, d: np.dtype, opname: str) -> RuntimeError:
+    if isinstance(value, np.generic):
+        value = value.item()
     return RuntimeError(f"{opname}: value {value!r} cannot be converted to type {_NAMES.get(d, str(d))} "
                         f"without overflow")
 
@@ -226,20 +228,24 @@ def check_int_array(arr: np.ndarray, d: np.dtype, opname: str) -> None:
         return
     lo, hi = _IRANGE[d]
     if k in "iu":
-        if np.can_cast(arr.dtype, d, "safe"):
-            return
         if d.kind == "u":
             lo = -hi
-        mn, mx = builtins.int(arr.min()), builtins.int(arr.max())
+        src = _IRANGE.get(arr.dtype)
+        if src is not None and lo <= src[0] and src[1] <= hi:
+            return   # every value of the source dtype fits
     elif k == "f":
         if d.kind == "u":
             lo = 0
-        mn, mx = builtins.float(arr.min()), builtins.float(arr.max())   # NaN propagates
     elif k == "c":
         raise TypeError(f"{opname}: a complex value cannot be interpreted as an integer "
                         f"(converting to {_NAMES.get(d, str(d))})")
     else:
         return
+    if arr.size <= 64:   # Python's loop beats two NumPy reductions on what a literal list holds
+        for v in arr.ravel().tolist():
+            if not lo <= v <= hi:   # NaN fails too
+                raise overflow_error(v, d, opname)
+        return
+    mn, mx = arr.min(), arr.max()   # a NaN propagates to both
     if not (lo <= mn and mx <= hi):
-        bad = mn if not lo <= mn else mx
-        raise overflow_error(bad, d, opname)
+        raise overflow_error(mn if not lo <= mn else mx, d, opname)

@@ -76,10 +76,13 @@ _SCALARS = (bool, int, float, complex, np.bool_, np.number)
 def _big_ints(data, arr, found):
     """Whether NumPy's array of Python ints holds one beyond int64 (which torch refuses for an
     integer result): NumPy then makes uint64, or float64 when one is also negative."""
-    if arr.dtype == np.uint64:
+    if arr.dtype is _UINT64:
         return isinstance(data, int) or (found is not None and found <= _PYTHON_ELEMENTS)
-    return (arr.dtype == np.float64 and found is not None and int in found and found <= _PYTHON_ELEMENTS
+    return (found is not None and int in found and arr.dtype is _FLOAT64 and found <= _PYTHON_ELEMENTS
             and float not in found and complex not in found)
+
+
+_UINT64, _FLOAT64 = np.dtype(np.uint64), np.dtype(np.float64)
 
 
 def _short(data):
