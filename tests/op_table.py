@@ -332,6 +332,14 @@ op("repeat_interleave_flat", lambda lib, a: lib.repeat_interleave(a, 3), [((2, 3
 op("tensordot", lambda lib, a, b: lib.tensordot(a, b, dims=2), [((2, 3, 4), (3, 4, 5))])
 op("tensordot_pairs", lambda lib, a, b: lib.tensordot(a, b, dims=([1, 0], [0, 2])), [((3, 4, 2), (4, 5, 3))])
 op("addmm", lambda lib, c, a, b: lib.addmm(c, a, b, beta=0.5, alpha=2.0), [((3, 5), (3, 4), (4, 5)), ((5,), (3, 4), (4, 5))])
+# the optimisers' pointwise combinations
+op("addcmul", lambda lib, a, b, c: lib.addcmul(a, b, c, value=0.5), [((3, 4), (3, 4), (3, 4)), ((4,), (3, 1), (3, 4))])
+op("addcmul_method", lambda lib, a, b, c: a.addcmul(b, c), [((3, 4), (3, 4), (4,))])
+op("addcdiv", lambda lib, a, b, c: lib.addcdiv(a, b, c, value=-2.0), [((3, 4), (3, 4), (3, 4)), ((3, 4), (4,), ())],
+   domain=("real", "real", "nonzero"))
+op("addcdiv_method", lambda lib, a, b, c: a.addcdiv(b, c), [((3, 4), (3, 4), (3, 4))], domain=("real", "real", "nonzero"))
+op("lerp", lambda lib, a, b: lib.lerp(a, b, 0.3), [((3, 4), (3, 4)), ((3, 1), (4,))])
+op("lerp_tensor_weight", lambda lib, a, b, w: a.lerp(b, w), [((3, 4), (3, 4), (3, 4)), ((3, 4), (3, 4), ())])
 op("kron", lambda lib, a, b: lib.kron(a, b), [((2, 3), (3, 2)), ((2,), (2, 3))])
 op("fmod", lambda lib, a, b: lib.fmod(a, b), [((3, 4), (3, 4)), ((3, 4), 0.7)], domain=("real", "nonzero"))
 op("fmod_method", lambda lib, a, b: a.fmod(b), [((2, 3), (3,))], domain=("real", "nonzero"))

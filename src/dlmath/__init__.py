@@ -9,7 +9,7 @@ from ._dtype import (bool_ as bool, uint8, int8, int16, int32, int64, float16, f
 from ._grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
 from .tensor import Tensor, Size, Device as device
 from . import _methods  # noqa: F401  (binds operators and methods onto Tensor)
-from . import _alloc  # noqa: F401  (large temporaries without page faults, see _alloc)
+from . import _alloc  # noqa: F401  (leaves malloc as found; DLMATH_MALLOC_TUNING=1 opts in, see _alloc)
 from .creation import (tensor, as_tensor, from_numpy, zeros, ones, empty, full, zeros_like, ones_like,
                        empty_like, full_like, eye, arange, linspace, logspace, rand, randn, randint,
                        randperm, rand_like, randn_like, randint_like)
@@ -28,6 +28,7 @@ from .ops.indexing import gather, scatter_add, masked_fill, index_select, nonzer
 from .ops.composite import (narrow, roll, tile, diagonal, diag, trace, repeat_interleave, tensordot,
                             addmm, kron)
 from .ops.sorting import sort, argsort, topk, all, any
+from .ops.combine import addcmul, addcdiv, lerp
 from .ops.matmul import matmul, mm, bmm, mv, dot, inner, outer, ger, einsum
 from . import autograd
 from . import special

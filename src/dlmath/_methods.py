@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .tensor import Tensor
 from .ops import elementwise as ew, reduction as red, shape as sh, indexing as ix, matmul as mm
-from .ops import sorting as so, composite as co
+from .ops import sorting as so, composite as co, combine as cb
 from .ops._util import to_tensor
 from . import inplace
 
@@ -144,6 +144,12 @@ for _name, _fn in dict(clamp_=ew.clamp, clip_=ew.clamp, exp_=ew.exp, log_=ew.log
                        square_=ew.square, reciprocal_=ew.reciprocal, sign_=ew.sign, floor_=ew.floor,
                        masked_fill_=ix.masked_fill, tril_=sh.tril, triu_=sh.triu).items():
     setattr(Tensor, _name, _inplace_unary(_fn, _name))
+Tensor.addcmul_ = inplace.addcmul_
+Tensor.addcdiv_ = inplace.addcdiv_
+Tensor.lerp_ = inplace.lerp_
+Tensor.addcmul = cb.addcmul
+Tensor.addcdiv = cb.addcdiv
+Tensor.lerp = cb.lerp
 Tensor.zero_ = inplace.zero_
 Tensor.fill_ = inplace.fill_
 Tensor.copy_ = inplace.copy_

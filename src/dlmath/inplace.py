@@ -328,3 +328,80 @@ def copy_(x, src, opname="copy_"):
 
 def _raise():
     raise ValueError
+
+
+def inplace_combine(x, opname, fn, others, update):
+    """``x <- fn(x, *others)`` in place, for the optimisers' combinations (addcmul_, addcdiv_, lerp_).
+
+    Recorded, or carrying tangents, it is ``fn`` out of place followed by the write, as every
+    in-place op. Under no_grad (an optimiser step), when x is a float tensor and every tensor
+    operand has its dtype and broadcasts to its shape, ``update(data, *operands)`` writes the
+    result into x's memory with one temporary; anything else is computed out of place and
+    written back with the usual dtype and shape checks.
+    """
+    if _records(x, others) or _dual(x, others):
+        return inplace_unary(x, lambda old: fn(old, *others), opname)
+    if x._base is not None:
+        _check_untracked_view(x, opname)
+    data = x._data
+    tensors = [o._data for o in others if isinstance(o, Tensor)]
+    if (data.dtype.kind == "f" and all(t.dtype == data.dtype for t in tensors)
+            and _fits(data.shape, [t.shape for t in tensors])):
+        _check_writeable(x, opname)
+        update(data, *[o._data if isinstance(o, Tensor) else o for o in others])
+        x._vc[0] += 1
+        return x
+    prev = _grad_state.enabled
+    _grad_state.enabled = False
+    try:
+        result = fn(x, *others)
+    finally:
+        _grad_state.enabled = prev
+    return rebase(x, result, opname)
+
+
+def _fits(shape, shapes):
+    try:
+        return np.broadcast_shapes(shape, *shapes) == shape
+    except ValueError:
+        return False
+
+
+def _addcmul_update(data, t1, t2, value):
+    tmp = np.multiply(t1, t2)
+    if value != 1:
+        tmp *= value
+    data += tmp
+
+
+def _addcdiv_update(data, t1, t2, value):
+    tmp = np.divide(t1, t2)
+    if value != 1:
+        tmp *= value
+    data += tmp
+
+
+def _lerp_update(data, end, weight):
+    tmp = np.subtract(end, data)
+    tmp *= weight
+    data += tmp
+
+
+def addcmul_(x, tensor1, tensor2, *, value=1):
+    """x += value * tensor1 * tensor2, in place (Adam's second moment)."""
+    from .ops.combine import addcmul
+    return inplace_combine(x, "addcmul_", lambda a, t1, t2, v: addcmul(a, t1, t2, value=v),
+                           (tensor1, tensor2, value), _addcmul_update)
+
+
+def addcdiv_(x, tensor1, tensor2, *, value=1):
+    """x += value * tensor1 / tensor2, in place (Adam's step)."""
+    from .ops.combine import addcdiv
+    return inplace_combine(x, "addcdiv_", lambda a, t1, t2, v: addcdiv(a, t1, t2, value=v),
+                           (tensor1, tensor2, value), _addcdiv_update)
+
+
+def lerp_(x, end, weight):
+    """x += weight * (end - x), in place (an exponential moving average)."""
+    from .ops.combine import lerp
+    return inplace_combine(x, "lerp_", lerp, (end, weight), _lerp_update)
