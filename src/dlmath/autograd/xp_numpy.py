@@ -1,16 +1,33 @@
 """The array namespace of the plain backward pass: NumPy, plus the few
-scatter helpers that NumPy spells as in-place statements."""
+scatter helpers that NumPy spells as in-place statements.
+
+It belongs to the autograd layer and imports only NumPy when loaded; the index
+helpers of the ops layer are looked up when a rule first needs them.
+"""
 from numpy import *  # noqa: F401,F403  (vjp formulas call xp.exp, xp.sum, ... by NumPy's names)
 import numpy as _np
-
-from ..ops.indexing import scatter_into_zeros as _scatter
-from ..ops._util import reduce_along as _reduce_along
 
 
 def index_scatter(g, shape, index, lead=0):
     """zeros(shape) with g added at ``index`` (the transpose of ``x[index]``);
     the first ``lead`` dims of g are a batch, kept in front."""
-    return _scatter(g, shape, index, lead)
+    from ..ops.indexing import scatter_into_zeros   # the ops layer: loaded by the time a rule runs
+    return scatter_into_zeros(g, shape, index, lead)
+
+
+def reduce_along(ufunc, x, axis, keepdims=False):
+    """``ufunc.reduce`` over axes; a short last axis (softmax over 10 classes) is
+    reduced from a transposed copy, where NumPy's inner loop runs along
+    contiguous memory: about 4x faster on (128, 10) logits."""
+    if isinstance(axis, tuple):
+        if len(axis) != 1:
+            return ufunc.reduce(x, axis=axis, keepdims=keepdims)
+        axis = axis[0]
+    nd = x.ndim
+    if nd >= 2 and axis in (nd - 1, -1) and x.shape[-1] <= 32 and x.size >= 256:
+        r = ufunc.reduce(_np.ascontiguousarray(x.transpose((nd - 1,) + tuple(range(nd - 1)))), axis=0)
+        return r[..., None] if keepdims else r
+    return ufunc.reduce(x, axis=axis, keepdims=keepdims)
 
 
 def pad_to(g, shape):
@@ -33,7 +50,7 @@ def sum(a, axis=None, keepdims=False):
     if a.dtype.kind in "fc":
         if axis == 0 and a.ndim > 1:  # a bias's batch sum: not the short-last-axis case
             return _add_reduce(a, axis=0, keepdims=keepdims)
-        return _reduce_along(_np.add, a, axis, keepdims) if axis is not None else _add_reduce(a, axis=None, keepdims=keepdims)
+        return reduce_along(_np.add, a, axis, keepdims) if axis is not None else _add_reduce(a, axis=None, keepdims=keepdims)
     return _np.sum(a, axis=axis, keepdims=keepdims)
 
 

@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import _dtype
 from ..autograd.node import Op, apply, make_tensor
+from ..autograd.xp_numpy import reduce_along  # noqa: F401  (the reductions' fast path)
 from ..tensor import Tensor
 
 _promote = _dtype.promote
@@ -192,18 +193,3 @@ def normalize_dims(dim, ndim, opname):
 def quiet():
     """Silence NumPy's floating-point warnings: log(0) = -inf is the answer, not a problem."""
     return np.errstate(all="ignore")
-
-
-def reduce_along(ufunc, x, axis, keepdims=False):
-    """``ufunc.reduce`` over axes; a short last axis (softmax over 10 classes) is
-    reduced from a transposed copy, where NumPy's inner loop runs along
-    contiguous memory: about 4x faster on (128, 10) logits."""
-    if isinstance(axis, tuple):
-        if len(axis) != 1:
-            return ufunc.reduce(x, axis=axis, keepdims=keepdims)
-        axis = axis[0]
-    nd = x.ndim
-    if nd >= 2 and axis in (nd - 1, -1) and x.shape[-1] <= 32 and x.size >= 256:
-        r = ufunc.reduce(np.ascontiguousarray(x.transpose((nd - 1,) + tuple(range(nd - 1)))), axis=0)
-        return r[..., None] if keepdims else r
-    return ufunc.reduce(x, axis=axis, keepdims=keepdims)
