@@ -171,8 +171,8 @@ def check_scalar(value, d: np.dtype, opname: str, wide: bool = False) -> None:
     also negatives down to -max, which wrap) and floats within its range (no NaN or inf); a
     floating dtype takes any finite value up to its largest one, and inf or NaN; a real dtype
     takes a complex only with a zero imaginary part; bool takes anything. A Python int beyond
-    int64 is a ValueError, unless ``wide`` (full, fill_: torch reads the value as a double there,
-    so it may fill a floating tensor). Other objects are left to NumPy.
+    int64 is a ValueError, unless ``wide`` (full, fill_: torch reads an int up to 2**64 there,
+    so it may fill a floating tensor; beyond, OverflowError). Other objects are left to NumPy.
     """
     kind = d.kind
     if kind == "b" or isinstance(value, (builtins.bool, np.bool_)):
@@ -183,6 +183,8 @@ def check_scalar(value, d: np.dtype, opname: str, wide: bool = False) -> None:
         if not _INT64_MIN <= value <= _INT64_MAX:
             if not wide:
                 raise int64_overflow(value, opname)
+            if not -2 ** 63 <= value < 2 ** 64:   # beyond what torch's argument parser reads
+                raise OverflowError(f"{opname}: int too big to convert: {value}")
             if kind in "iu":
                 raise overflow_error(value, d, opname)
             value = builtins.float(value)   # OverflowError beyond float64, as torch
@@ -212,6 +214,14 @@ def check_scalar(value, d: np.dtype, opname: str, wide: bool = False) -> None:
                 raise overflow_error(value, d, opname)
         else:
             _check_float(value, d, opname)
+
+
+def scalar_array(value, d: np.dtype) -> np.ndarray:
+    """``np.asarray(value, dtype=d)``, where a negative int wraps into an unsigned dtype, as in torch
+    (-1 into uint8 is 255; NumPy 2 raises OverflowError instead)."""
+    if d.kind == "u" and isinstance(value, builtins.int) and value < 0:
+        return np.asarray(value, dtype=int64).astype(d)
+    return np.asarray(value, dtype=d)
 
 
 def _check_float(v, d, opname, shown=None):

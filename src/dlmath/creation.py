@@ -330,7 +330,8 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
     dt = _dtype.to_dtype(dtype) if dtype is not None else _dtype.scalar_dtype(fill_value)
     _dtype.check_scalar(fill_value, dt, "full", wide=True)
     shape = _size((size,), "full")
-    return _finish(_alloc("full", shape, dt, lambda: np.full(shape, fill_value, dtype=dt)), requires_grad)
+    fill = _dtype.scalar_array(fill_value, dt)
+    return _finish(_alloc("full", shape, dt, lambda: np.full(shape, fill, dtype=dt)), requires_grad)
 
 
 def _like(input, dtype):
@@ -354,7 +355,7 @@ def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False
         fill_value = fill_value.item()
     dt = _like(input, dtype)
     _dtype.check_scalar(fill_value, dt, "full_like", wide=True)
-    return _finish(np.full(input.shape, fill_value, dtype=dt), requires_grad)
+    return _finish(np.full(input.shape, _dtype.scalar_array(fill_value, dt), dtype=dt), requires_grad)
 
 
 def _count(v, name, opname):

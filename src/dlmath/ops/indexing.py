@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _dtype
 from ..autograd.node import Op, apply, make_tensor
 from ..tensor import Tensor
 from ._util import cast, lift, normalize_dim, shape_str, to_tensor
@@ -311,7 +312,7 @@ def setitem(x, index, value):
     from ..inplace import inplace_apply
     idx = _convert_index(index)
     if not isinstance(value, Tensor):
-        value = make_tensor(np.asarray(value, dtype=x.dtype))
+        value = make_tensor(_value_array(value, x._data.dtype, "index assignment", check_half=False))
     elif value.dtype != x.dtype:
         value = cast(value, x.dtype)
     if value.ndim and value.shape[0] == 1:
@@ -335,6 +336,28 @@ def setitem(x, index, value):
                       f"index {_describe(index)} of a tensor of shape {shape_str(x.shape)}: {e}") from None
 
 
+_NUMBERS = (bool, int, float, complex, np.generic)
+
+
+def _value_array(value, dtype, opname, check_half=True):
+    """A number or nested list written into a tensor of ``dtype``, as an array of that dtype.
+
+    As torch: a number that does not fit (300 into int8, 1e300 into float32, 2**63
+    anywhere) raises instead of wrapping, and strings or None are refused; an array is
+    cast as it is (torch's copy_ of a tensor wraps too). ``check_half=False``: a float16
+    target takes any float, overflowing to inf (torch's index assignment does not check
+    half precision, while its fill_ and masked_fill do).
+    """
+    if isinstance(value, _NUMBERS):
+        if check_half or dtype != _dtype.float16:
+            _dtype.check_scalar(value, dtype, opname)
+        return _dtype.scalar_array(value, dtype)
+    if isinstance(value, np.ndarray):
+        return value.astype(dtype, copy=False)
+    from ..creation import _infer
+    return np.asarray(_infer(value, dtype, opname), dtype=dtype)
+
+
 def _direct_setitem(idx):
     def direct(data, v):
         data[idx] = v
@@ -347,8 +370,8 @@ def _grid(x, index, dim, opname):
         raise RuntimeError(f"{opname}: Index tensor must have the same number of dimensions as input tensor "
                            f"(index {shape_str(index.shape)}, input {shape_str(x.shape)})")
     idx = index._data
-    if idx.dtype.kind not in "iu":
-        raise RuntimeError(f"{opname}(): Expected dtype int64 for index")
+    if idx.dtype not in _INDEX_DTYPES:
+        raise RuntimeError(f"{opname}(): Expected dtype int32/int64 for index, got {_dtype.dtype_name(idx.dtype)}")
     for d in range(x.ndim):
         if d != dim and idx.shape[d] > x.shape[d]:
             raise RuntimeError(f"{opname}: Size does not match at dimension {d}: index {shape_str(index.shape)} "
@@ -363,11 +386,18 @@ def _grid(x, index, dim, opname):
     return tuple(grid)
 
 
+_INDEX_DTYPES = (np.dtype(np.int64), np.dtype(np.int32))
+
+
 def gather(input, dim, index):
     """Pick ``input`` values along ``dim`` at ``index`` (e.g. the log-prob of each target class)."""
     x = to_tensor(input, "gather")
     index = to_tensor(index, "gather")
     d = normalize_dim(dim, x.ndim, "gather")
+    if (not x.ndim or not index.ndim) and x.ndim <= 1 and index.ndim <= 1:
+        # torch counts a 0-d input or index as 1-d of one element here; the result has index's shape
+        return gather(x.reshape(1) if not x.ndim else x, 0,
+                      index.reshape(1) if not index.ndim else index).reshape(tuple(index.shape))
     op = Gather()
     op.grid = _grid(x, index, d, "gather")
     return apply(op, x)
@@ -379,6 +409,12 @@ def scatter_add(input, dim, index, src):
     if src.dtype != x.dtype:
         src = cast(src, x.dtype)
     d = normalize_dim(dim, x.ndim, "scatter_add")
+    if (not x.ndim or not index.ndim or not src.ndim) and max(x.ndim, index.ndim, src.ndim) <= 1:
+        # 0-d operands count as 1-d of one element (torch); the result has input's shape
+        return scatter_add(x.reshape(-1), 0, index.reshape(-1), src.reshape(-1)).reshape(tuple(x.shape))
+    if src.ndim != index.ndim:
+        raise IndexError(f"scatter_add: Index tensor must have the same number of dimensions as src tensor "
+                         f"(index {shape_str(index.shape)}, src {shape_str(src.shape)})")
     op = ScatterAdd()
     for k in range(index.ndim):
         if index.shape[k] > src.shape[k]:
@@ -389,11 +425,26 @@ def scatter_add(input, dim, index, src):
 
 
 def index_select(input, dim, index):
+    """The entries of ``input`` at ``index`` (a vector of int32/int64) along ``dim``."""
     x = to_tensor(input, "index_select")
-    index = to_tensor(index)
+    index = to_tensor(index, "index_select")
     if index.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
+    if index._data.dtype not in _INDEX_DTYPES:
+        raise RuntimeError(f"index_select(): Expected dtype int32 or int64 for index, got "
+                           f"{_dtype.dtype_name(index._data.dtype)}")
     d = normalize_dim(dim, x.ndim, "index_select")
+    idx = index._data
+    n = x.shape[d] if x.ndim else 1
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        # torch does not wrap negative indices here: -1 is out of range, not the last entry
+        bad = int(idx.min() if idx.min() < 0 else idx.max())
+        raise IndexError(f"index_select(): index {bad} is out of range for dimension {d} with size {n} "
+                         f"(index out of range in self, of shape {shape_str(x.shape)})")
+    if not x.ndim:
+        if idx.size != 1:
+            raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got {idx.size} value(s)")
+        return getitem(x, ...)
     return getitem(x, (slice(None),) * d + (index.reshape(-1),))
 
 
@@ -410,7 +461,7 @@ def masked_fill(input, mask, value):
                                f"{value.ndim} dimension(s).")
         value = cast(value, x.dtype)
     else:
-        value = make_tensor(np.asarray(value, dtype=x.dtype))
+        value = make_tensor(_value_array(value, x._data.dtype, "masked_fill"))
     try:
         np.broadcast_shapes(mask.shape, x.shape)
     except ValueError:
@@ -427,5 +478,32 @@ def nonzero(input, *, as_tuple=False):
     return make_tensor(np.stack(idx, axis=1).astype(np.int64) if idx else np.zeros((0, 0), np.int64))
 
 
-def take_along_dim(input, indices, dim):
-    return gather(input, dim, indices)
+def take_along_dim(input, indices, dim=None):
+    """``input`` values at ``indices`` along ``dim``, the two broadcast against each other
+    everywhere else (torch.take_along_dim); with dim=None, over the flattened input."""
+    x = to_tensor(input, "take_along_dim")
+    indices = to_tensor(indices, "take_along_dim")
+    if dim is None:
+        return gather(x.reshape(-1), 0, indices.reshape(-1))
+    if x.ndim != indices.ndim:
+        raise RuntimeError(f"take_along_dim(): input and indices should have the same number of dimensions, "
+                           f"but got {x.ndim} dimensions for input, and {indices.ndim} dimensions for indices")
+    if indices._data.dtype.kind not in "iu":
+        raise RuntimeError(f"take_along_dim(): dtype of indices should be Long but got "
+                           f"{_dtype.dtype_name(indices._data.dtype)}")
+    d = normalize_dim(dim, x.ndim, "take_along_dim")
+    if not x.ndim:
+        return gather(x, 0, indices)
+    sizes = list(x.shape)
+    sizes[d] = indices.shape[d]
+    try:
+        shape = list(np.broadcast_shapes(tuple(sizes), tuple(indices.shape)))
+    except ValueError:
+        from ._util import broadcast_error
+        raise broadcast_error("take_along_dim", x.shape, indices.shape) from None
+    if tuple(shape) != tuple(indices.shape):
+        indices = indices.expand(*shape)
+    shape[d] = x.shape[d]
+    if tuple(shape) != tuple(x.shape):
+        x = x.expand(*shape)
+    return gather(x, d, indices)
