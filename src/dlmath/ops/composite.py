@@ -51,7 +51,7 @@ def tile(input, *dims):
     dims = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
     if len(dims) < x.ndim:
         dims = (1,) * (x.ndim - len(dims)) + dims
-    return sh.repeat(x, dims)
+    return sh.repeat(x, dims, _opname="tile")
 
 
 def diagonal(input, offset=0, dim1=0, dim2=1):

@@ -348,6 +348,9 @@ def _value_array(value, dtype, opname, check_half=True):
     target takes any float, overflowing to inf (torch's index assignment does not check
     half precision, while its fill_ and masked_fill do).
     """
+    t = type(value)
+    if (t is float and -65504.0 <= value <= 65504.0 and dtype.kind in "fc") or (t is int and 0 <= value <= 127):
+        return np.asarray(value, dtype=dtype)   # fits every floating (resp. every) dtype: no checks
     if isinstance(value, _NUMBERS):
         if check_half or dtype != _dtype.float16:
             _dtype.check_scalar(value, dtype, opname)

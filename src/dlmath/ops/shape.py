@@ -6,6 +6,8 @@ Cotangents may carry extra leading (batch) dims, so rules index from the end.
 """
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from ..autograd.node import Op, apply
@@ -200,16 +202,19 @@ class Tri(Op):
 
 
 # --- functional wrappers ----------------------------------------------------
-def _shape_args(shape):
+def _shape_args(shape, opname="reshape"):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
-    return tuple(int(s) for s in shape)
+    try:
+        return tuple(map(operator.index, shape))   # 1.5 is not a size (int() would truncate it)
+    except TypeError:
+        raise TypeError(f"{opname}(): sizes must be ints, got {tuple(shape)!r}") from None
 
 
 def reshape(input, *shape, _opname="reshape"):
     """Same elements, new shape; one dimension may be -1 (inferred)."""
     x = to_tensor(input, _opname)
-    shape = _shape_args(shape)
+    shape = _shape_args(shape, _opname)
     if shape == x._data.shape:
         return _view_same(x, shape)
     n = x._data.size
@@ -293,7 +298,7 @@ def unsqueeze(input, dim):
 
 def permute(input, *dims):
     x = to_tensor(input, "permute")
-    dims = _shape_args(dims)
+    dims = _shape_args(dims, "permute")
     if len(dims) != x.ndim:
         raise RuntimeError(f"permute: number of dims don't match: input has {x.ndim} dims, got {len(dims)} ({dims})")
     axes = tuple(normalize_dim(d, x.ndim, "permute") for d in dims)
@@ -354,7 +359,7 @@ def movedim(input, source, destination):
 
 def expand(input, *sizes):
     x = to_tensor(input, "expand")
-    sizes = _shape_args(sizes)
+    sizes = _shape_args(sizes, "expand")
     if len(sizes) < x.ndim:
         raise RuntimeError(f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal "
                            f"to the number of dimensions in the tensor ({x.ndim})")
@@ -388,22 +393,41 @@ def broadcast_to(input, shape):
     return expand(input, tuple(shape))
 
 
-def repeat(input, *sizes):
-    x = to_tensor(input, "repeat")
-    sizes = _shape_args(sizes)
+def repeat(input, *sizes, _opname="repeat"):
+    x = to_tensor(input, _opname)
+    sizes = _shape_args(sizes, _opname)
     if len(sizes) < x.ndim:
-        raise RuntimeError(f"repeat: number of repeat dims ({len(sizes)}) can not be smaller than the number "
+        raise RuntimeError(f"{_opname}: number of repeat dims ({len(sizes)}) can not be smaller than the number "
                            f"of dimensions of tensor ({x.ndim})")
+    shape = (1,) * (len(sizes) - x.ndim) + tuple(x.shape)
+    out = tuple(r * s for r, s in zip(sizes, shape))
+    if any(r < 0 for r in sizes):
+        raise RuntimeError(f"{_opname}: repeats must be non-negative, got {list(sizes)} for a tensor of shape "
+                           f"{shape_str(x.shape)} (the result would have shape {list(out)})")
+    if _size(out) * x._data.itemsize > _MAX_BYTES:
+        raise RuntimeError(f"{_opname}: the result of shape {list(out)} (repeats {list(sizes)} of a tensor of shape "
+                           f"{shape_str(x.shape)}) is too large: its storage size overflows")
     op = Repeat()
     op.reps = sizes
-    return apply(op, x)
+    try:
+        return apply(op, x)
+    except MemoryError:
+        raise RuntimeError(f"{_opname}: can't allocate memory for the result of shape {list(out)} "
+                           f"({_size(out) * x._data.itemsize} bytes)") from None
+
+
+_MAX_BYTES = 2 ** 63 - 1
 
 
 def flip(input, dims):
     x = to_tensor(input, "flip")
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    axes = tuple(normalize_dim(d, x.ndim, "flip") for d in dims)
+    if len(set(axes)) != len(axes):
+        d = next(a for a in axes if axes.count(a) > 1)
+        raise RuntimeError(f"flip: dim {d} appears multiple times in the list of dims {list(dims)}")
     op = Flip()
-    op.axes = tuple(normalize_dim(d, x.ndim, "flip") for d in dims)
+    op.axes = axes if x.ndim else ()   # a 0-d tensor accepts dim 0 or -1, and has nothing to reverse
     return apply(op, x)
 
 
