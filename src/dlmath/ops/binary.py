@@ -272,7 +272,7 @@ class Fmod(Remainder):
 
 class Atan2(Op):
     """atan2(a, b), the angle of the point (b, a); d/da = b / r^2, d/db = -a / r^2, r^2 = a^2 + b^2
-    (both 0 where r^2 = 0, as torch)."""
+    (both 0 where r^2 = 0 in reverse mode, NaN in forward mode, as torch)."""
     __slots__ = ()
     batched = True
 
@@ -292,12 +292,14 @@ class Atan2(Op):
         return ((g * b * recip if self.needs[0] else None), (-g * a * recip if self.needs[1] else None))
 
     def jvp(self, xp, t, a, b, y):
+        # torch's forward-mode formula divides by r^2 unmasked: NaN at the origin, as torch
         ta, tb = lift(xp, t[0], a, y), lift(xp, t[1], b, y)
-        recip = self._recip(xp, a, b)
-        out = None if ta is None else ta * b * recip
-        if tb is not None:
-            d = -tb * a * recip
-            out = d if out is None else out + d
+        with quiet():
+            r2 = a * a + b * b
+            out = None if ta is None else ta * b / r2
+            if tb is not None:
+                d = -tb * a / r2
+                out = d if out is None else out + d
         return out
 
 
