@@ -478,3 +478,31 @@ def test_atan2_gradient_at_the_origin_forward_mode_and_batches(torch):
         results.append([to_numpy(t)] + [to_numpy(j) for j in jac])
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=0, equal_nan=True)
+
+
+# ------------------------------------------------- forward mode at the edges ----
+
+@pytest.mark.parametrize("fn, values", [
+    (lambda T, x: x.var(correction=2), [2.0, 3.0]),
+    (lambda T, x: x.var(correction=3), [2.0, 2.5, 3.0]),
+    (lambda T, x: x.var(0, correction=3), [[2.0, 3.0], [3.0, 3.0]]),
+    (lambda T, x: x.var(0, correction=2), [[2.0, 3.0], [3.0, 3.0]]),
+    (lambda T, x: x.std(1), [[0.1, 0.1, 0.1], [0.7, 0.8, 0.7]]),
+    (lambda T, x: x.std(), [0.1, 0.1, 0.1]),
+    (lambda T, x: x.max(), [1.0, NAN, 3.0, NAN]),  # torch's forward mode: NaN
+    (lambda T, x: x.min(), [1.0, NAN, 3.0]),
+    (lambda T, x: x.max(), [1.0, 3.0, 3.0]),
+    (lambda T, x: x ** 0, [INF, NAN, 1.0]),
+    (lambda T, x: x ** 0.5, [-0.0, 0.0, 4.0]),
+    (lambda T, x: x ** -0.5, [-0.0, -INF, 4.0]),
+    (lambda T, x: x ** 1.5, [-0.0, 0.0, 4.0]),
+    (lambda T, x: x.half().cumsum(0).double(), [2048.0] + [1.0] * 8),
+])
+def test_forward_mode_at_edge_values_as_torch(fn, values, torch):
+    results = []
+    for lib in (dm, torch):
+        x = lib.tensor(np.asarray(values, dtype=np.float64))
+        t = lib.tensor(np.linspace(1.0, 2.0, x.numel()).reshape(tuple(x.shape)))
+        _, tangent = _quiet(lambda: lib.func.jvp(lambda a: fn(lib, a), (x,), (t,)))
+        results.append(to_numpy(tangent))
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-12, atol=1e-14, equal_nan=True)

@@ -193,12 +193,13 @@ class Extreme(Op):
     def forward(self, x):
         return self.pick(x, axis=self.axes, keepdims=self.keepdim)
 
-    def _ties(self, xp, x, y):
+    def _ties(self, xp, x, y, nan=True):
         """Where x reaches the extreme, and how many places share it along the axes.
 
-        max()/min() of everything (``exact``) that is NaN: the NaNs share it, as torch
-        (amax/amin compare x == NaN, find no place, and give NaN everywhere, as torch)."""
-        if self.exact:
+        In reverse mode (``nan``), a max()/min() of everything (``exact``) that is NaN is
+        shared by the NaNs, as torch. amax/amin, and forward mode, compare x == NaN, find no
+        place, and give NaN everywhere, as torch."""
+        if nan and self.exact:
             ya = y._data if hasattr(y, "_data") else y
             if ya.dtype.kind in "fc" and np.isnan(ya):
                 xa = x._data if hasattr(x, "_data") else x
@@ -209,7 +210,7 @@ class Extreme(Op):
         return hit, xp.sum(xp.astype(hit, x.dtype), axis=self.axes, keepdims=True)
 
     def _weights(self, xp, x, y):
-        hit, count = self._ties(xp, x, y)
+        hit, count = self._ties(xp, x, y, nan=False)
         return xp.astype(hit, x.dtype) / count
 
     def vjp(self, xp, g, x, y):
