@@ -76,9 +76,9 @@ _SCALARS = (bool, int, float, complex, np.bool_, np.number)
 def _big_ints(data, arr, found):
     """Whether NumPy's array of Python ints holds one beyond int64 (which torch refuses for an
     integer result): NumPy then makes uint64, or float64 when one is also negative."""
-    if arr.dtype is _UINT64:
+    if arr.dtype == _UINT64:   # dtype against dtype: fast (against np.uint64, a type, it is not)
         return isinstance(data, int) or (found is not None and found <= _PYTHON_ELEMENTS)
-    return (found is not None and int in found and arr.dtype is _FLOAT64 and found <= _PYTHON_ELEMENTS
+    return (found is not None and int in found and arr.dtype == _FLOAT64 and found <= _PYTHON_ELEMENTS
             and float not in found and complex not in found)
 
 

@@ -494,9 +494,9 @@ def take_along_dim(input, indices, dim=None):
     if indices._data.dtype.kind not in "iu":
         raise RuntimeError(f"take_along_dim(): dtype of indices should be Long but got "
                            f"{_dtype.dtype_name(indices._data.dtype)}")
-    d = normalize_dim(dim, x.ndim, "take_along_dim")
     if not x.ndim:
-        return gather(x, 0, indices)
+        raise IndexError(f"take_along_dim(): Dimension specified as {dim} but tensor has no dimensions")
+    d = normalize_dim(dim, x.ndim, "take_along_dim")
     sizes = list(x.shape)
     sizes[d] = indices.shape[d]
     try:
