@@ -451,6 +451,32 @@ def test_gradients_with_nan_inputs_as_torch(fn, values, torch):
     grads_like_torch(fn, values, torch=torch)
 
 
+@pytest.mark.parametrize("fn", [
+    lambda lib, x: x.sign() * x,  # torch: sign(NaN) = 0
+    lambda lib, x: x.abs(),  # torch: d|x|/dx = sgn(x), 0 at NaN
+    lambda lib, x: x.relu(),  # torch: where(y <= 0, 0, g), so 1 at NaN
+    lambda lib, x: lib.nn.functional.relu(x) * 2,
+])
+def test_sign_abs_relu_at_nan_as_torch(fn, torch):
+    grads_like_torch(fn, [NAN, -0.0, 0.0, 2.0, -3.0, INF, -INF], torch=torch)
+
+
+def test_sign_abs_relu_at_nan_forward_mode_and_create_graph(torch):
+    results = []
+    for lib in (dm, torch):
+        x0 = lib.tensor([NAN, -0.0, 0.0, 2.0, -3.0], dtype=lib.float64)
+        row = []
+        for f in (lib.abs, lib.relu, lib.sign):
+            _, t = lib.func.jvp(f, (x0,), (lib.ones_like(x0),))
+            row.append(to_numpy(t))
+        x = x0.clone().requires_grad_(True)
+        (g,) = lib.autograd.grad((x.abs() + x.relu()).sum(), x, create_graph=True)
+        row.append(to_numpy(g))
+        results.append(row)
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_max_of_everything_with_nan_second_order_and_create_graph(torch):
     results = []
     for lib in (dm, torch):

@@ -136,14 +136,16 @@ class Reciprocal(Unary):
 
 
 class Abs(Unary):
-    """|x|; d/dx = sign(x), with 0 at x = 0 (PyTorch's subgradient). L1 loss and norms."""
+    """|x|; d/dx = sign(x), with 0 at x = 0 (PyTorch's subgradient) and at NaN (torch's sgn).
+    L1 loss and norms."""
     __slots__ = ()
 
     def forward(self, x):
         return np.abs(x)
 
     def vjp(self, xp, g, x, y):
-        return (g * xp.sign(x),)
+        # dlmath's sign (the recorded xp.sign) is 0 at NaN; NumPy's is NaN
+        return (g * (_sign(x) if isinstance(x, np.ndarray) else xp.sign(x)),)
 
 
 class Sin(Unary):
@@ -193,7 +195,8 @@ class Sigmoid(Unary):
 
 
 class Relu(Unary):
-    """max(x, 0); d/dx = 1 for x > 0 and 0 otherwise (0 at the kink, as PyTorch)."""
+    """max(x, 0); d/dx = 0 where x <= 0, else 1 (0 at the kink, and 1 at NaN, as PyTorch's
+    threshold_backward: where(y <= 0, 0, g))."""
     __slots__ = ()
     uses_inputs, uses_output = False, True
 
@@ -201,10 +204,10 @@ class Relu(Unary):
         return np.maximum(x, 0)
 
     def vjp(self, xp, g, x, y):
-        return (xp.masked(g, y > 0),)
+        return (xp.masked(g, ~(y <= 0)),)
 
     def vjp_donated(self, g, x, y):
-        return (xp_numpy.masked_(g, y > 0),)  # the same rule, in the engine's own buffer
+        return (xp_numpy.masked_(g, ~(y <= 0)),)  # the same rule, in the engine's own buffer
 
 
 class Square(Unary):
@@ -315,11 +318,21 @@ def _piecewise(fn, x, opname, kernel=None):
     return apply(op, x)
 
 
+def _sign(a):
+    """np.sign with torch's 0 (not NaN) for a NaN."""
+    s = np.sign(a)
+    if s.dtype.kind == "f":
+        nan = s != s
+        if nan.any():
+            s[nan] = 0
+    return s
+
+
 def sign(x):
     x = to_tensor(x, "sign")
     if x._data.dtype.kind == "b":  # the sign of a bool is the bool itself (torch), a new tensor
         return make_tensor(x._data.copy())
-    return _piecewise(np.sign, x, "sign")
+    return _piecewise(_sign, x, "sign")
 
 
 def floor(x): return _piecewise(np.floor, x, "floor", "floor_vml")
