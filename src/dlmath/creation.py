@@ -70,7 +70,6 @@ def _infer(data, dtype=None, opname="tensor"):
 
 
 _PYTHON_ELEMENTS = {bool, int, float, complex, list, tuple}
-_SCALARS = (bool, int, float, complex, np.bool_, np.number)
 
 
 def _big_ints(data, arr, found):
