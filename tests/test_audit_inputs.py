@@ -680,8 +680,6 @@ def test_assignment_overflow_leaves_the_tensor_unchanged():
     np.testing.assert_array_equal(to_numpy(t), [1, 2, 3])
 
 
-@pytest.mark.xfail(reason="fill_ lives in inplace.py, outside this change: it should call "
-                          "_dtype.check_scalar(value, dtype, 'fill_', wide=True)", strict=False)
 @pytest.mark.parametrize("value", [300, 1e30])
 def test_fill_overflow_raises_like_torch(value, torch):
     assert_raises_like_torch(lambda lib: lib.zeros(3, dtype=lib.int8).fill_(value), torch=torch)

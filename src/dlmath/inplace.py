@@ -288,8 +288,11 @@ def fill_(x, value):
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
                                f"{value.ndim} dimensions.")
         return copy_(x, value, opname="fill_")
+    # a number that does not fit x's dtype raises (300 into int8), as torch; -1 wraps into uint8
+    _dtype.check_scalar(value, x._data.dtype, "fill_", wide=True)
+    value = _dtype.scalar_array(value, x._data.dtype)
     if _records(x, ()):
-        return copy_(x, value, opname="fill_")
+        return copy_(x, make_tensor(value), opname="fill_")
     if x._base is not None:
         _check_untracked_view(x, "fill_")
     _check_writeable(x, "fill_")
