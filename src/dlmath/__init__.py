@@ -14,22 +14,9 @@ from .creation import (tensor, as_tensor, from_numpy, zeros, ones, empty, full, 
                        empty_like, full_like, eye, arange, linspace, logspace, rand, randn, randint,
                        randperm, rand_like, randn_like, randint_like)
 from .random import Generator, manual_seed, seed, initial_seed, get_rng_state, set_rng_state, default_generator
-from .ops.elementwise import (neg, exp, log, log1p, expm1, sqrt, rsqrt, reciprocal, sin, cos, tanh,
-                              sigmoid, erf, abs, relu, square, sign, floor, ceil, trunc, round, clamp, clip,
-                              add, sub, mul, div, floor_divide, remainder, fmod, atan2, arctan2, pow, maximum, minimum, where,
-                              eq, ne, lt, le, gt, ge, logical_and, logical_or, logical_xor, logical_not,
-                              bitwise_and, bitwise_or, bitwise_xor, bitwise_not, isnan, isinf, isfinite)
-from .ops.reduction import (sum, mean, var, std, var_mean, std_mean, prod, max, min, amax, amin, argmax,
-                            argmin, logsumexp, softmax, log_softmax, cumsum)
-from .ops.shape import (reshape, view, flatten, unflatten, squeeze, unsqueeze, permute, transpose, swapaxes,
-                        t, movedim, expand, broadcast_to, repeat, flip, cat, concat, concatenate, stack, hstack,
-                        vstack, split, chunk, unbind, tril, triu)
-from .ops.indexing import gather, scatter_add, masked_fill, index_select, nonzero, take_along_dim
-from .ops.composite import (narrow, roll, tile, diagonal, diag, trace, repeat_interleave, tensordot,
-                            addmm, kron)
-from .ops.sorting import sort, argsort, topk, all, any
-from .ops.combine import addcmul, addcdiv, lerp
-from .ops.matmul import matmul, mm, bmm, mv, dot, inner, outer, ger, einsum
+# every op declared with @public (ops/declare.py), under each of its names: dm.exp, dm.clip, ...
+from .ops.declare import namespace as _declared
+globals().update(_declared())
 from . import autograd
 from . import special
 from . import nn
@@ -40,9 +27,6 @@ from .explain import explain
 from .linalg import norm_legacy as norm
 from .sampling import sample, bernoulli, multinomial, normal
 from .comparison import allclose, isclose, equal
-
-subtract, multiply, divide, true_divide = sub, mul, div, div
-negative = neg
 
 
 def is_tensor(obj):

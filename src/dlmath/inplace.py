@@ -16,6 +16,7 @@ from . import _dtype
 from ._grad_mode import state as _grad_state
 from .autograd import _flags, views
 from .autograd.node import apply, make_tensor, restamp
+from .ops.declare import method
 from .tensor import Tensor
 
 
@@ -277,10 +278,12 @@ def _ufunc_table():
 _UFUNCS = {}
 
 
+@method("zero_")
 def zero_(x):
     return fill_(x, 0)
 
 
+@method("fill_")
 def fill_(x, value):
     """Every element set to ``value`` (a number, or a 0-d tensor that then gets the gradient)."""
     if isinstance(value, Tensor):
@@ -302,6 +305,7 @@ def fill_(x, value):
     return x
 
 
+@method("copy_")
 def copy_(x, src, opname="copy_"):
     """x's elements replaced by ``src`` broadcast to x's shape (recorded as Overwrite)."""
     from .ops._util import to_tensor, cast
@@ -390,6 +394,7 @@ def _lerp_update(data, end, weight):
     data += tmp
 
 
+@method("addcmul_")
 def addcmul_(x, tensor1, tensor2, *, value=1):
     """x += value * tensor1 * tensor2, in place (Adam's second moment)."""
     from .ops.combine import addcmul
@@ -397,6 +402,7 @@ def addcmul_(x, tensor1, tensor2, *, value=1):
                            (tensor1, tensor2, value), _addcmul_update)
 
 
+@method("addcdiv_")
 def addcdiv_(x, tensor1, tensor2, *, value=1):
     """x += value * tensor1 / tensor2, in place (Adam's step)."""
     from .ops.combine import addcdiv
@@ -404,7 +410,44 @@ def addcdiv_(x, tensor1, tensor2, *, value=1):
                            (tensor1, tensor2, value), _addcdiv_update)
 
 
+@method("lerp_")
 def lerp_(x, end, weight):
     """x += weight * (end - x), in place (an exponential moving average)."""
     from .ops.combine import lerp
     return inplace_combine(x, "lerp_", lerp, (end, weight), _lerp_update)
+
+
+@method("add_")
+def add_(x, other, *, alpha=1):
+    """x += alpha * other, in place (one BLAS axpy under no_grad: an SGD step)."""
+    return add_scaled(x, other, alpha, "add_")
+
+
+@method("sub_")
+def sub_(x, other, *, alpha=1):
+    """x -= alpha * other, in place."""
+    return add_scaled(x, other, -alpha, "sub_")
+
+
+@method("uniform_")
+def uniform_(x, a=0.0, b=1.0, *, generator=None):
+    """Fill x with samples of U(a, b) (an initialiser: not recorded)."""
+    from .random import rng
+    prev = _grad_state.enabled
+    _grad_state.enabled = False
+    try:
+        return copy_(x, make_tensor(rng(generator).uniform(a, b, x._data.shape)))
+    finally:
+        _grad_state.enabled = prev
+
+
+@method("normal_")
+def normal_(x, mean=0.0, std=1.0, *, generator=None):
+    """Fill x with samples of N(mean, std^2) (an initialiser: not recorded)."""
+    from .random import rng
+    prev = _grad_state.enabled
+    _grad_state.enabled = False
+    try:
+        return copy_(x, make_tensor(rng(generator).normal(mean, std, x._data.shape)))
+    finally:
+        _grad_state.enabled = prev

@@ -143,7 +143,7 @@ def solve(A, B, *, left=True):
         raise broadcast_error(f"{opname} (batch dimensions of A {shape_str(A.shape)} and B {shape_str(B.shape)})",
                               A.shape[:-2], bshape[:-2]) from None
     if not left:   # X A = B  <=>  A^T X^T = B^T
-        return solve(mT(sh, A), B) if vector else mT(sh, solve(mT(sh, A), mT(sh, B)))
+        return solve(sh.mT(A), B) if vector else sh.mT(solve(sh.mT(A), sh.mT(B)))
     op = Solve()
     op.vector = vector
     return apply(op, A, B)

@@ -16,6 +16,7 @@ from ..tensor import Tensor
 from ._util import (as_float, binary_operands, broadcast_error, lift, quiet,
                     to_tensor)
 from .unary import trunc
+from .declare import method, public
 
 
 # --- binary functions -------------------------------------------------------
@@ -374,12 +375,14 @@ def _shape_error(opname, a, b, e):
     return RuntimeError(f"{opname}: {e}")
 
 
+@public
 def add(a, b, alpha=1):
     if alpha != 1:
         b = mul(b, alpha)
     return _binary(Add, a, b, "add")
 
 
+@public(aliases=('subtract',))
 def sub(a, b, alpha=1):
     if alpha != 1:
         b = mul(b, alpha)
@@ -388,10 +391,12 @@ def sub(a, b, alpha=1):
     return _binary(Sub, a, b, "sub")
 
 
+@public(aliases=('multiply',), inplace='binary')
 def mul(a, b):
     return _binary(Mul, a, b, "mul")
 
 
+@public(aliases=('divide', 'true_divide'), inplace='binary')
 def div(a, b, rounding_mode=None):
     """a / b: true division; integer inputs give the default float, as in PyTorch.
 
@@ -456,6 +461,7 @@ def _check_divisor(opname, a, b, dt, kernel=None):
                        f"{dividend} {_SYMBOL[opname]} 0)")
 
 
+@public(inplace='binary')
 def floor_divide(a, b):
     """a // b rounded toward -inf (PyTorch >= 1.13); not differentiable (gradient 0)."""
     ops = binary_operands(a, b, "floor_divide")
@@ -488,22 +494,25 @@ def _integer_checked(cls, a, b, opname):
         raise _shape_error(opname, a, b, e) from None
 
 
+@public(inplace='binary')
 def remainder(a, b):
     return _integer_checked(Remainder, a, b, "remainder")
 
 
+@public(inplace='binary')
 def fmod(a, b):
     return _integer_checked(Fmod, a, b, "fmod")
 
 
+@public(aliases=('arctan2',), inplace='binary')
 def atan2(input, other):
     """The angle of (other, input) in (-pi, pi]; integer inputs give the default float."""
     return _binary(Atan2, input, other, "atan2", to_float=True)
 
 
-arctan2 = atan2
 
 
+@public(inplace='binary')
 def pow(a, b):
     """a ** b for tensor or scalar base and exponent."""
     ops = binary_operands(a, b, "pow")
@@ -537,10 +546,12 @@ def _integer_pow(base, exp, dt):
     return np.where(negative, inverse, out).astype(dt, copy=False)
 
 
+@public
 def maximum(a, b):
     return any_maximum(a, _tensor_arg(b, "maximum"))
 
 
+@public
 def minimum(a, b):
     return any_minimum(a, _tensor_arg(b, "minimum"))
 
@@ -562,6 +573,7 @@ def _tensor_arg(b, opname):
     return b
 
 
+@public(method=False)
 def where(condition, input=None, other=None):
     """Select from ``input`` where ``condition`` holds, else ``other`` (broadcast together)."""
     if input is None and other is None:
@@ -586,3 +598,9 @@ def where(condition, input=None, other=None):
         raise broadcast_error("where", c.shape, a.shape, b.shape) from None
 
 
+
+
+@method("where")
+def where_method(input, condition, other):
+    """``x.where(condition, y)``: torch's method form of ``where(condition, x, y)``."""
+    return where(condition, input, other)

@@ -15,14 +15,17 @@ from __future__ import annotations
 from ..tensor import Tensor
 from . import elementwise as ew
 from ._util import to_tensor
+from .declare import public
 
 
+@public
 def addcmul(input, tensor1, tensor2, *, value=1):
     """input + value * tensor1 * tensor2 (torch.addcmul)."""
     prod = ew.mul(to_tensor(tensor1, "addcmul"), to_tensor(tensor2, "addcmul"))
     return ew.add(to_tensor(input, "addcmul"), prod if value == 1 else ew.mul(prod, value))
 
 
+@public
 def addcdiv(input, tensor1, tensor2, *, value=1):
     """input + value * tensor1 / tensor2 (torch.addcdiv); integer tensor1 / tensor2 is refused, as torch."""
     t1, t2 = to_tensor(tensor1, "addcdiv"), to_tensor(tensor2, "addcdiv")
@@ -33,6 +36,7 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
     return ew.add(to_tensor(input, "addcdiv"), quot if value == 1 else ew.mul(quot, value))
 
 
+@public
 def lerp(input, end, weight):
     """input + weight * (end - input): linear interpolation (torch.lerp).
 

@@ -11,8 +11,10 @@ from ._util import normalize_dim, shape_str, to_tensor
 from . import shape as sh
 from .indexing import Diagonal
 from .matmul import einsum, matmul
+from .declare import public
 
 
+@public
 def narrow(input, dim, start, length):
     """The slice [start, start + length) along ``dim`` (a view)."""
     x = to_tensor(input, "narrow")
@@ -24,6 +26,7 @@ def narrow(input, dim, start, length):
     return x[(slice(None),) * d + (slice(start, start + length),)]
 
 
+@public
 def roll(input, shifts, dims=None):
     """Shift elements cyclically along ``dims`` (flattened when dims is None), as torch.roll."""
     x = to_tensor(input, "roll")
@@ -44,6 +47,7 @@ def roll(input, shifts, dims=None):
     return out
 
 
+@public
 def tile(input, *dims):
     """np.tile / torch.tile: repeat, padding ``dims`` with leading ones (a tuple, or
     separate ints as in ``x.tile(2, 1)``)."""
@@ -54,6 +58,7 @@ def tile(input, *dims):
     return sh.repeat(x, dims, _opname="tile")
 
 
+@public
 def diagonal(input, offset=0, dim1=0, dim2=1):
     """The diagonal along dims (dim1, dim2), moved to the last dim (as torch.diagonal)."""
     x = to_tensor(input, "diagonal")
@@ -66,6 +71,7 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
     return apply(op, x.permute(rest + [d1, d2]))  # a view of x, as torch's
 
 
+@public
 def diag(input, diagonal=0):
     """A vector becomes a matrix with it on the ``diagonal``; a matrix gives its diagonal."""
     x = to_tensor(input, "diag")
@@ -80,6 +86,7 @@ def diag(input, diagonal=0):
     return out
 
 
+@public
 def trace(input):
     """Sum of the main diagonal of a matrix."""
     x = to_tensor(input, "trace")
@@ -88,6 +95,7 @@ def trace(input):
     return diagonal(x).sum()
 
 
+@public
 def repeat_interleave(input, repeats, dim=None):
     """Repeat each element ``repeats`` times along ``dim`` (flattened when dim is None)."""
     x = to_tensor(input, "repeat_interleave")
@@ -99,6 +107,7 @@ def repeat_interleave(input, repeats, dim=None):
     return x[(slice(None),) * d + (make_tensor(idx),)]
 
 
+@public(method=False)
 def tensordot(a, b, dims=2):
     """Contract the last ``dims`` dims of a with the first of b (or the listed pairs)."""
     a, b = to_tensor(a, "tensordot"), to_tensor(b, "tensordot")
@@ -116,6 +125,7 @@ def tensordot(a, b, dims=2):
     return einsum("".join(sa) + "," + "".join(sb) + "->" + "".join(out), a, b)
 
 
+@public
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     """beta * input + alpha * (mat1 @ mat2): a linear layer in one call."""
     prod = matmul(mat1, mat2)
@@ -124,6 +134,7 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     return prod + (input if beta == 1 else to_tensor(input) * beta)
 
 
+@public
 def kron(input, other):
     """Kronecker product: every element of a times the whole of b, in blocks."""
     a, b = to_tensor(input, "kron"), to_tensor(other, "kron")

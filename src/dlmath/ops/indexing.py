@@ -16,6 +16,7 @@ from .. import _dtype
 from ..autograd.node import Op, apply, make_tensor
 from ..tensor import Tensor
 from ._util import cast, lift, normalize_dim, shape_str, to_tensor
+from .declare import public
 
 
 def _full_index(index, ndim):
@@ -392,6 +393,7 @@ def _grid(x, index, dim, opname):
 _INDEX_DTYPES = (np.dtype(np.int64), np.dtype(np.int32))
 
 
+@public
 def gather(input, dim, index):
     """Pick ``input`` values along ``dim`` at ``index`` (e.g. the log-prob of each target class)."""
     x = to_tensor(input, "gather")
@@ -406,6 +408,7 @@ def gather(input, dim, index):
     return apply(op, x)
 
 
+@public
 def scatter_add(input, dim, index, src):
     x = to_tensor(input, "scatter_add")
     index, src = to_tensor(index), to_tensor(src)
@@ -427,6 +430,7 @@ def scatter_add(input, dim, index, src):
     return apply(op, x, src)
 
 
+@public
 def index_select(input, dim, index):
     """The entries of ``input`` at ``index`` (a vector of int32/int64) along ``dim``."""
     x = to_tensor(input, "index_select")
@@ -451,6 +455,7 @@ def index_select(input, dim, index):
     return getitem(x, (slice(None),) * d + (index.reshape(-1),))
 
 
+@public(inplace='unary')
 def masked_fill(input, mask, value):
     """Where ``mask`` holds, ``value``; elsewhere ``input`` (attention masks: fill with -inf before softmax)."""
     from .elementwise import where
@@ -473,6 +478,7 @@ def masked_fill(input, mask, value):
     return where(mask, value, x)  # may broadcast x, as torch's out-of-place form (masked_fill_ may not)
 
 
+@public
 def nonzero(input, *, as_tuple=False):
     x = to_tensor(input, "nonzero")
     idx = np.nonzero(x._data) if x.ndim else np.nonzero(x._data.reshape(1))
@@ -481,6 +487,7 @@ def nonzero(input, *, as_tuple=False):
     return make_tensor(np.stack(idx, axis=1).astype(np.int64) if idx else np.zeros((0, 0), np.int64))
 
 
+@public
 def take_along_dim(input, indices, dim=None):
     """``input`` values at ``indices`` along ``dim``, the two broadcast against each other
     everywhere else (torch.take_along_dim); with dim=None, over the flattened input."""

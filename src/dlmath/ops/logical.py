@@ -6,6 +6,7 @@ import numpy as np
 from ..autograd.node import make_tensor
 from ..tensor import Tensor
 from ._util import (binary_operands, broadcast_error, to_tensor)
+from .declare import public
 
 
 # --- comparisons: boolean results, not differentiable -----------------------
@@ -22,11 +23,17 @@ def _compare(ufunc, opname, a, b):
         raise broadcast_error(opname, np.shape(av), np.shape(bv)) from None
 
 
+@public
 def eq(a, b): return _compare(np.equal, "eq", a, b)
+@public
 def ne(a, b): return _compare(np.not_equal, "ne", a, b)
+@public
 def lt(a, b): return _compare(np.less, "lt", a, b)
+@public
 def le(a, b): return _compare(np.less_equal, "le", a, b)
+@public
 def gt(a, b): return _compare(np.greater, "gt", a, b)
+@public
 def ge(a, b): return _compare(np.greater_equal, "ge", a, b)
 
 
@@ -38,9 +45,13 @@ def _logical(ufunc, opname, a, b):
         raise broadcast_error(opname, a.shape, b.shape) from None
 
 
+@public
 def logical_and(a, b): return _logical(np.logical_and, "logical_and", a, b)
+@public
 def logical_or(a, b): return _logical(np.logical_or, "logical_or", a, b)
+@public
 def logical_xor(a, b): return _logical(np.logical_xor, "logical_xor", a, b)
+@public
 def logical_not(a): return make_tensor(np.logical_not(to_tensor(a)._data))
 
 
@@ -59,11 +70,15 @@ def _bitwise(ufunc, opname, a, b):
         raise broadcast_error(opname, np.shape(av), np.shape(bv)) from None
 
 
+@public
 def bitwise_and(a, b): return _bitwise(np.bitwise_and, "bitwise_and", a, b)
+@public
 def bitwise_or(a, b): return _bitwise(np.bitwise_or, "bitwise_or", a, b)
+@public
 def bitwise_xor(a, b): return _bitwise(np.bitwise_xor, "bitwise_xor", a, b)
 
 
+@public
 def bitwise_not(a):
     a = to_tensor(a)
     if a._data.dtype.kind not in "iub":
@@ -71,6 +86,9 @@ def bitwise_not(a):
     return make_tensor(np.invert(a._data))
 
 
+@public
 def isnan(x): return make_tensor(np.isnan(to_tensor(x)._data))
+@public
 def isinf(x): return make_tensor(np.isinf(to_tensor(x)._data))
+@public
 def isfinite(x): return make_tensor(np.isfinite(to_tensor(x)._data))

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..autograd.node import Op, apply
 from ._util import cast, result_dtype, shape_str, to_tensor
+from .declare import public
 
 
 def _mT(xp, a):
@@ -109,6 +110,7 @@ def _operands(a, b, opname):
     return a, b
 
 
+@public
 def matmul(input, other):
     """Matrix product with torch.matmul's rules: dot, matrix-vector, batched and broadcast."""
     a, b = _operands(input, other, "matmul")
@@ -129,6 +131,7 @@ def matmul(input, other):
     return apply(MatMul(), a, b)
 
 
+@public
 def mm(input, mat2):
     a, b = to_tensor(input), to_tensor(mat2)
     if a.ndim != 2 or b.ndim != 2:
@@ -136,6 +139,7 @@ def mm(input, mat2):
     return matmul(a, b)
 
 
+@public
 def bmm(input, mat2):
     a, b = to_tensor(input), to_tensor(mat2)
     if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
@@ -144,6 +148,7 @@ def bmm(input, mat2):
     return matmul(a, b)
 
 
+@public
 def mv(input, vec):
     a, b = to_tensor(input), to_tensor(vec)
     if a.ndim != 2 or b.ndim != 1:
@@ -151,6 +156,7 @@ def mv(input, vec):
     return matmul(a, b)
 
 
+@public
 def dot(input, other):
     """sum_i a_i b_i of two 1-D tensors: a neuron's pre-activation, an attention score."""
     a, b = to_tensor(input, "dot"), to_tensor(other, "dot")
@@ -165,6 +171,7 @@ def dot(input, other):
     return matmul(a, b)
 
 
+@public
 def inner(input, other):
     """sum over the last dim of both: a[..., k] b[..., k]; a product when either is 0-d."""
     a, b = to_tensor(input, "inner"), to_tensor(other, "inner")
@@ -182,9 +189,9 @@ def inner(input, other):
     return out.reshape(tuple(a.shape[:-1]) + tuple(b.shape[:-1]))
 
 
-vdot = dot
 
 
+@public(aliases=('ger',))
 def outer(input, vec2):
     """(a b^T)_ij = a_i b_j: the shape of a weight gradient for one example."""
     a, b = to_tensor(input, "outer"), to_tensor(vec2, "outer")
@@ -193,7 +200,6 @@ def outer(input, vec2):
     return a.reshape(-1, 1) * b.reshape(1, -1)
 
 
-ger = outer
 
 
 class Einsum(Op):
@@ -266,6 +272,7 @@ class Einsum(Op):
         return out
 
 
+@public(method=False)
 def einsum(equation, *operands):
     """``dm.einsum('bij,bjk->bik', a, b)``: attention's QK^T and more, in one line."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):

@@ -21,6 +21,7 @@ from ..autograd.node import Op, apply, make_tensor
 from ..tensor import Tensor
 from ._util import reduce_along, as_float, cast, normalize_dim, normalize_dims, quiet, to_tensor
 from .unary import Sqrt
+from .declare import public
 
 
 # the ufuncs' own reductions: np.sum/np.max/np.mean add microseconds of Python around them
@@ -409,6 +410,7 @@ def _dim_arg(dim, axis):
     return None if isinstance(dim, (tuple, list)) and not dim else dim
 
 
+@public
 def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None):
     """Sum of elements over ``dim`` (all by default). Bools and ints sum as int64, as torch."""
     x = to_tensor(input, "sum")
@@ -424,6 +426,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None):
     return apply(op, x)
 
 
+@public
 def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None):
     x = to_tensor(input, "mean")
     if dtype is not None:
@@ -472,6 +475,7 @@ def _variance(input, dim, unbiased, keepdim, correction, axis, opname, welford, 
     return cast(v, np.dtype(_F16)) if half else v
 
 
+@public
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=1, axis=None):
     """Variance with Bessel's correction by default: sum (x - mean)^2 / (n - correction).
 
@@ -490,10 +494,12 @@ class StdSqrt(Sqrt):
             return (xp.where(y == 0, 0, g / (2 * y)),)
 
 
+@public
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=1, axis=None):
     return _variance(input, dim, unbiased, keepdim, correction, axis, "std", False, sqrt=True)
 
 
+@public(method=False)
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=1):
     if isinstance(dim, bool):
         dim, unbiased = None, dim
@@ -501,6 +507,7 @@ def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=1):
             mean(input, dim, keepdim=keepdim))
 
 
+@public(method=False)
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=1):
     if isinstance(dim, bool):
         dim, unbiased = None, dim
@@ -508,6 +515,7 @@ def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=1):
             mean(input, dim, keepdim=keepdim))
 
 
+@public
 def prod(input, dim=None, keepdim=False, *, dtype=None, axis=None):
     x = to_tensor(input, "prod")
     dim = _dim_arg(dim, axis)
@@ -558,11 +566,13 @@ def _max_min(x, dim, keepdim, opname, along, whole):
     return MinMax(values, idx)
 
 
+@public
 def max(input, dim=None, keepdim=False, *, axis=None):
     """max(); with ``dim``, (values, indices). With a tensor as second argument, elementwise maximum."""
     return _max_min(input, _dim_arg(dim, axis), keepdim, "max", np.argmax, np.max)
 
 
+@public
 def min(input, dim=None, keepdim=False, *, axis=None):
     return _max_min(input, _dim_arg(dim, axis), keepdim, "min", np.argmin, np.min)
 
@@ -578,11 +588,13 @@ def _extreme(input, dim, keepdim, pick, opname):
     return apply(op, x)
 
 
+@public
 def amax(input, dim=(), keepdim=False, *, axis=None):
     dim = axis if dim == () and axis is not None else dim
     return _extreme(input, None if dim == () else dim, keepdim, np.max, "amax")
 
 
+@public
 def amin(input, dim=(), keepdim=False, *, axis=None):
     dim = axis if dim == () and axis is not None else dim
     return _extreme(input, None if dim == () else dim, keepdim, np.min, "amin")
@@ -606,14 +618,17 @@ def _arg(input, dim, keepdim, fn, opname):
     return make_tensor(fn(x._data, axis=axis, keepdims=keepdim).astype(np.int64))
 
 
+@public
 def argmax(input, dim=None, keepdim=False, *, axis=None):
     return _arg(input, _dim_arg(dim, axis), keepdim, np.argmax, "argmax")
 
 
+@public
 def argmin(input, dim=None, keepdim=False, *, axis=None):
     return _arg(input, _dim_arg(dim, axis), keepdim, np.argmin, "argmin")
 
 
+@public
 def logsumexp(input, dim=None, keepdim=False, *, axis=None):
     """log(sum(exp(x))) computed stably; the smooth maximum behind softmax and cross-entropy."""
     x = as_float(to_tensor(input, "logsumexp"))
@@ -640,16 +655,19 @@ def _softmax_like(cls, input, dim, dtype, opname):
     return apply(op, x)
 
 
+@public
 def softmax(input, dim=None, dtype=None, *, axis=None):
     """Probabilities from logits along ``dim`` (subtracting the max first, so 1e4 logits are fine)."""
     return _softmax_like(Softmax, input, _dim_arg(dim, axis), dtype, "softmax")
 
 
+@public
 def log_softmax(input, dim=None, dtype=None, *, axis=None):
     """Log-probabilities from logits: x - logsumexp(x), stable at any scale."""
     return _softmax_like(LogSoftmax, input, _dim_arg(dim, axis), dtype, "log_softmax")
 
 
+@public
 def cumsum(input, dim=None, *, dtype=None, axis=None):
     dim = _dim_arg(dim, axis)
     if dim is None:

@@ -13,6 +13,7 @@ import numpy as np
 from ..autograd.node import Op, apply
 from ..tensor import Tensor
 from ._util import normalize_dim, result_dtype, cast, shape_str, to_tensor
+from .declare import method, public
 
 
 def _lead(g, ndim):
@@ -211,6 +212,7 @@ def _shape_args(shape, opname="reshape"):
         raise TypeError(f"{opname}(): sizes must be ints, got {tuple(shape)!r}") from None
 
 
+@public
 def reshape(input, *shape, _opname="reshape"):
     """Same elements, new shape; one dimension may be -1 (inferred)."""
     x = to_tensor(input, _opname)
@@ -239,6 +241,7 @@ def _view_same(x, shape):
     return apply(op, x)
 
 
+@public
 def view(input, *shape):
     """The same memory seen with a new shape; as torch, an error when the strides do not
     allow it (where reshape would copy)."""
@@ -252,6 +255,7 @@ def view(input, *shape):
     return out
 
 
+@public
 def flatten(input, start_dim=0, end_dim=-1):
     x = to_tensor(input, "flatten")
     s = normalize_dim(start_dim, x.ndim, "flatten")
@@ -269,12 +273,14 @@ def flatten(input, start_dim=0, end_dim=-1):
     return reshape(x, tuple(shape[:s]) + (mid,) + tuple(shape[e + 1:]))
 
 
+@public
 def unflatten(input, dim, sizes):
     x = to_tensor(input, "unflatten")
     d = normalize_dim(dim, x.ndim, "unflatten")
     return reshape(x, tuple(x.shape[:d]) + tuple(sizes) + tuple(x.shape[d + 1:]))
 
 
+@public
 def squeeze(input, dim=None):
     x = to_tensor(input, "squeeze")
     if dim is None:
@@ -288,6 +294,7 @@ def squeeze(input, dim=None):
     return reshape(x, shape)
 
 
+@public
 def unsqueeze(input, dim):
     x = to_tensor(input, "unsqueeze")
     d = normalize_dim(dim, x.ndim + 1, "unsqueeze")
@@ -296,6 +303,7 @@ def unsqueeze(input, dim):
     return reshape(x, tuple(shape))
 
 
+@public
 def permute(input, *dims):
     x = to_tensor(input, "permute")
     dims = _shape_args(dims, "permute")
@@ -311,6 +319,7 @@ def permute(input, *dims):
     return apply(op, x)
 
 
+@public(aliases=('swapaxes',))
 def transpose(input, dim0, dim1):
     x = to_tensor(input, "transpose")
     if x.ndim < 2 and x.ndim == 0:
@@ -323,9 +332,9 @@ def transpose(input, dim0, dim1):
     return permute(x, axes)
 
 
-swapaxes = transpose
 
 
+@public
 def t(input):
     x = to_tensor(input, "t")
     if x.ndim > 2:
@@ -345,6 +354,7 @@ def mT(x):
     return transpose(x, -2, -1)
 
 
+@public
 def movedim(input, source, destination):
     x = to_tensor(input, "movedim")
     src = [source] if isinstance(source, int) else list(source)
@@ -357,6 +367,7 @@ def movedim(input, source, destination):
     return permute(x, order)
 
 
+@public
 def expand(input, *sizes):
     x = to_tensor(input, "expand")
     sizes = _shape_args(sizes, "expand")
@@ -385,14 +396,17 @@ def expand(input, *sizes):
     return apply(op, x)
 
 
+@method("expand_as")
 def expand_as(input, other):
     return expand(input, tuple(other.shape))
 
 
+@public
 def broadcast_to(input, shape):
     return expand(input, tuple(shape))
 
 
+@public
 def repeat(input, *sizes, _opname="repeat"):
     x = to_tensor(input, _opname)
     sizes = _shape_args(sizes, _opname)
@@ -419,6 +433,7 @@ def repeat(input, *sizes, _opname="repeat"):
 _MAX_BYTES = 2 ** 63 - 1
 
 
+@public
 def flip(input, dims):
     x = to_tensor(input, "flip")
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
@@ -431,6 +446,7 @@ def flip(input, dims):
     return apply(op, x)
 
 
+@public(aliases=('concat', 'concatenate'), method=False)
 def cat(tensors, dim=0, *, axis=None):
     """Join tensors along an existing dim (torch.cat); shapes must agree elsewhere."""
     if axis is not None:
@@ -464,9 +480,9 @@ def cat(tensors, dim=0, *, axis=None):
     return apply(op, *xs)
 
 
-concat = concatenate = cat
 
 
+@public(method=False)
 def stack(tensors, dim=0):
     """Join tensors along a new dim; all must have the same shape."""
     if isinstance(tensors, Tensor) or not len(tensors):
@@ -480,15 +496,18 @@ def stack(tensors, dim=0):
     return cat([unsqueeze(v, d) for v in xs], d)
 
 
+@public(method=False)
 def hstack(tensors):
     xs = [to_tensor(v) for v in tensors]
     return cat(xs, 0 if xs[0].ndim == 1 else 1)
 
 
+@public(method=False)
 def vstack(tensors):
     return cat([v if v.ndim >= 2 else reshape(v, (1, -1)) for v in map(to_tensor, tensors)], 0)
 
 
+@public
 def split(input, split_size_or_sections, dim=0):
     """Pieces of ``split_size`` along dim (the last may be smaller), or of the listed sizes."""
     x = to_tensor(input, "split")
@@ -512,6 +531,7 @@ def split(input, split_size_or_sections, dim=0):
     return tuple(out)
 
 
+@public
 def chunk(input, chunks, dim=0):
     x = to_tensor(input, "chunk")
     if chunks <= 0:
@@ -522,6 +542,7 @@ def chunk(input, chunks, dim=0):
     return split(x, -(-n // chunks), dim)
 
 
+@public
 def unbind(input, dim=0):
     x = to_tensor(input, "unbind")
     axis = normalize_dim(dim, x.ndim, "unbind")
@@ -538,10 +559,18 @@ def _tri(input, diagonal, lower, opname):
     return apply(op, x)
 
 
+@public(inplace='unary')
 def tril(input, diagonal=0):
     """Lower triangle (the causal mask of decoder attention is tril of ones)."""
     return _tri(input, diagonal, True, "tril")
 
 
+@public(inplace='unary')
 def triu(input, diagonal=0):
     return _tri(input, diagonal, False, "triu")
+
+
+@method("view_as", "reshape_as")
+def view_as(input, other):
+    """``input`` in the shape of ``other``."""
+    return reshape(input, tuple(other.shape))

@@ -12,6 +12,7 @@ import numpy as np
 from ..autograd.node import make_tensor
 from ._util import normalize_dim, normalize_dims, to_tensor
 from .indexing import gather
+from .declare import public
 
 SortResult = namedtuple("sort", ["values", "indices"])
 TopKResult = namedtuple("topk", ["values", "indices"])
@@ -33,6 +34,7 @@ def _order(x, axis, descending, opname):
     return (a.shape[axis] - 1) - idx
 
 
+@public
 def argsort(input, dim=-1, descending=False, stable=False):
     """Indices that sort ``input`` along ``dim``."""
     x = to_tensor(input, "argsort")
@@ -42,6 +44,7 @@ def argsort(input, dim=-1, descending=False, stable=False):
     return make_tensor(_order(x, axis, descending, "argsort").astype(np.int64))
 
 
+@public
 def sort(input, dim=-1, descending=False, stable=False):
     """(values, indices) sorted along ``dim``; values are differentiable (a gather)."""
     x = to_tensor(input, "sort")
@@ -51,6 +54,7 @@ def sort(input, dim=-1, descending=False, stable=False):
     return SortResult(gather(x, dim, idx), idx)
 
 
+@public
 def topk(input, k, dim=-1, largest=True, sorted=True):
     """The ``k`` largest (or smallest) values along ``dim`` and their indices."""
     x = to_tensor(input, "topk")
@@ -76,11 +80,13 @@ def _bool_reduce(fn, opname, input, dim, keepdim):
     return make_tensor(np.asarray(out, dtype=np.uint8 if x.dtype == np.uint8 else bool))
 
 
+@public
 def all(input, dim=None, keepdim=False):
     """True where every element (along ``dim``) is nonzero."""
     return _bool_reduce(np.all, "all", input, dim, keepdim)
 
 
+@public
 def any(input, dim=None, keepdim=False):
     """True where some element (along ``dim``) is nonzero."""
     return _bool_reduce(np.any, "any", input, dim, keepdim)

@@ -13,6 +13,7 @@ from ..autograd import xp_numpy
 from ..autograd.node import Op, apply, apply1, make_tensor
 from ..tensor import Tensor
 from ._util import (as_float, quiet, to_tensor)
+from .declare import method, public
 
 
 def _same_dtype(y, x):
@@ -270,6 +271,7 @@ def _unary(cls, x, opname):
     return apply1(cls(), x)
 
 
+@public(aliases=('negative',), inplace='unary')
 def neg(x):
     x = to_tensor(x, "neg")
     if x._data.dtype.kind == "b":
@@ -277,32 +279,47 @@ def neg(x):
     return apply(Neg(), x)
 
 
+@public(inplace='unary')
 def exp(x): return _unary(Exp, x, "exp")
+@public(inplace='unary')
 def log(x): return _unary(Log, x, "log")
+@public(inplace='unary')
 def log1p(x): return _unary(Log1p, x, "log1p")
+@public(inplace='unary')
 def expm1(x): return _unary(Expm1, x, "expm1")
+@public(inplace='unary')
 def sqrt(x): return _unary(Sqrt, x, "sqrt")
+@public(inplace='unary')
 def rsqrt(x): return _unary(Rsqrt, x, "rsqrt")
+@public(inplace='unary')
 def reciprocal(x): return _unary(Reciprocal, x, "reciprocal")
+@public(inplace='unary')
 def sin(x): return _unary(Sin, x, "sin")
+@public(inplace='unary')
 def cos(x): return _unary(Cos, x, "cos")
+@public(inplace='unary')
 def tanh(x): return _unary(Tanh, x, "tanh")
+@public(inplace='unary')
 def sigmoid(x): return _unary(Sigmoid, x, "sigmoid")
+@public(inplace='unary')
 def erf(x): return _unary(Erf, x, "erf")
 
 
+@public(inplace='unary')
 def abs(x):
     x = to_tensor(x, "abs")
     _no_bool(x, "abs")
     return apply(Abs(), x)
 
 
+@public(inplace='unary')
 def relu(x):
     x = to_tensor(x, "relu")
     _no_bool(x, "relu", RuntimeError)
     return apply(Relu(), x)
 
 
+@public(inplace='unary')
 def square(x):
     x = to_tensor(x, "square")
     if x._data.dtype.kind == "b":  # torch: x.pow(2), and a bool to an integer power is int64
@@ -328,6 +345,7 @@ def _sign(a):
     return s
 
 
+@public(inplace='unary')
 def sign(x):
     x = to_tensor(x, "sign")
     if x._data.dtype.kind == "b":  # the sign of a bool is the bool itself (torch), a new tensor
@@ -335,11 +353,15 @@ def sign(x):
     return _piecewise(_sign, x, "sign")
 
 
+@public(inplace='unary')
 def floor(x): return _piecewise(np.floor, x, "floor", "floor_vml")
+@public(inplace='unary')
 def ceil(x): return _piecewise(np.ceil, x, "ceil", "ceil_vml")
+@public(inplace='unary')
 def trunc(x): return _piecewise(np.trunc, x, "trunc", "trunc_vml")
 
 
+@public(inplace='unary')
 def round(x, decimals=0):
     x = to_tensor(x, "round")
     if decimals and x._data.dtype.kind in "iu":  # torch rounds integers to 0 decimals only
@@ -348,6 +370,7 @@ def round(x, decimals=0):
     return _piecewise(lambda a: np.round(a, decimals), x, "round", "round_vml")
 
 
+@public(aliases=('clip',), inplace='unary')
 def clamp(x, min=None, max=None):
     """Clip to [min, max]. Gradient clipping by value and the ReLU6 family use it."""
     x = to_tensor(x, "clamp")
@@ -375,6 +398,13 @@ def _bound(v):
     return v.item() if isinstance(v, np.generic) else v
 
 
-clip = clamp
 
 
+
+
+@public
+def clone(input, *, memory_format=None):
+    """A copy with its own memory, differentiable (the gradient passes through unchanged)."""
+    if input._data.dtype.kind == "b":
+        return make_tensor(input._data.copy())
+    return input * 1
