@@ -26,35 +26,39 @@ def _is_node(t):
     return isinstance(t, (tuple, list, dict))
 
 
+# Module-level recursion, not a nested ``def rec`` closing over itself: such a
+# closure is a reference cycle (rec -> cell -> rec) that also holds ``leaves``,
+# so every leaf -- a whole Jacobian -- would live until the cyclic GC runs.
+def _flatten(t, leaves):
+    if isinstance(t, dict):
+        keys = list(t)
+        return TreeSpec(dict, keys, [_flatten(t[k], leaves) for k in keys])
+    if isinstance(t, (tuple, list)):
+        return TreeSpec(type(t), None, [_flatten(c, leaves) for c in t])
+    leaves.append(t)
+    return None
+
+
 def tree_flatten(tree):
     """(leaves, spec); a single leaf gives ([tree], None)."""
     leaves = []
-
-    def rec(t):
-        if isinstance(t, dict):
-            keys = list(t)
-            return TreeSpec(dict, keys, [rec(t[k]) for k in keys])
-        if isinstance(t, (tuple, list)):
-            return TreeSpec(type(t), None, [rec(c) for c in t])
-        leaves.append(t)
-        return None
-    spec = rec(tree)
+    spec = _flatten(tree, leaves)
     return leaves, spec
 
 
-def tree_unflatten(spec, leaves):
-    it = iter(leaves)
+def _unflatten(s, it):
+    if s is None:
+        return next(it)
+    children = [_unflatten(c, it) for c in s.children]
+    if s.kind is dict:
+        return dict(zip(s.keys, children))
+    if hasattr(s.kind, "_fields"):       # namedtuple
+        return s.kind(*children)
+    return s.kind(children)
 
-    def rec(s):
-        if s is None:
-            return next(it)
-        children = [rec(c) for c in s.children]
-        if s.kind is dict:
-            return dict(zip(s.keys, children))
-        if hasattr(s.kind, "_fields"):       # namedtuple
-            return s.kind(*children)
-        return s.kind(children)
-    return rec(spec)
+
+def tree_unflatten(spec, leaves):
+    return _unflatten(spec, iter(leaves))
 
 
 def tree_map(fn, tree):

@@ -69,14 +69,14 @@ def _full(xp, gk, x):
 class Sum(Op):
     """sum over axes; d/dx_i = 1, so every element receives the cotangent.
 
-    ``dtype`` is the accumulator's, ``out`` the result's when it differs (float16: float32 sums)."""
-    __slots__ = ("axes", "keepdim", "dtype", "out")
+    ``dtype`` is the accumulator's, ``out_dtype`` the result's when it differs (float16: float32 sums)."""
+    __slots__ = ("axes", "keepdim", "dtype", "out_dtype")
     batched = True
     uses_inputs = False
 
     def forward(self, x):
         r = _add_reduce(x, axis=self.axes, keepdims=self.keepdim, dtype=self.dtype)
-        return r if self.out is None else r.astype(self.out)
+        return r if self.out_dtype is None else r.astype(self.out_dtype)
 
     def vjp(self, xp, g, x, y):
         return (_full(xp, _restore(xp, g, self.axes, self.keepdim, x.ndim), x),)
@@ -420,9 +420,9 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None):
     op.keepdim = keepdim
     kind = x._data.dtype.kind
     op.dtype = _dtype.to_dtype(dtype) if dtype is not None else (np.int64 if kind in "iub" else None)
-    op.out = None
+    op.out_dtype = None
     if (x._data.dtype is _F16 and dtype is None) or op.dtype == _F16:
-        op.dtype, op.out = _F32, _F16  # accumulated in float32, rounded once (torch)
+        op.dtype, op.out_dtype = _F32, _F16  # accumulated in float32, rounded once (torch)
     return apply(op, x)
 
 
