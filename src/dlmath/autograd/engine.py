@@ -229,26 +229,26 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                 # so _check_versions looks at each)
                 _check_versions(node)
             n = len(node_inputs)
-            if tensors:
-                args = _saved_args(node, True)
-            elif n == 1:
-                if node.vjp_donated is not None and not special and _donatable(g):
-                    args = None
+            if tensors or special:
+                args = _saved_args(node, tensors)
+                if special:
+                    in_grads = _special_vjp(node, xp, g, args, anomaly, batch_shape)
                 else:
-                    args = (node_inputs[0]._data, node.out)
+                    in_grads = node.vjp(xp, g, *args)
+            # the plain pass: arrays, the common input counts spelled out (no argument tuple)
+            elif n == 1:
+                if node.vjp_donated is not None and _donatable(g):
+                    # g is ours alone: the rule may write into it
+                    in_grads = node.vjp_donated(g, node_inputs[0]._data, node.out)
+                else:
+                    in_grads = node.vjp(xp, g, node_inputs[0]._data, node.out)
             elif n == 2:
                 a, b = node_inputs
-                args = (a._data if isinstance(a, Tensor) else a, b._data if isinstance(b, Tensor) else b,
-                        node.out)
+                in_grads = node.vjp(xp, g, a._data if isinstance(a, Tensor) else a,
+                                    b._data if isinstance(b, Tensor) else b, node.out)
             else:
-                args = [a._data if isinstance(a, Tensor) else a for a in node_inputs]
-                args.append(node.out)
-            if special:
-                in_grads = _special_vjp(node, xp, g, args, anomaly, batch_shape)
-            elif args is None:   # g is ours alone: the rule may write into it
-                in_grads = node.vjp_donated(g, node_inputs[0]._data, node.out)
-            else:
-                in_grads = node.vjp(xp, g, *args)
+                in_grads = node.vjp(xp, g, *[a._data if isinstance(a, Tensor) else a for a in node_inputs],
+                                    node.out)
             del g  # a cotangent passed on below must not count this frame as a holder
             for a, fn, need, gi in zip(node_inputs, node.fns, node.needs, in_grads):
                 if not need or gi is None:
