@@ -77,3 +77,12 @@ def test_no_grad_path_writes_into_the_same_memory():
         p.addcdiv_(dm.tensor(B), dm.tensor(POS), value=-0.1)
     assert p.numpy() is before
     np.testing.assert_allclose(before, A - 0.1 * B / POS)
+
+
+@dlmath_only
+def test_the_in_place_fast_paths_are_wired():
+    """``w -= lr * g`` and ``add_(g, alpha=a)`` under no_grad take one NumPy ufunc / one BLAS axpy
+    (their tables are filled when the methods are bound; an empty table silently halved W2's speed)."""
+    from dlmath import inplace
+    from dlmath.ops import binary
+    assert inplace._UFUNCS.get(binary.sub) is np.subtract and inplace._AXPY.get("f") is not None

@@ -112,3 +112,7 @@ Tensor.__invert__ = _invert
 Tensor.__getitem__ = ix.getitem
 Tensor.__setitem__ = ix.setitem
 
+
+# the in-place fast paths' tables (w -= lr * g as one NumPy ufunc, add_(g, alpha) as one BLAS axpy)
+inplace._UFUNCS.update(inplace._ufunc_table())
+inplace._AXPY.update(inplace._axpy_table())
