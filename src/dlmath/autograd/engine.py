@@ -289,7 +289,9 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                 results.append(None if g is None else (g if tensors else make_tensor(g)))
             return results
         if accumulate_into_grad:
-            handed_out = {id(g) for g in root_grads}
+            # the caller's arrays (and what they are views of) never become a .grad
+            handed_out = {id(g) for g in root_grads} | {id(g.base) for g in root_grads
+                                                          if getattr(g, "base", None) is not None}
             for leaf, g in leaf_grads.values():
                 if not leaf.requires_grad:
                     continue
@@ -383,6 +385,26 @@ def _calibrate():
 _EXCLUSIVE = _calibrate()
 
 
+def _sole_base(g):
+    """The array ``g`` is a view of, when g covers all of it in the same layout and g is its
+    only holder (reference counts, calibrated below, as ``_donatable``'s); else None."""
+    b = g.base
+    if (b.__class__ is np.ndarray and b.shape == g.shape and b.dtype == g.dtype and g.flags.c_contiguous
+            and b.flags.c_contiguous and b.flags.writeable and _getrefcount(b) == _SOLE_BASE):
+        return b
+    return None
+
+
+def _calibrate_base():
+    """The count ``_sole_base`` sees for a base held by one view alone."""
+    v = np.empty((2, 2)).T.T
+    b = v.base
+    return _getrefcount(b) if b.shape == v.shape else -1
+
+
+_SOLE_BASE = _calibrate_base()
+
+
 def backward_scalar(root, retain_graph):
     """``loss.backward()`` on a one-element tensor with every option off (the training
     step): straight to the loop, without the argument checks of ``autograd.backward``."""
@@ -457,8 +479,12 @@ def _accumulate_leaf(leaf, g, create_graph, handed_out):
     elif g.base is not None or id(g) in handed_out:
         # A pass-through cotangent (from add, reshape, or the user's gradient=)
         # may share memory with another leaf's .grad; an in-place grad.zero_()
-        # on one must not clear the other, so it gets its own buffer.
-        gt = make_tensor(g.copy())
+        # on one must not clear the other, so it gets its own buffer -- unless g
+        # is the whole of an array that nothing else holds (a weight gradient that
+        # matmul computed in the transposed layout of x @ W.T, transposed back):
+        # then that array is the gradient, with no copy.
+        base = _sole_base(g)
+        gt = make_tensor(base if base is not None and id(base) not in handed_out else g.copy())
     else:
         gt = make_tensor(g)
     if leaf.grad is None:

@@ -28,6 +28,12 @@ def _mm(xp, x, w):
     return xp.matmul(x, w)
 
 
+def _transposed(a):
+    """A 2-D array stored column-major: the transpose (a view) of a row-major one."""
+    return (a.__class__ is np.ndarray and a.ndim == 2 and not a.flags.c_contiguous
+            and a.flags.f_contiguous)
+
+
 def _drop(xp, a, axis):
     """Remove a size-1 axis (the unit dim a 1-D operand was given)."""
     shape = list(a.shape)
@@ -66,8 +72,15 @@ class MatMul(Op):
         needs = self.needs
         a1, b1 = a.ndim == 1, b.ndim == 1
         if not (a1 or b1):
-            return ((_mm(xp, g, _mT(xp, b)) if needs[0] else None),
-                    (_mm(xp, _mT(xp, a), g) if needs[1] else None))
+            # each cotangent in its operand's memory layout: for x @ W.T (nn.Linear's weight,
+            # W stored (out, in)), dB = (G^T A)^T, a transposed view, so that it reaches W,
+            # through the transpose's rule, as a plain row-major array (no copy, no strided update)
+            ga = gb = None
+            if needs[0]:
+                ga = _mT(xp, _mm(xp, b, _mT(xp, g))) if _transposed(a) else _mm(xp, g, _mT(xp, b))
+            if needs[1]:
+                gb = _mT(xp, _mm(xp, _mT(xp, g), a)) if _transposed(b) else _mm(xp, _mT(xp, a), g)
+            return ga, gb
         if a1 and b1:                           # dot product: g holds (a batch of) scalars
             ge = xp.expand_dims(g, -1)
             return (ge * b if needs[0] else None), (ge * a if needs[1] else None)
