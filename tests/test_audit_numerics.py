@@ -532,3 +532,36 @@ def test_forward_mode_at_edge_values_as_torch(fn, values, torch):
         _, tangent = _quiet(lambda: lib.func.jvp(lambda a: fn(lib, a), (x,), (t,)))
         results.append(to_numpy(tangent))
     np.testing.assert_allclose(results[0], results[1], rtol=1e-12, atol=1e-14, equal_nan=True)
+
+
+# --- Python ints outside an integer dtype's range wrap, as torch ------------------------
+@pytest.mark.parametrize("expr", ["t * 200", "t + 300", "300 - t", "t // -300", "u + -1", "t == 300"])
+def test_out_of_range_python_ints_wrap_like_torch(torch, expr):
+    outs = []
+    for lib in (dm, torch):
+        t, u = lib.tensor([1, 2, 100], dtype=lib.int8), lib.tensor([1, 2], dtype=lib.uint8)
+        outs.append(eval(expr).numpy())
+    assert outs[0].dtype == outs[1].dtype
+    np.testing.assert_array_equal(outs[0], outs[1])
+
+
+def test_out_of_range_python_ints_wrap_in_place_like_torch(torch):
+    outs = []
+    for lib in (dm, torch):
+        t = lib.tensor([1, 2, 100], dtype=lib.int8)
+        t *= 200
+        t.add_(300)
+        t -= 1000
+        outs.append(t.numpy())
+    np.testing.assert_array_equal(outs[0], outs[1])
+
+
+def test_a_python_int_beyond_64_bits_is_an_overflow_error(torch):
+    assert_raises_like_torch(lambda lib: lib.tensor([1], dtype=lib.int8) * 2 ** 70, torch=torch)
+
+
+@pytest.mark.dlmath_only
+def test_comparisons_keep_the_python_int_as_it_is():
+    """torch wraps 1000 into int8 (-24) before comparing; dlmath compares the numbers."""
+    t = dm.tensor([1, 2, 100], dtype=dm.int8)
+    assert (t < 1000).all().item() and not (t == 1000 - 256 * 4).any().item()

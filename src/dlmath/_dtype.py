@@ -139,6 +139,11 @@ _FMAX = {np.dtype(n): builtins.float(np.finfo(n).max) for n in ("float16", "floa
 _FMAX[complex64], _FMAX[complex128] = _FMAX[float32], _FMAX[float64]
 
 
+def int_range(d: np.dtype):
+    """(smallest, largest) value of an integer dtype, as Python ints."""
+    return _IRANGE[np.dtype(d)]
+
+
 def check_numpy_dtype(d: np.dtype, opname: str) -> None:
     """Raise torch's error for an array dtype no tensor can hold (as torch.from_numpy)."""
     if d in NUMPY_OK:

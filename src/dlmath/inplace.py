@@ -214,7 +214,8 @@ _AXPY = {}
 
 def _ufunc_inplace(x, ufunc, other, opname):
     """``ufunc(x, other, out=x)``: no temporary, one pass (``w -= lr * g`` on big weights)."""
-    from .ops._util import scalar_value
+    from .ops._util import scalar_value, wrapped_int
+    data = x._data
     if isinstance(other, Tensor):
         od = other._data
     else:
@@ -223,7 +224,8 @@ def _ufunc_inplace(x, ufunc, other, opname):
             if not isinstance(other, np.ndarray):
                 raise TypeError(f"{opname}: unsupported operand type {type(other).__name__}")
             od = other
-    data = x._data
+        elif od.__class__ is int and data.dtype.kind in "iu":
+            od = wrapped_int(od, data.dtype, opname)   # int8 *= 200 wraps 200, as torch
     _check_writeable(x, opname)
     if ufunc is np.true_divide and data.dtype.kind not in "fc":
         raise RuntimeError(f"{opname}: result type Float can't be cast to the desired output type "

@@ -128,7 +128,27 @@ def binary_operands(a, b, opname):
         a = cast(a, dt)
     if isinstance(b, Tensor) and b._data.dtype != dt:
         b = cast(b, dt)
+    if dt.kind in "iu" and opname not in _COMPARISONS:
+        a, b = wrapped_int(a, dt, opname), wrapped_int(b, dt, opname)
     return a, b, dt
+
+
+# comparisons keep a Python int as the number it is (int8 < 1000 is True; torch wraps 1000
+# to -24 first and answers False: docs/differences.md)
+_COMPARISONS = frozenset(("eq", "ne", "lt", "le", "gt", "ge"))
+
+
+def wrapped_int(v, dt, opname):
+    """A Python int outside an integer dtype's range wraps into it, as torch (int8 * 200 is
+    int8 * -56); one beyond 64 bits is an OverflowError naming the op, as torch's."""
+    if v.__class__ is not int:
+        return v
+    lo, hi = _dtype.int_range(dt)
+    if lo <= v <= hi:
+        return v
+    if not -2 ** 63 <= v < 2 ** 64:
+        raise OverflowError(f"{opname}: the number {v} is too big to convert to {_dtype.dtype_name(dt)}")
+    return np.array(v, dtype=np.uint64 if v >= 2 ** 63 else np.int64).astype(dt).item()
 
 
 def _scalar_or_tensor(v):
