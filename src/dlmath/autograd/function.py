@@ -90,9 +90,20 @@ class FunctionCtx:
 
 
 class _FunctionOp(Op):
-    """The graph node of one ``Function.apply``."""
+    """The graph node of one ``Function.apply``.
+
+    ``fn``: the Function subclass; ``ctx``: its FunctionCtx; ``is_tensor``: which arguments
+    are Tensors; ``n_out``: the number of outputs; ``inner``: (forward's detached inputs,
+    its outputs), to map saved tensors back to the graph's."""
     __slots__ = ("fn", "ctx", "is_tensor", "n_out", "inner")
     uses_inputs = False
+
+    def __init__(self, fn, ctx, is_tensor, n_out, inner):
+        self.fn = fn
+        self.ctx = ctx
+        self.is_tensor = is_tensor
+        self.n_out = n_out
+        self.inner = inner
 
     @property
     def saves_values(self):
@@ -223,9 +234,7 @@ class Function:
             if j not in position:
                 raise RuntimeError(f"{cls.__name__}: mark_dirty was given a tensor that is not an input "
                                    "of forward")
-        op = _FunctionOp()
-        op.fn, op.ctx, op.is_tensor, op.n_out = cls, ctx, is_tensor, len(outs)
-        op.inner = (inner, list(outs))
+        op = _FunctionOp(cls, ctx, is_tensor, len(outs), (inner, list(outs)))
         recording = enabled and True in needs
         if recording:
             for o, j in zip(outs, dirty):

@@ -49,11 +49,9 @@ def refresh(t):
         return
     if root.ndim == 0:  # one number seen in a shape: an expand (its cotangent sums back)
         from ..ops.shape import Expand
-        op = Expand()
-        op.shape = view.shape
+        op = Expand(view.shape)
     else:
-        op = GetItem()
-        op.index = view_index(root, view)
+        op = GetItem(view_index(root, view))
     # recorded as any op is; the node's output is then t itself (its memory, its counter)
     record(op, (base,), (True,), view)
     restamp(op, t._vc)

@@ -38,9 +38,7 @@ def _substitute(a, b, upper):
 def solve_tri(a, b, upper=False):
     """a^{-1} b for triangular a, on arrays (plain backward) or Tensors (recorded)."""
     if isinstance(a, Tensor) or isinstance(b, Tensor):
-        op = SolveTriangular()
-        op.upper = upper
-        return apply(op, to_tensor(a), to_tensor(b))
+        return apply(SolveTriangular(upper), to_tensor(a), to_tensor(b))
     return _substitute(a, b, upper)
 
 
@@ -49,9 +47,14 @@ class SolveTriangular(Op):
 
     vjp: dB = A^{-T} G, dA = -tri(dB X^T) (the triangle A was read from). The
     Mahalanobis distance |L^{-1}(x - mu)|^2 of a Gaussian's log-density.
+
+    ``upper``: A is upper (back substitution) rather than lower triangular.
     """
     __slots__ = ("upper",)
     uses_output = True
+
+    def __init__(self, upper):
+        self.upper = upper
 
     def forward(self, a, b):
         return _substitute(a, b, self.upper)

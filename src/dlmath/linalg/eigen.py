@@ -47,10 +47,15 @@ class Eigh(Op):
 
     vjp: dA = V (diag(gw) + F o skew(V^T gV)) V^T, F_ij = 1/(w_j - w_i) (i != j).
     jvp: dw = diag(V^T dA V), dV = V (F o V^T dA V). PCA, Hessian spectra, graph Laplacians.
+
+    ``uplo``: the triangle read, 'L' or 'U'.
     """
     __slots__ = ("uplo",)
     uses_inputs, uses_output = False, True
     n_out = 2
+
+    def __init__(self, uplo):
+        self.uplo = uplo
 
     def forward(self, a):
         return np.linalg.eigh(a, UPLO=self.uplo)
@@ -95,9 +100,7 @@ def eigh(A, UPLO="L"):
     tensor([1., 3.])
     """
     A = matrix_input(A, "linalg.eigh")
-    op = Eigh()
-    op.uplo = _uplo(UPLO)
-    return EighResult(*apply(op, A))
+    return EighResult(*apply(Eigh(_uplo(UPLO)), A))
 
 
 def eigvalsh(A, UPLO="L"):
@@ -160,10 +163,15 @@ class SVD(Op):
          + (I - U U^T) gU S^-1 Vh (m > n)  or  U S^-1 gVh (I - Vh^T Vh) (m < n).
     With full_matrices=True only the first k columns of U (rows of Vh) are differentiated,
     as PyTorch. Low-rank approximation, spectral norms, orthogonalisation (Shampoo, Muon).
+
+    ``full_matrices``: U (m, m) and Vh (n, n) instead of (m, k) and (k, n).
     """
     __slots__ = ("full_matrices",)
     uses_inputs, uses_output = False, True
     n_out = 3
+
+    def __init__(self, full_matrices):
+        self.full_matrices = full_matrices
 
     def forward(self, a):
         return np.linalg.svd(a, full_matrices=self.full_matrices)
@@ -235,9 +243,7 @@ def svd(A, full_matrices=True, *, driver=None):
     tensor([4., 3.])
     """
     A = matrix_input(A, "linalg.svd", square=False)
-    op = SVD()
-    op.full_matrices = bool(full_matrices)
-    return SVDResult(*apply(op, A))
+    return SVDResult(*apply(SVD(bool(full_matrices)), A))
 
 
 def svdvals(A, *, driver=None):

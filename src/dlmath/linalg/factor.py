@@ -20,9 +20,14 @@ class Cholesky(Op):
     vjp: dA = L^-T Phi'(L^T G) L^-1 symmetrised, Phi' = tril with halved diagonal;
     jvp: dL = L Phi(L^-1 dA L^-T). Sampling from N(mu, Sigma) (x = mu + L z), Gaussian
     log-likelihoods, and cheap SPD solves.
+
+    ``upper``: return U = L^T instead of L.
     """
     __slots__ = ("upper",)
     uses_inputs, uses_output = False, True
+
+    def __init__(self, upper):
+        self.upper = upper
 
     def forward(self, a):
         try:
@@ -67,9 +72,7 @@ def cholesky(A, *, upper=False):
             [1., 1.]])
     """
     A = matrix_input(A, "linalg.cholesky")
-    op = Cholesky()
-    op.upper = bool(upper)
-    return apply(op, A)
+    return apply(Cholesky(bool(upper)), A)
 
 
 def _copyltu(xp, m):
@@ -93,10 +96,15 @@ class QR(Op):
     m >= n: M = R gR^T - gQ^T Q, dA = (gQ + Q copyltu(M)) R^-T; m < n: A = [X | Y],
     the square rule on X with gQ + Y gR_Y^T, and dY = Q gR_Y. Gram-Schmidt orthogonalisation,
     orthogonal initialisation, least squares.
+
+    ``mode``: 'reduced', 'complete' or 'r', as torch.linalg.qr's.
     """
     __slots__ = ("mode",)
     uses_inputs, uses_output = True, True
     n_out = 2
+
+    def __init__(self, mode):
+        self.mode = mode
 
     def forward(self, a):
         if self.mode == "r":
@@ -140,6 +148,4 @@ def qr(A, mode="reduced"):
         raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of 'reduced' (default), "
                            "'r', or 'complete'")
     A = matrix_input(A, "linalg.qr", square=False)
-    op = QR()
-    op.mode = mode
-    return QRResult(*apply(op, A))
+    return QRResult(*apply(QR(mode), A))

@@ -28,9 +28,16 @@ class VectorNorm(Op):
     the zero vector: d||x||/dx = sign(x) |x|^(p-1) / ||x||^(p-1) (= x/||x|| for
     p = 2) is 0/0 there, and the rule returns PyTorch's subgradient 0, not NaN.
     For p = +-inf the cotangent is shared evenly among the tied extreme entries.
+
+    ``ord``: p (a float); ``axes``: the (non-negative) axes reduced; ``keepdim``: keep them as size 1.
     """
     __slots__ = ("ord", "axes", "keepdim")
     uses_output = True
+
+    def __init__(self, ord, axes, keepdim):
+        self.ord = ord
+        self.axes = axes
+        self.keepdim = keepdim
 
     def forward(self, x):
         p, axes, keep = self.ord, self.axes, self.keepdim
@@ -117,9 +124,7 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
         if any(x.shape[a] == 0 for a in axes) or x._data.size == 0:
             raise RuntimeError(f"{opname} cannot compute the {ord} norm on an empty tensor because the "
                                "operation does not have an identity")
-    op = VectorNorm()
-    op.ord, op.axes, op.keepdim = p, axes, bool(keepdim)
-    return apply(op, x)
+    return apply(VectorNorm(p, axes, bool(keepdim)), x)
 
 
 _MATRIX_ORDS = ("fro", "nuc", 2, -2, 1, -1, _INF, -_INF)

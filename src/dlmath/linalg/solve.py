@@ -64,9 +64,14 @@ class Solve(Op):
 
     vjp: dB = A^-T G, dA = -dB X^T; jvp: dX = A^-1 (dB - dA X). Least squares
     normal equations, Gaussian processes, implicit layers, Newton steps.
+
+    ``vector``: B (and X) is a batch of vectors (..., n), not of matrices.
     """
     __slots__ = ("vector",)
     uses_output = True
+
+    def __init__(self, vector):
+        self.vector = vector
 
     def forward(self, a, b):
         bb = b[..., None] if self.vector else b
@@ -144,9 +149,7 @@ def solve(A, B, *, left=True):
                               A.shape[:-2], bshape[:-2]) from None
     if not left:   # X A = B  <=>  A^T X^T = B^T
         return solve(sh.mT(A), B) if vector else sh.mT(solve(sh.mT(A), sh.mT(B)))
-    op = Solve()
-    op.vector = vector
-    return apply(op, A, B)
+    return apply(Solve(vector), A, B)
 
 
 def _tname(dt):
@@ -348,9 +351,17 @@ class Pinv(Op):
     vjp (Golub & Pereyra 1973, the derivative of A^+ at constant rank):
     dA = -X^T G X^T + (I - A X) G^T X X^T + X^T X G^T (I - X A), X = A^+.
     Least-squares solutions (X = A^+ B), linear probes, whitening.
+
+    ``atol``, ``rtol``: the tolerances (None for the defaults), as torch.linalg.pinv's;
+    ``hermitian``: A is symmetric (an eigendecomposition instead of the SVD).
     """
     __slots__ = ("atol", "rtol", "hermitian")
     uses_inputs, uses_output = True, True
+
+    def __init__(self, atol, rtol, hermitian):
+        self.atol = atol
+        self.rtol = rtol
+        self.hermitian = hermitian
 
     def forward(self, a):
         m, n = a.shape[-2:]
@@ -396,6 +407,4 @@ def pinv(A, *, atol=None, rtol=None, hermitian=False):
     if hermitian and A.shape[-1] != A.shape[-2]:
         raise RuntimeError(f"linalg.pinv: A must be batches of square matrices, but they are "
                            f"{A.shape[-2]} by {A.shape[-1]} matrices")
-    op = Pinv()
-    op.atol, op.rtol, op.hermitian = atol, rtol, bool(hermitian)
-    return apply(op, A)
+    return apply(Pinv(atol, rtol, bool(hermitian)), A)

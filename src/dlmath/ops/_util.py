@@ -15,10 +15,15 @@ _default = _dtype._default
 
 
 class Cast(Op):
-    """Change dtype. d/dx = identity (the engine casts the cotangent back)."""
+    """Change dtype. d/dx = identity (the engine casts the cotangent back).
+
+    ``dtype``: the target NumPy dtype."""
     __slots__ = ("dtype",)
     uses_inputs = False
     batched = True
+
+    def __init__(self, dtype):
+        self.dtype = dtype
 
     def forward(self, x):
         return x.astype(self.dtype)
@@ -52,9 +57,7 @@ def cast(t: Tensor, dtype) -> Tensor:
         return t
     if dtype.kind not in "fc":  # integer and bool tensors never require grad (PyTorch)
         return make_tensor(t._data.astype(dtype))
-    op = Cast()
-    op.dtype = dtype
-    return apply(op, t)
+    return apply(Cast(dtype), t)
 
 
 def scalar_value(v):

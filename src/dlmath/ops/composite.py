@@ -66,9 +66,7 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
     if d1 == d2:
         raise RuntimeError(f"diagonal: dim1 and dim2 cannot be identical, got {dim1} and {dim2}")
     rest = [d for d in range(x.ndim) if d not in (d1, d2)]
-    op = Diagonal()
-    op.offset = int(offset)
-    return apply(op, x.permute(rest + [d1, d2]))  # a view of x, as torch's
+    return apply(Diagonal(int(offset)), x.permute(rest + [d1, d2]))  # a view of x, as torch's
 
 
 @public

@@ -76,10 +76,15 @@ class GetItem(Op):
     """x[index]: basic slicing (a view), integer arrays or boolean masks.
 
     vjp: a zero tensor of x's shape with g added at the indexed positions.
+
+    ``index``: a NumPy index (ints, slices, None, Ellipsis, integer or boolean arrays).
     """
     __slots__ = ("index",)
     uses_inputs = False
     batched = True
+
+    def __init__(self, index):
+        self.index = index
 
     def forward(self, x):
         out = x[self.index]
@@ -124,11 +129,16 @@ class Diagonal(Op):
     """y[..., i] = x[..., i, i + offset] over the last two dims, as a view of x (as torch).
 
     vjp: g put back on that diagonal of zeros; jvp: the tangent's diagonal.
+
+    ``offset``: the diagonal (int): 0 the main one, > 0 above it, < 0 below.
     """
     __slots__ = ("offset",)
     uses_inputs = False
     batched = True
     is_view = True
+
+    def __init__(self, offset):
+        self.offset = offset
 
     def forward(self, x):
         rows, cols = self._positions(x.shape)
@@ -156,11 +166,17 @@ class Diagonal(Op):
 class IndexScatter(Op):
     """zeros(shape) with g added at index: the transpose of GetItem (used in higher-order backward).
 
+    ``shape``: the output's shape (without the batch); ``index``: a NumPy index into it;
     g's first ``lead`` dims are a batch (kept in front of ``shape``).
     """
     __slots__ = ("shape", "index", "lead")
     uses_inputs = False
     batched = True
+
+    def __init__(self, shape, index, lead):
+        self.shape = shape
+        self.index = index
+        self.lead = lead
 
     def forward(self, g):
         return scatter_into_zeros(g, self.shape, self.index, self.lead)
@@ -177,10 +193,16 @@ class IndexPut(Op):
 
     (With an index that repeats a position, the value written last wins in the forward
     pass, while every copy of v at that position receives the cotangent, as in torch.)
+
+    ``index``: a NumPy index into x (ints, slices, None, Ellipsis, integer or boolean arrays).
     """
     __slots__ = ("index",)
     uses_inputs = False
     batched = True
+
+    def __init__(self, index=None):
+        # (the default only until inplace._record_view passes the index: it still sets it after)
+        self.index = index
 
     def forward(self, x, v):
         out = x.copy()
@@ -210,10 +232,15 @@ class IndexPut(Op):
 
 
 class Gather(Op):
-    """out[i][j] = x[i][index[i][j]] (dim=1); vjp: scatter-add g back into x's shape."""
+    """out[i][j] = x[i][index[i][j]] (dim=1); vjp: scatter-add g back into x's shape.
+
+    ``grid``: the full NumPy index, one array per dim (index along dim, aranges elsewhere)."""
     __slots__ = ("grid",)
     uses_inputs = False
     batched = True
+
+    def __init__(self, grid):
+        self.grid = grid
 
     def forward(self, x):
         return x[self.grid]
@@ -226,10 +253,15 @@ class Gather(Op):
 
 
 class ScatterAdd(Op):
-    """out = x, then out[index along dim] += src; vjp: g for x, g gathered at index for src."""
+    """out = x, then out[index along dim] += src; vjp: g for x, g gathered at index for src.
+
+    ``grid``: the full NumPy index into x, one array per dim (index along dim, aranges elsewhere)."""
     __slots__ = ("grid",)
     uses_inputs = False
     batched = True
+
+    def __init__(self, grid):
+        self.grid = grid
 
     def _part(self):
         """The slices of src that are scattered (src may be larger than index)."""
@@ -288,10 +320,8 @@ def getitem(x, index):
         if not any(i is Ellipsis for i in items):
             # t[0] of a vector: NumPy gives a scalar copy, torch a 0-d view; x[0, ...] is that view
             idx = items + (Ellipsis,)
-    op = GetItem()
-    op.index = idx
     try:
-        out = apply(op, x)
+        out = apply(GetItem(idx), x)
     except IndexError as e:
         raise IndexError(f"index {_describe(index)} is out of bounds for tensor of shape {shape_str(x.shape)}: {e}") from None
     if _is_basic(idx):
@@ -328,10 +358,8 @@ def setitem(x, index, value):
                 lead += 1
             if lead:
                 value = value.reshape(tuple(value.shape[lead:]))
-    op = IndexPut()
-    op.index = idx
     try:
-        inplace_apply(x, op, value, direct=_direct_setitem(idx))
+        inplace_apply(x, IndexPut(idx), value, direct=_direct_setitem(idx))
     except (ValueError, IndexError, TypeError) as e:
         raise (IndexError if isinstance(e, IndexError) else RuntimeError)(f"index assignment: cannot assign a value of shape {shape_str(value.shape)} to "
                       f"index {_describe(index)} of a tensor of shape {shape_str(x.shape)}: {e}") from None
@@ -403,9 +431,7 @@ def gather(input, dim, index):
         # torch counts a 0-d input or index as 1-d of one element here; the result has index's shape
         return gather(x.reshape(1) if not x.ndim else x, 0,
                       index.reshape(1) if not index.ndim else index).reshape(tuple(index.shape))
-    op = Gather()
-    op.grid = _grid(x, index, d, "gather")
-    return apply(op, x)
+    return apply(Gather(_grid(x, index, d, "gather")), x)
 
 
 @public
@@ -421,13 +447,11 @@ def scatter_add(input, dim, index, src):
     if src.ndim != index.ndim:
         raise IndexError(f"scatter_add: Index tensor must have the same number of dimensions as src tensor "
                          f"(index {shape_str(index.shape)}, src {shape_str(src.shape)})")
-    op = ScatterAdd()
     for k in range(index.ndim):
         if index.shape[k] > src.shape[k]:
             raise RuntimeError(f"scatter_add: Expected index {shape_str(index.shape)} to be smaller than "
                                f"src {shape_str(src.shape)} apart from dimension {d}")
-    op.grid = _grid(x, index, d, "scatter_add")
-    return apply(op, x, src)
+    return apply(ScatterAdd(_grid(x, index, d, "scatter_add")), x, src)
 
 
 @public

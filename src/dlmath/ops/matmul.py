@@ -219,9 +219,15 @@ class Einsum(Op):
     """Einstein summation; the cotangent of each operand is another einsum of g with the others.
 
     Batched: g and the tangents get a leading ``...`` in their subscripts.
+
+    ``ins``: each operand's subscripts (a tuple of strings, no ``...``); ``out_spec``: the output's.
     """
     __slots__ = ("ins", "out_spec")
     batched = True
+
+    def __init__(self, ins, out_spec):
+        self.ins = ins
+        self.out_spec = out_spec
 
     def used_inputs(self):
         return [i for i in range(len(self.inputs))
@@ -318,9 +324,7 @@ def einsum(equation, *operands):
     if len(ins) == 1 and sorted(ins[0]) == sorted(out) and len(set(out)) == len(out):
         from .shape import permute
         return permute(xs[0], [ins[0].index(c) for c in out])  # a pure transpose: a view, as torch
-    op = Einsum()
-    op.ins, op.out_spec = tuple(ins), out
-    return apply(op, *xs)
+    return apply(Einsum(tuple(ins), out), *xs)
 
 
 def _expand_ellipsis(eq, xs):

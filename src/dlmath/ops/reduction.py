@@ -69,10 +69,17 @@ def _full(xp, gk, x):
 class Sum(Op):
     """sum over axes; d/dx_i = 1, so every element receives the cotangent.
 
+    ``axes``: the (non-negative) axes summed, None for all; ``keepdim``: keep them as size 1;
     ``dtype`` is the accumulator's, ``out_dtype`` the result's when it differs (float16: float32 sums)."""
     __slots__ = ("axes", "keepdim", "dtype", "out_dtype")
     batched = True
     uses_inputs = False
+
+    def __init__(self, axes, keepdim, dtype, out_dtype):
+        self.axes = axes
+        self.keepdim = keepdim
+        self.dtype = dtype
+        self.out_dtype = out_dtype
 
     def forward(self, x):
         r = _add_reduce(x, axis=self.axes, keepdims=self.keepdim, dtype=self.dtype)
@@ -86,10 +93,18 @@ class Sum(Op):
 
 
 class Mean(Op):
-    """mean over axes; d/dx_i = 1/n. Losses, BatchNorm and LayerNorm statistics."""
+    """mean over axes; d/dx_i = 1/n. Losses, BatchNorm and LayerNorm statistics.
+
+    ``axes``: the (non-negative) axes averaged, None for all; ``keepdim``: keep them as size 1;
+    ``count``: n, the number of elements averaged."""
     __slots__ = ("axes", "keepdim", "count")
     batched = True
     uses_inputs = False
+
+    def __init__(self, axes, keepdim, count):
+        self.axes = axes
+        self.keepdim = keepdim
+        self.count = count
 
     def forward(self, x):
         if x.size == 0:  # NaN, quietly, as torch (np.mean would warn "Mean of empty slice")
@@ -110,10 +125,16 @@ class Mean(Op):
 
 
 class Prod(Op):
-    """product over one axis (or all); d/dx_i = prod of the others (exact with zeros present)."""
+    """product over one axis (or all); d/dx_i = prod of the others (exact with zeros present).
+
+    ``axis``: the (non-negative) axis, None for all; ``keepdim``: keep it as size 1."""
     __slots__ = ("axis", "keepdim")
     batched = True
     uses_output = True
+
+    def __init__(self, axis, keepdim):
+        self.axis = axis
+        self.keepdim = keepdim
 
     def forward(self, x):
         if x.dtype is _F16 and x.size:
@@ -150,11 +171,19 @@ class Prod(Op):
 
 
 class MaxAlong(Op):
-    """max/min along one dim with indices; the cotangent goes to the returned index only."""
+    """max/min along one dim with indices; the cotangent goes to the returned index only.
+
+    ``axis``: the (non-negative) axis; ``keepdim``: keep it as size 1; ``pick``: np.argmax or
+    np.argmin. (``mask``, where the winners are, is computed by forward for the rules.)"""
     __slots__ = ("axis", "keepdim", "pick", "mask")
     batched = True
     uses_inputs = False
     n_out = 2
+
+    def __init__(self, axis, keepdim, pick):
+        self.axis = axis
+        self.keepdim = keepdim
+        self.pick = pick
 
     def forward(self, x):
         idx = self.pick(x, axis=self.axis, keepdims=True)
@@ -183,11 +212,19 @@ class MaxAlong(Op):
 class Extreme(Op):
     """amax/amin over axes (and max()/min() of everything); ties share the cotangent evenly, as torch.
 
+    ``axes``: the (non-negative) axes reduced, None for all; ``keepdim``: keep them as size 1;
+    ``pick``: np.max or np.min.
     ``exact``: places that are not the extreme get exactly 0 (torch's max()/min() of
     everything), not g * 0 (its amax/amin, where an inf or NaN g spreads).
     """
     __slots__ = ("axes", "keepdim", "pick", "exact")
     batched = True
+
+    def __init__(self, axes, keepdim, pick, exact):
+        self.axes = axes
+        self.keepdim = keepdim
+        self.pick = pick
+        self.exact = exact
 
     uses_output = True
 
@@ -228,10 +265,16 @@ class LogSumExp(Op):
 
     d/dx = softmax(x). A row of all -inf gives -inf with gradient 0 (PyTorch
     gives NaN there; a fully masked row should not poison the gradient).
+
+    ``axes``: the (non-negative) axes reduced, None for all; ``keepdim``: keep them as size 1.
     """
     __slots__ = ("axes", "keepdim")
     batched = True
     uses_output = True
+
+    def __init__(self, axes, keepdim):
+        self.axes = axes
+        self.keepdim = keepdim
 
     def forward(self, x):
         if x.dtype is _F16:  # the sum of exponentials in float32, rounded once
@@ -263,10 +306,15 @@ class Softmax(Op):
     """softmax(x)_i = exp(x_i - m) / sum_j exp(x_j - m); vjp: y * (g - sum(g * y)).
 
     Its Jacobian is diag(y) - y y^T. Classification outputs and attention weights.
+
+    ``axis``: the (non-negative) axis normalised over, None for a 0-d input.
     """
     __slots__ = ("axis",)
     batched = True
     uses_inputs, uses_output = False, True
+
+    def __init__(self, axis):
+        self.axis = axis
 
     def forward(self, x):
         if x.size == 0:
@@ -297,10 +345,15 @@ class Softmax(Op):
 
 
 class LogSoftmax(Op):
-    """log softmax(x) = x - logsumexp(x); vjp: g - softmax(x) * sum(g). The stable half of cross-entropy."""
+    """log softmax(x) = x - logsumexp(x); vjp: g - softmax(x) * sum(g). The stable half of cross-entropy.
+
+    ``axis``: the (non-negative) axis normalised over, None for a 0-d input."""
     __slots__ = ("axis",)
     batched = True
     uses_inputs, uses_output = False, True
+
+    def __init__(self, axis):
+        self.axis = axis
 
     def forward(self, x):
         if x.size == 0:
@@ -337,9 +390,20 @@ class Var(Op):
 
     When n - correction <= 0, torch's derivative is g * (inf where x != mean, else NaN) for a
     reduction without ``dim`` (``whole``), and g * 2 / (n - correction) * (x - mean) with one.
+
+    ``axes``: the (non-negative) axes reduced, None for all; ``keepdim``: keep them as size 1;
+    ``correction``: subtracted from ``n``, the number of elements reduced.
     """
     __slots__ = ("axes", "keepdim", "correction", "n", "shift", "whole")
     batched = True
+
+    def __init__(self, axes, keepdim, correction, n, shift, whole):
+        self.axes = axes
+        self.keepdim = keepdim
+        self.correction = correction
+        self.n = n
+        self.shift = shift
+        self.whole = whole
 
     def forward(self, x):
         half = x.dtype is _F16
@@ -379,10 +443,15 @@ class Var(Op):
 
 
 class Cumsum(Op):
-    """Running sum along an axis; the vjp is the running sum from the other end."""
+    """Running sum along an axis; the vjp is the running sum from the other end.
+
+    ``axis``: the (non-negative) axis summed along."""
     __slots__ = ("axis",)
     batched = True
     uses_inputs = False
+
+    def __init__(self, axis):
+        self.axis = axis
 
     def forward(self, x):
         if x.dtype is _F16:  # running sums in float32, each rounded once (torch)
@@ -415,15 +484,13 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None):
     """Sum of elements over ``dim`` (all by default). Bools and ints sum as int64, as torch."""
     x = to_tensor(input, "sum")
     dim = _dim_arg(dim, axis)
-    op = Sum()
-    op.axes = normalize_dims(dim, x.ndim, "sum")
-    op.keepdim = keepdim
+    axes = normalize_dims(dim, x.ndim, "sum")
     kind = x._data.dtype.kind
-    op.dtype = _dtype.to_dtype(dtype) if dtype is not None else (np.int64 if kind in "iub" else None)
-    op.out_dtype = None
-    if (x._data.dtype is _F16 and dtype is None) or op.dtype == _F16:
-        op.dtype, op.out_dtype = _F32, _F16  # accumulated in float32, rounded once (torch)
-    return apply(op, x)
+    acc = _dtype.to_dtype(dtype) if dtype is not None else (np.int64 if kind in "iub" else None)
+    out_dtype = None
+    if (x._data.dtype is _F16 and dtype is None) or acc == _F16:
+        acc, out_dtype = _F32, _F16  # accumulated in float32, rounded once (torch)
+    return apply(Sum(axes, keepdim, acc, out_dtype), x)
 
 
 @public
@@ -434,14 +501,11 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None):
     if x._data.dtype.kind not in "fc":
         raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a floating point "
                            f"or complex dtype. Got: {_dtype.dtype_name(x.dtype)}")
-    op = Mean()
-    op.axes = normalize_dims(_dim_arg(dim, axis), x.ndim, "mean")
-    op.keepdim = keepdim
+    axes = normalize_dims(_dim_arg(dim, axis), x.ndim, "mean")
     n = 1
-    for a in op.axes:
+    for a in axes:
         n *= x.shape[a]
-    op.count = n
-    return apply(op, x)
+    return apply(Mean(axes, keepdim, n), x)
 
 
 def _variance(input, dim, unbiased, keepdim, correction, axis, opname, welford, sqrt=False):
@@ -459,17 +523,12 @@ def _variance(input, dim, unbiased, keepdim, correction, axis, opname, welford, 
     half = f16 and sqrt
     if half:  # sqrt of the float32 variance, rounded once (torch): a float16 variance may overflow
         x = cast(x, np.dtype(_F32))
-    op = Var()
-    op.axes = normalize_dims(dim, x.ndim, opname)
-    op.keepdim = keepdim
-    op.correction = correction
+    axes = normalize_dims(dim, x.ndim, opname)
     n = 1
-    for a in op.axes:
+    for a in axes:
         n *= x.shape[a]
-    op.n = n
-    op.whole = dim is None or x.ndim == 0
-    op.shift = welford or f16 or n != x._data.size
-    v = apply(op, x)
+    shift = welford or f16 or n != x._data.size
+    v = apply(Var(axes, keepdim, correction, n, shift, dim is None or x.ndim == 0), x)
     if sqrt:
         v = apply(StdSqrt(), v)
     return cast(v, np.dtype(_F16)) if half else v
@@ -523,12 +582,10 @@ def prod(input, dim=None, keepdim=False, *, dtype=None, axis=None):
         x = x.to(dtype)
     elif x._data.dtype.kind in "ub":
         x = x.to(np.int64)
-    op = Prod()
-    op.axis = None if dim is None else normalize_dim(dim, x.ndim, "prod")
+    ax = None if dim is None else normalize_dim(dim, x.ndim, "prod")
     if x.ndim == 0:
-        op.axis = None  # the product of one number, whatever the (valid) dim
-    op.keepdim = keepdim
-    return apply(op, x)
+        ax = None  # the product of one number, whatever the (valid) dim
+    return apply(Prod(ax, keepdim), x)
 
 
 def _check_empty(x, axes, opname, error=RuntimeError):
@@ -554,15 +611,11 @@ def _max_min(x, dim, keepdim, opname, along, whole):
     if x._data.size == 0:
         _check_empty(x, None if dim is None else (normalize_dim(dim, x.ndim, opname),), opname)
     if dim is None:
-        op = Extreme()
-        op.axes, op.keepdim, op.pick, op.exact = tuple(range(x.ndim)), False, whole, True
-        return apply(op, x)
-    op = MaxAlong()
-    op.axis = normalize_dim(dim, x.ndim, opname)
+        return apply(Extreme(tuple(range(x.ndim)), False, whole, True), x)
+    ax = normalize_dim(dim, x.ndim, opname)
     if x.ndim == 0:  # a new tensor (not x itself), as torch
         return MinMax(x.clone(), make_tensor(np.zeros((), np.int64)))
-    op.keepdim, op.pick = keepdim, along
-    values, idx = apply(op, x)
+    values, idx = apply(MaxAlong(ax, keepdim, along), x)
     return MinMax(values, idx)
 
 
@@ -579,13 +632,10 @@ def min(input, dim=None, keepdim=False, *, axis=None):
 
 def _extreme(input, dim, keepdim, pick, opname):
     x = to_tensor(input, opname)
-    op = Extreme()
-    op.exact = False
-    op.axes = normalize_dims(dim, x.ndim, opname)
+    axes = normalize_dims(dim, x.ndim, opname)
     if x._data.size == 0:
-        _check_empty(x, None if dim is None else op.axes, opname)
-    op.keepdim, op.pick = keepdim, pick
-    return apply(op, x)
+        _check_empty(x, None if dim is None else axes, opname)
+    return apply(Extreme(axes, keepdim, pick, False), x)
 
 
 @public
@@ -633,10 +683,7 @@ def logsumexp(input, dim=None, keepdim=False, *, axis=None):
     """log(sum(exp(x))) computed stably; the smooth maximum behind softmax and cross-entropy."""
     x = as_float(to_tensor(input, "logsumexp"))
     dim = _dim_arg(dim, axis)
-    op = LogSumExp()
-    op.axes = normalize_dims(dim, x.ndim, "logsumexp")
-    op.keepdim = keepdim
-    return apply(op, x)
+    return apply(LogSumExp(normalize_dims(dim, x.ndim, "logsumexp"), keepdim), x)
 
 
 def _softmax_like(cls, input, dim, dtype, opname):
@@ -649,10 +696,8 @@ def _softmax_like(cls, input, dim, dtype, opname):
     if dim is None:
         # torch's legacy implicit choice: dim 0 for 0-, 1- and 3-d input, else 1
         dim = 0 if x.ndim in (0, 1, 3) else 1
-    op = cls()
     axis = normalize_dim(dim, x.ndim, opname)  # checked for 0-d input too (0 and -1 only)
-    op.axis = axis if x.ndim else None
-    return apply(op, x)
+    return apply(cls(axis if x.ndim else None), x)
 
 
 @public
@@ -677,8 +722,7 @@ def cumsum(input, dim=None, *, dtype=None, axis=None):
         x = x.to(dtype)
     elif x._data.dtype.kind in "ub" or x._data.dtype.kind == "i":
         x = x.to(np.int64)
-    op = Cumsum()
-    op.axis = normalize_dim(dim, x.ndim, "cumsum")
+    ax = normalize_dim(dim, x.ndim, "cumsum")
     if x.ndim == 0:  # a new tensor, never the input itself (writing one must not write the other)
         return x.clone()
-    return apply(op, x)
+    return apply(Cumsum(ax), x)

@@ -22,11 +22,16 @@ def _lead(g, ndim):
 
 
 class Reshape(Op):
-    """Same values, new shape; the vjp reshapes the cotangent back."""
+    """Same values, new shape; the vjp reshapes the cotangent back.
+
+    ``shape``: the output shape (a tuple of ints, at most one -1)."""
     __slots__ = ("shape",)
     batched = True
     uses_inputs = False
     is_view = True
+
+    def __init__(self, shape):
+        self.shape = shape
 
     def forward(self, x):
         return np.reshape(x, self.shape)
@@ -39,11 +44,16 @@ class Reshape(Op):
 
 
 class Permute(Op):
-    """Reorder axes (transpose, .T, .mT); the vjp applies the inverse permutation."""
+    """Reorder axes (transpose, .T, .mT); the vjp applies the inverse permutation.
+
+    ``axes``: output axis i is input axis ``axes[i]`` (a permutation of range(ndim))."""
     __slots__ = ("axes",)
     batched = True
     uses_inputs = False
     is_view = True
+
+    def __init__(self, axes):
+        self.axes = axes
 
     def forward(self, x):
         return np.transpose(x, self.axes)
@@ -61,11 +71,16 @@ class Permute(Op):
 
 
 class Expand(Op):
-    """Broadcast to a larger shape without copying; the engine sums the cotangent back."""
+    """Broadcast to a larger shape without copying; the engine sums the cotangent back.
+
+    ``shape``: the output shape (a tuple of ints, no -1)."""
     __slots__ = ("shape",)
     batched = True
     uses_inputs = False
     is_view = True
+
+    def __init__(self, shape):
+        self.shape = shape
 
     def forward(self, x):
         if x.size == _size(self.shape):
@@ -111,10 +126,15 @@ def _size(shape):
 
 
 class Repeat(Op):
-    """Tile the tensor; each input element's cotangent is the sum over its copies."""
+    """Tile the tensor; each input element's cotangent is the sum over its copies.
+
+    ``reps``: the number of copies along each dim (as np.tile; may be longer than ndim)."""
     __slots__ = ("reps",)
     batched = True
     uses_inputs = False
+
+    def __init__(self, reps):
+        self.reps = reps
 
     def forward(self, x):
         return np.tile(x, self.reps)
@@ -139,10 +159,15 @@ class Repeat(Op):
 
 
 class Flip(Op):
-    """Reverse along axes; the vjp flips back."""
+    """Reverse along axes; the vjp flips back.
+
+    ``axes``: the (non-negative) axes to reverse."""
     __slots__ = ("axes",)
     batched = True
     uses_inputs = False
+
+    def __init__(self, axes):
+        self.axes = axes
 
     def forward(self, x):
         return np.flip(x, self.axes).copy()  # a copy, as torch.flip: np.flip's view would alias x
@@ -155,10 +180,16 @@ class Flip(Op):
 
 
 class Cat(Op):
-    """Concatenate along an axis; the vjp slices the cotangent into the pieces."""
+    """Concatenate along an axis; the vjp slices the cotangent into the pieces.
+
+    ``axis``: the (non-negative) axis joined along; ``sizes``: each input's length along it."""
     __slots__ = ("axis", "sizes")
     batched = True
     uses_inputs = False
+
+    def __init__(self, axis, sizes):
+        self.axis = axis
+        self.sizes = sizes
 
     def forward(self, *xs):
         return np.ascontiguousarray(np.concatenate(xs, axis=self.axis))  # row-major, as torch.cat
@@ -187,10 +218,16 @@ class Cat(Op):
 
 
 class Tri(Op):
-    """Keep the lower (tril) or upper (triu) triangle; the vjp keeps the same triangle of g."""
+    """Keep the lower (tril) or upper (triu) triangle; the vjp keeps the same triangle of g.
+
+    ``lower``: tril (True) or triu (False); ``k``: the diagonal offset (int), as np.tril's."""
     __slots__ = ("lower", "k")
     batched = True
     uses_inputs = False
+
+    def __init__(self, lower, k):
+        self.lower = lower
+        self.k = k
 
     def forward(self, x):
         return np.tril(x, self.k) if self.lower else np.triu(x, self.k)
@@ -230,15 +267,11 @@ def reshape(input, *shape, _opname="reshape"):
     if any(s < -1 for s in shape) or (not infer and known != n) or (infer and (known == 0 or n % known)):
         raise RuntimeError(f"{_opname}: shape '{list(shape)}' is invalid for input of size {n} "
                            f"(input shape {shape_str(x.shape)})")
-    op = Reshape()
-    op.shape = shape
-    return apply(op, x)
+    return apply(Reshape(shape), x)
 
 
 def _view_same(x, shape):
-    op = Reshape()
-    op.shape = shape
-    return apply(op, x)
+    return apply(Reshape(shape), x)
 
 
 @public
@@ -314,9 +347,7 @@ def permute(input, *dims):
         raise RuntimeError(f"permute: repeated dim in {dims}")
     if axes == tuple(range(x.ndim)):
         return _view_same(x, x._data.shape)
-    op = Permute()
-    op.axes = axes
-    return apply(op, x)
+    return apply(Permute(axes), x)
 
 
 @public(aliases=('swapaxes',))
@@ -391,9 +422,7 @@ def expand(input, *sizes):
             raise RuntimeError(f"expand: the expanded size of the tensor ({s}) must match the existing size "
                                f"({cur}) at non-singleton dimension {i}. Target sizes: {list(sizes)}. "
                                f"Tensor sizes: {list(x.shape)}")
-    op = Expand()
-    op.shape = tuple(shape)
-    return apply(op, x)
+    return apply(Expand(tuple(shape)), x)
 
 
 @method("expand_as")
@@ -421,8 +450,7 @@ def repeat(input, *sizes, _opname="repeat"):
     if _size(out) * x._data.itemsize > _MAX_BYTES:
         raise RuntimeError(f"{_opname}: the result of shape {list(out)} (repeats {list(sizes)} of a tensor of shape "
                            f"{shape_str(x.shape)}) is too large: its storage size overflows")
-    op = Repeat()
-    op.reps = sizes
+    op = Repeat(sizes)
     try:
         return apply(op, x)
     except MemoryError:
@@ -441,9 +469,8 @@ def flip(input, dims):
     if len(set(axes)) != len(axes):
         d = next(a for a in axes if axes.count(a) > 1)
         raise RuntimeError(f"flip: dim {d} appears multiple times in the list of dims {list(dims)}")
-    op = Flip()
-    op.axes = axes if x.ndim else ()   # a 0-d tensor accepts dim 0 or -1, and has nothing to reverse
-    return apply(op, x)
+    # a 0-d tensor accepts dim 0 or -1, and has nothing to reverse
+    return apply(Flip(axes if x.ndim else ()), x)
 
 
 @public(aliases=('concat', 'concatenate'), method=False)
@@ -474,10 +501,7 @@ def cat(tensors, dim=0, *, axis=None):
                                f"Tensor 0 has shape {shape_str(ref.shape)}, tensor {i} has shape {shape_str(v.shape)}")
     dt = result_dtype(xs)
     xs = [cast(v, dt) for v in xs]
-    op = Cat()
-    op.axis = axis
-    op.sizes = tuple(v.shape[axis] for v in xs)
-    return apply(op, *xs)
+    return apply(Cat(axis, tuple(v.shape[axis] for v in xs)), *xs)
 
 
 
@@ -554,9 +578,7 @@ def _tri(input, diagonal, lower, opname):
     x = to_tensor(input, opname)
     if x.ndim < 2:
         raise RuntimeError(f"{opname}: input tensor must have at least 2 dimensions, got shape {shape_str(x.shape)}")
-    op = Tri()
-    op.lower, op.k = lower, int(diagonal)
-    return apply(op, x)
+    return apply(Tri(lower, int(diagonal)), x)
 
 
 @public(inplace='unary')

@@ -234,8 +234,14 @@ class Erf(Unary):
 
 
 class Clamp(Unary):
-    """min(max(x, lo), hi); d/dx = 1 where lo <= x <= hi (boundary included, as PyTorch), else 0."""
+    """min(max(x, lo), hi); d/dx = 1 where lo <= x <= hi (boundary included, as PyTorch), else 0.
+
+    ``lo``, ``hi``: the bounds (Python numbers), either one None for no bound."""
     __slots__ = ("lo", "hi")
+
+    def __init__(self, lo, hi):
+        self.lo = lo
+        self.hi = hi
 
     def forward(self, x):
         return np.clip(x, self.lo, self.hi)
@@ -248,10 +254,15 @@ class Clamp(Unary):
 
 
 class Piecewise(Op):
-    """floor, ceil, round, trunc, sign: piecewise constant, derivative 0 almost everywhere."""
+    """floor, ceil, round, trunc, sign: piecewise constant, derivative 0 almost everywhere.
+
+    ``fn``: the function on arrays (np.floor, ...)."""
     __slots__ = ("fn",)
     uses_inputs = False
     batched = True
+
+    def __init__(self, fn):
+        self.fn = fn
 
     def forward(self, x):
         return self.fn(x)
@@ -330,9 +341,7 @@ def square(x):
 def _piecewise(fn, x, opname, kernel=None):
     x = to_tensor(x, opname)
     _no_bool(x, opname, kernel=kernel)
-    op = Piecewise()
-    op.fn = fn
-    return apply(op, x)
+    return apply(Piecewise(fn), x)
 
 
 def _sign(a):
@@ -389,9 +398,7 @@ def clamp(x, min=None, max=None):
     hi = None if max is None else _bound(max)
     if x._data.dtype.kind in "iub" and any(isinstance(v, float) for v in (lo, hi)):
         x = as_float(x)
-    op = Clamp()
-    op.lo, op.hi = lo, hi
-    return apply(op, x)
+    return apply(Clamp(lo, hi), x)
 
 
 def _bound(v):

@@ -104,10 +104,8 @@ def astype(a, dtype):
 
 
 def index_scatter(g, shape, index, lead=0):
-    op = _ix.IndexScatter()
-    op.shape, op.index, op.lead = tuple(shape), index, lead
     from ..autograd.node import apply
-    return apply(op, g)
+    return apply(_ix.IndexScatter(tuple(shape), index, lead), g)
 
 
 def pad_to(g, shape):
