@@ -565,3 +565,16 @@ def test_comparisons_keep_the_python_int_as_it_is():
     """torch wraps 1000 into int8 (-24) before comparing; dlmath compares the numbers."""
     t = dm.tensor([1, 2, 100], dtype=dm.int8)
     assert (t < 1000).all().item() and not (t == 1000 - 256 * 4).any().item()
+
+
+def test_abs_of_a_0d_nan_backward_like_torch(torch):
+    """abs' vjp takes sign(x) with 0 at NaN; a 0-d NaN once raised a NumPy TypeError (fuzzer)."""
+    grads = []
+    for lib in (dm, torch):
+        x = lib.tensor([2.0], dtype=lib.float64, requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            x.var().abs().sum().backward()
+        grads.append(x.grad.numpy())
+    np.testing.assert_array_equal(grads[0], grads[1])
+    assert dm.sign(dm.tensor(float("nan"))).item() == 0

@@ -88,9 +88,7 @@ def _record_view(v, compute, opname):
     if not v._data.size and not base._data.ndim:
         return v  # nothing written (the checks above still ran)
     index = views.view_index(base._data, v._data)
-    op = IndexPut()
-    op.index = index
-    inplace_apply(base, op, new, direct=_direct_setitem(index))
+    inplace_apply(base, IndexPut(index), new, direct=_direct_setitem(index))
     views.refresh(v)
     return v
 

@@ -35,7 +35,7 @@ import numpy as np
 
 from .. import _grad_mode
 from . import _flags, xp_numpy
-from .node import Op, make_tensor, record
+from .node import Op, make_tensor, record, restamp
 
 _grad_state = _grad_mode.state
 
@@ -252,8 +252,7 @@ class Function:
                     x._tangent = r._tangent
                 if recording:
                     x.grad_fn, x.requires_grad, x._out_idx = op, True, k
-                    op.out_vc = x._vc if single else op.out_vc[:k] + (x._vc,) + op.out_vc[k + 1:]
-                    op.out_ver = x._vc[0] if single else op.out_ver[:k] + (x._vc[0],) + op.out_ver[k + 1:]
+                    restamp(op, x._vc, None if single else k)
                 results[k] = x
                 continue
             r._vc = o._vc   # the inner output's counter: ctx sees writes to the returned tensor
@@ -264,11 +263,7 @@ class Function:
                 r._vc = x._vc
                 r._view_ver = x._vc[0]
             if recording:
-                if single:
-                    op.out_vc, op.out_ver = r._vc, r._vc[0]
-                else:
-                    op.out_vc = op.out_vc[:k] + (r._vc,) + op.out_vc[k + 1:]
-                    op.out_ver = op.out_ver[:k] + (r._vc[0],) + op.out_ver[k + 1:]
+                restamp(op, r._vc, None if single else k)
             if id(o) in ctx._non_diff or o._data.dtype.kind not in "fc":
                 r.requires_grad = False
                 r.grad_fn = None

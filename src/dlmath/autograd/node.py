@@ -241,10 +241,14 @@ def record(op: Op, inputs, needs, out):
     return result
 
 
-def restamp(op: Op, vc):
-    """The node's output is now the memory behind version counter ``vc`` (an in-place op
-    wrote its result into a tensor, which took ``op`` as its ``grad_fn``)."""
-    op.out_vc = vc
-    op.out_ver = vc[0]
+def restamp(op: Op, vc, k=None):
+    """The node's output (output ``k`` of several) is now the memory behind version counter
+    ``vc``, at its present version: an in-place op wrote its result into a tensor that took
+    ``op`` as its ``grad_fn``, or a view's base was written without a new history."""
+    if k is None:
+        op.out_vc, op.out_ver = vc, vc[0]
+    else:
+        op.out_vc = op.out_vc[:k] + (vc,) + op.out_vc[k + 1:]
+        op.out_ver = op.out_ver[:k] + (vc[0],) + op.out_ver[k + 1:]
 
 

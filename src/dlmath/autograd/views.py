@@ -36,12 +36,12 @@ def refresh(t):
     if fn is not None and _edges_current(t, base):
         # written without a new history (a no_grad optimiser step): the view's node still
         # leads where the base's history is; only its version stamp is out of date
-        fn.out_ver = t._vc[0]
+        restamp(fn, t._vc)
         return
     if view.size and not np.may_share_memory(view, root):
         # empty, or a "view" NumPy had to copy: nothing of the base's can have changed in it
         if fn is not None:
-            fn.out_ver = t._vc[0]
+            restamp(fn, t._vc)
         return
     if not base.requires_grad:
         t.grad_fn = None

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype
-from ..autograd.node import Op, apply, make_tensor
+from ..autograd.node import Op, apply, restamp, make_tensor
 from ..tensor import Tensor
 from ._util import cast, lift, normalize_dim, shape_str, to_tensor
 from .declare import public
@@ -200,8 +200,7 @@ class IndexPut(Op):
     uses_inputs = False
     batched = True
 
-    def __init__(self, index=None):
-        # (the default only until inplace._record_view passes the index: it still sets it after)
+    def __init__(self, index):
         self.index = index
 
     def forward(self, x, v):
@@ -329,8 +328,7 @@ def getitem(x, index):
         out._base = x._base if x._base is not None else x
         out._view_ver = x._vc[0]
         if out.grad_fn is not None:  # a view's node watches the memory it shares with its base
-            out.grad_fn.out_vc = x._vc
-            out.grad_fn.out_ver = x._vc[0]
+            restamp(out.grad_fn, x._vc)
     return out
 
 

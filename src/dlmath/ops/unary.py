@@ -350,7 +350,7 @@ def _sign(a):
     if s.dtype.kind == "f":
         nan = s != s
         if nan.any():
-            s[nan] = 0
+            s = np.where(nan, 0, s).astype(s.dtype, copy=False)   # (np.sign of a 0-d array is a scalar)
     return s
 
 
