@@ -56,15 +56,21 @@ class Permute(Op):
         self.axes = axes
 
     def forward(self, x):
-        return np.transpose(x, self.axes)
+        return x.transpose(self.axes)
 
     @staticmethod
     def _apply(xp, g, axes):
         lead = _lead(g, len(axes))
-        return xp.transpose(g, tuple(range(lead)) + tuple(a + lead for a in axes))
+        if lead:
+            axes = tuple(range(lead)) + tuple(a + lead for a in axes)
+        # (arrays: the method, without np.transpose's Python wrapper; a weight's .T is in every step)
+        return g.transpose(axes) if g.__class__ is np.ndarray else xp.transpose(g, axes)
 
     def vjp(self, xp, g, x, y):
-        return (self._apply(xp, g, tuple(np.argsort(self.axes))),)
+        inverse = [0] * len(self.axes)
+        for i, a in enumerate(self.axes):
+            inverse[a] = i
+        return (self._apply(xp, g, tuple(inverse)),)
 
     def jvp(self, xp, t, x, y):
         return self._apply(xp, t[0], self.axes)
@@ -373,7 +379,12 @@ def t(input):
     return permute(x, tuple(reversed(range(x.ndim))))
 
 
+_SWAP = (1, 0)
+
+
 def T(x):
+    if x._data.ndim == 2:   # a weight's transpose, in every layer's every step: no argument checks
+        return apply(Permute(_SWAP), x)
     return permute(x, tuple(reversed(range(x.ndim))))
 
 
