@@ -578,3 +578,20 @@ def test_abs_of_a_0d_nan_backward_like_torch(torch):
         grads.append(x.grad.numpy())
     np.testing.assert_array_equal(grads[0], grads[1])
     assert dm.sign(dm.tensor(float("nan"))).item() == 0
+
+
+def test_double_backward_through_var_without_degrees_of_freedom_like_torch(torch):
+    """var of one element is NaN; a second derivative through it is NaN too (fuzzer: dlmath
+    had treated the first derivative's inf/NaN as a constant and returned a finite number)."""
+    grads = []
+    for lib in (dm, torch):
+        x1 = lib.tensor(0.17, dtype=lib.float64, requires_grad=True)
+        x3 = lib.tensor(1.05, dtype=lib.float64, requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t6 = x1.var(-1, keepdim=True)
+        t6.relu_()
+        g1, g3 = lib.autograd.grad(-0.4 * (x1 / x3).sum() + 0.9 * t6.sum(), [x1, x3], create_graph=True)
+        ((g1 * g1).sum() + (g3 * g3).sum()).backward()
+        grads.append((x1.grad.item(), x3.grad.item()))
+    np.testing.assert_array_equal(grads[0], grads[1])

@@ -426,7 +426,9 @@ class Var(Op):
             return 2.0 / dof, x - m
         with quiet():
             if self.whole:
-                return None, xp.where(x == m, np.nan, np.inf)
+                # torch's +inf, or NaN where x is the mean; written as |x - m| * inf (not a
+                # constant) so that a second derivative sees it depend on x, as torch's does
+                return None, xp.abs(x - m) * np.inf
             return (2.0 / dof if dof else np.inf), x - m
 
     def vjp(self, xp, g, x, y):
