@@ -20,6 +20,7 @@ globals().update(_declared())
 from . import autograd
 from . import special
 from . import nn
+from . import optim
 from . import distributions
 from . import linalg
 from . import func

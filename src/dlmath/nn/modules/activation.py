@@ -1,0 +1,2 @@
+"""activation modules of dm.nn (being written)."""
+__all__ = []

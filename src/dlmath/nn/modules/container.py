@@ -1,0 +1,2 @@
+"""container modules of dm.nn (being written)."""
+__all__ = []

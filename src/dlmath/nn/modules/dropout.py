@@ -1,0 +1,2 @@
+"""dropout modules of dm.nn (being written)."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""linear modules of dm.nn (being written)."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""loss modules of dm.nn (being written)."""
+__all__ = []

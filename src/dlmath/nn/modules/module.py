@@ -1,0 +1,2 @@
+"""module modules of dm.nn (being written)."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""normalization modules of dm.nn (being written)."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""sparse modules of dm.nn (being written)."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""``nn.Parameter``: a Tensor that a Module registers as one of its learnable parameters."""
+__all__ = []

@@ -1,0 +1,1 @@
+"""Utilities for training (torch.nn.utils) (being written)."""
