@@ -69,6 +69,7 @@ def _register_builtin() -> None:
     import w2_mlp
     import w2t_mlp
     import w45_jacobians
+    import w6_recurrent
 
     register(Workload(
         name="W1",
@@ -117,6 +118,18 @@ def _register_builtin() -> None:
         higher_is_better=False,
         funcs=w45_jacobians.FUNCS_W5,
         target=Target("dlmath", "torch", 0.5),
+    ))
+    rnn = (f"T={w6_recurrent.T}, batch {w6_recurrent.BATCH}, input {w6_recurrent.INPUT}, "
+           f"hidden {w6_recurrent.HIDDEN}, float32, loss = h_T.sum(), backward through time")
+    register(Workload(
+        name="W6", title="nn.RNN (tanh) step: " + rnn, unit="steps/s", convert=lambda s: 1.0 / s,
+        higher_is_better=True, funcs=w6_recurrent.FUNCS_W6,
+        target=Target("dlmath", "torch", 1.3),  # issue #10
+    ))
+    register(Workload(
+        name="W7", title="nn.LSTM step: " + rnn, unit="steps/s", convert=lambda s: 1.0 / s,
+        higher_is_better=True, funcs=w6_recurrent.FUNCS_W7,
+        target=Target("dlmath", "torch", 1.0),  # issue #10
     ))
 
 

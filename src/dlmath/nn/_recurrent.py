@@ -27,17 +27,50 @@ Cells, with torch's gate order and biases (b = b_ih + b_hh):
 """
 from __future__ import annotations
 
+import threading
+import weakref
+
 import numpy as np
 
 from .. import autograd as _autograd
 from .. import _grad_mode
-from ..creation import tensor as _tensor
+from ..creation import from_numpy as _from_numpy, tensor as _tensor
 
 _Function = _autograd.Function
 
 
 def _arr(t):
     return None if t is None else t.detach().numpy()
+
+
+class _Pool(threading.local):
+    """Warm memory for the per-sequence buffers (T x B x 4H floats: megabytes each).
+
+    A fresh buffer of that size comes from the OS page by page at first touch, and glibc
+    gives it back at free, so a training loop would page-fault through every buffer on
+    every step (about 13 MB a step for the W7 LSTM). Buffers whose last holder is gone --
+    the scratch of one pass, or what a layer saved for backward once its graph is freed
+    (a finaliser on the ctx) -- wait here for the next step, a few of each shape."""
+
+    def __init__(self):
+        self.free = {}
+
+    def take(self, shape, dtype):
+        stack = self.free.get((shape, dtype))
+        return stack.pop() if stack else np.empty(shape, dtype)
+
+    def give(self, *arrays):
+        for a in arrays:
+            stack = self.free.setdefault((a.shape, a.dtype), [])
+            if len(stack) < 4:
+                stack.append(a)
+
+
+_pool = _Pool()
+
+
+def _release_to(pool, arrays):
+    pool.give(*arrays)
 
 
 def _sigmoid(a):
@@ -86,14 +119,17 @@ class _Layer(_Function):
         T, B = X.shape[0], X.shape[1]
         Hs = W_hh.shape[1]
         # every step's input projection in one product (and both biases added once)
-        A_in = (X.reshape(T * B, -1) @ W_ih.T).reshape(T, B, -1)
+        A_in = _pool.take((T * B, W_ih.shape[0]), X.dtype)
+        np.matmul(X.reshape(T * B, -1), W_ih.T, out=A_in)
+        A_in = A_in.reshape(T, B, -1)
         if b_ih is not None:
             if mode == "GRU":   # the n gate's hidden bias sits inside r * (W_hn h + b_hn)
                 A_in += _arr(b_ih)
                 A_in[..., :2 * Hs] += _arr(b_hh)[:2 * Hs]
             else:
                 A_in += _arr(b_ih) + _arr(b_hh)
-        hs = np.empty((T + 1, B, Hs), X.dtype)
+        take = _pool.take
+        hs = take((T + 1, B, Hs), X.dtype)
         hs[0] = H0
         W_hhT = np.ascontiguousarray(W_hh.T)   # row-major: BLAS runs the per-step product ~25% faster
         if mode in ("RNN_TANH", "RNN_RELU"):
@@ -110,11 +146,11 @@ class _Layer(_Function):
             scale[2 * Hs:3 * Hs] = 1
             shift = 1 - scale
             dscale = np.where(scale == 1, 1.0, 0.25).astype(X.dtype)
-            cs = np.empty((T + 1, B, Hs), X.dtype)
+            cs = take((T + 1, B, Hs), X.dtype)
             cs[0] = _arr(c0)
-            gates = np.empty((T, B, 4 * Hs), X.dtype)   # activated i, f, g, o
-            D = np.empty((T, B, 4 * Hs), X.dtype)       # d gate / d pre-activation
-            tcs = np.empty((T, B, Hs), X.dtype)         # tanh(c_t)
+            gates = take((T, B, 4 * Hs), X.dtype)   # activated i, f, g, o
+            D = take((T, B, 4 * Hs), X.dtype)       # d gate / d pre-activation
+            tcs = take((T, B, Hs), X.dtype)         # tanh(c_t)
             for t in range(T):
                 gt = gates[t]
                 np.matmul(hs[t], W_hhT, out=gt)
@@ -136,8 +172,8 @@ class _Layer(_Function):
             c_n = cs[T]
         else:   # GRU
             b_hn = _arr(b_hh)[2 * Hs:] if b_hh is not None else 0
-            gates = np.empty((T, B, 3 * Hs), X.dtype)   # r, z, n
-            hn_pre = np.empty((T, B, Hs), X.dtype)       # W_hn h + b_hn
+            gates = take((T, B, 3 * Hs), X.dtype)   # r, z, n
+            hn_pre = take((T, B, Hs), X.dtype)       # W_hn h + b_hn
             for t in range(T):
                 gh = hs[t] @ W_hhT
                 hn = gh[:, 2 * Hs:] + b_hn
@@ -150,7 +186,11 @@ class _Layer(_Function):
                 hn_pre[t] = hn
             saved = (gates, hn_pre)
             c_n = None
+        _pool.give(A_in.reshape(T * B, -1))
         ctx.mode, ctx.hs, ctx.extra = mode, hs, saved
+        # when the graph lets go of ctx, its buffers go back to this thread's pool (nothing else
+        # holds them: the outputs below are copies)
+        weakref.finalize(ctx, _release_to, _pool, (hs,) + saved)
         ctx.save_for_backward(x, h0, c0, w_ih, w_hh, b_ih, b_hh)
         out = _tensor(hs[1:])
         h_n = _tensor(hs[T])
@@ -172,7 +212,7 @@ class _Layer(_Function):
         G = _arr(g_out)
         dh = _arr(g_h).copy()
         if mode in ("RNN_TANH", "RNN_RELU"):
-            dA = np.empty((T, B, Hs), X.dtype)
+            dA = _pool.take((T, B, Hs), X.dtype)
             for t in range(T - 1, -1, -1):
                 dh += G[t]
                 h = hs[t + 1]
@@ -181,7 +221,7 @@ class _Layer(_Function):
         elif mode == "LSTM":
             cs, gates, D, tcs = ctx.extra
             dc = _arr(g_c).copy()
-            dA = np.empty((T, B, 4 * Hs), X.dtype)
+            dA = _pool.take((T, B, 4 * Hs), X.dtype)
             tmp = np.empty((B, Hs), X.dtype)
             for t in range(T - 1, -1, -1):
                 dh += G[t]
@@ -203,8 +243,8 @@ class _Layer(_Function):
                 dh = da @ W_hh
         else:   # GRU
             gates, hn_pre = ctx.extra
-            dA = np.empty((T, B, 3 * Hs), X.dtype)    # cotangents of the input-side pre-activations
-            dAh = np.empty((T, B, 3 * Hs), X.dtype)   # ... and of the hidden-side ones (W_hh h + b_hh)
+            dA = _pool.take((T, B, 3 * Hs), X.dtype)    # cotangents of the input-side pre-activations
+            dAh = _pool.take((T, B, 3 * Hs), X.dtype)   # ... and of the hidden-side ones (W_hh h + b_hh)
             for t in range(T - 1, -1, -1):
                 dh += G[t]
                 r, z, n = gates[t, :, :Hs], gates[t, :, Hs:2 * Hs], gates[t, :, 2 * Hs:]
@@ -225,7 +265,9 @@ class _Layer(_Function):
         d_bih = flat.sum(0) if b_ih is not None and ctx.needs_input_grad[6] else None
         d_bhh = flat_h.sum(0) if b_hh is not None and ctx.needs_input_grad[7] else None
         d_c0 = dc if mode == "LSTM" and ctx.needs_input_grad[3] else None
-        wrap = (lambda a: None if a is None else _tensor(a))
+        _pool.give(dA, *((dAh,) if mode == "GRU" else ()))
+        # fresh arrays of this pass alone: wrapped, not copied
+        wrap = (lambda a: None if a is None else _from_numpy(np.ascontiguousarray(a)))
         return None, wrap(d_x), wrap(dh), wrap(d_c0), wrap(d_wih), wrap(d_whh), wrap(d_bih), wrap(d_bhh)
 
 
