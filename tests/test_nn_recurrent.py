@@ -103,3 +103,27 @@ def test_fused_layer_passes_gradcheck(mode):
     c0 = dm.tensor(C0) if mode == "LSTM" else None
     assert dm.autograd.gradcheck(lambda x, h0, a, b, c, d: fused_layer(mode, x, h0, c0, a, b, c, d)[0],
                                  (x, h0, *ps))
+
+
+@dlmath_only
+@pytest.mark.parametrize("mode", list(MODES))
+def test_forward_mode_of_the_fused_layer_is_the_composed_one(mode):
+    from dlmath.nn._recurrent import composed_layer, fused_layer
+    rng, X, H0, C0 = _data(mode, "float64")
+    k = {"LSTM": 4, "GRU": 3}.get(mode, 1)
+    prim = [dm.tensor(X), dm.tensor(H0)] + [dm.tensor(rng.standard_normal(s) * 0.5)
+                                            for s in ((k * H, I), (k * H, H), (k * H,), (k * H,))]
+    tang = [dm.tensor(rng.standard_normal(tuple(p.shape))) for p in prim]
+    c0, tc0 = (dm.tensor(C0), dm.tensor(rng.standard_normal(C0.shape))) if mode == "LSTM" else (None, None)
+    res = []
+    for layer in (fused_layer, composed_layer):
+        if mode == "LSTM":
+            def f(x, h, c, a, b, bi, bh):
+                out, hn, cn = layer(mode, x, h, c, a, b, bi, bh)
+                return out.sum(0) + hn + 2 * cn
+            _, t = dm.func.jvp(f, tuple(prim[:2] + [c0] + prim[2:]), tuple(tang[:2] + [tc0] + tang[2:]))
+        else:
+            _, t = dm.func.jvp(lambda x, h, a, b, bi, bh: layer(mode, x, h, None, a, b, bi, bh)[0],
+                               tuple(prim), tuple(tang))
+        res.append(t.numpy())
+    np.testing.assert_allclose(res[0], res[1], rtol=1e-10, atol=1e-12)

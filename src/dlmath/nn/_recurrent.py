@@ -271,6 +271,60 @@ class _Layer(_Function):
         return None, wrap(d_x), wrap(dh), wrap(d_c0), wrap(d_wih), wrap(d_whh), wrap(d_bih), wrap(d_bhh)
 
 
+def _layer_jvp(ctx, _mode_tangent, tx, th0, tc0, tw_ih, tw_hh, tb_ih, tb_hh):
+    """Forward mode through the layer: the tangent recursion run beside the saved forward.
+    th_t = cell'(pre-activation_t) . (tx_t W_ih^T + x_t tW_ih^T + th_{t-1} W_hh^T + h_{t-1} tW_hh^T + tb)."""
+    mode, hs = ctx.mode, ctx.hs
+    x, h0, c0, w_ih, w_hh, b_ih, b_hh = ctx.saved_tensors
+    X, W_ih, W_hh = _arr(x), _arr(w_ih), _arr(w_hh)
+    T, B, Hs = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
+    G = W_ih.shape[0]
+    tA = np.zeros((T, B, G), X.dtype)
+    if tx is not None:
+        tA += _arr(tx) @ W_ih.T
+    if tw_ih is not None:
+        tA += X @ _arr(tw_ih).T
+    tbh = _arr(tb_hh) if tb_hh is not None else None
+    if tb_ih is not None:
+        tA += _arr(tb_ih)
+    if tbh is not None:
+        if mode == "GRU":
+            tA[..., :2 * Hs] += tbh[:2 * Hs]
+        else:
+            tA += tbh
+    tWhh = _arr(tw_hh)
+    th = _arr(th0) if th0 is not None else np.zeros((B, Hs), X.dtype)
+    tc = (_arr(tc0) if tc0 is not None else np.zeros((B, Hs), X.dtype)) if mode == "LSTM" else None
+    t_out = np.empty((T, B, Hs), X.dtype)
+    for t in range(T):
+        gh = th @ W_hh.T
+        if tWhh is not None:
+            gh = gh + hs[t] @ tWhh.T
+        h = hs[t + 1]
+        if mode == "RNN_TANH":
+            th = (1 - h * h) * (tA[t] + gh)
+        elif mode == "RNN_RELU":
+            th = (h > 0) * (tA[t] + gh)
+        elif mode == "LSTM":
+            cs, gates, D, tcs = ctx.extra
+            tg = D[t] * (tA[t] + gh)
+            gt = gates[t]
+            i, f, g, o = gt[:, :Hs], gt[:, Hs:2 * Hs], gt[:, 2 * Hs:3 * Hs], gt[:, 3 * Hs:]
+            tc = tg[:, Hs:2 * Hs] * cs[t] + f * tc + tg[:, :Hs] * g + i * tg[:, 2 * Hs:3 * Hs]
+            th = tg[:, 3 * Hs:] * tcs[t] + o * (1 - tcs[t] ** 2) * tc
+        else:   # GRU
+            gates, hn_pre = ctx.extra
+            r, z, n = gates[t, :, :Hs], gates[t, :, Hs:2 * Hs], gates[t, :, 2 * Hs:]
+            ghn = gh[:, 2 * Hs:] + (tbh[2 * Hs:] if tbh is not None else 0)
+            tr = r * (1 - r) * (tA[t][:, :Hs] + gh[:, :Hs])
+            tz = z * (1 - z) * (tA[t][:, Hs:2 * Hs] + gh[:, Hs:2 * Hs])
+            tn = (1 - n * n) * (tA[t][:, 2 * Hs:] + tr * hn_pre[t] + r * ghn)
+            th = (1 - z) * tn + tz * (hs[t] - n) + z * th
+        t_out[t] = th
+    outs = (_from_numpy(t_out), _tensor(th))
+    return outs + ((_tensor(tc),) if mode == "LSTM" else ())
+
+
 def _composed_vjp(mode, inputs, g_out, g_h, g_c):
     """The vjp of the composed layer, recorded (for create_graph): one cotangent per input."""
     x, h0, c0, w_ih, w_hh, b_ih, b_hh = inputs
@@ -284,6 +338,9 @@ def _composed_vjp(mode, inputs, g_out, g_h, g_c):
         got = _autograd.grad(outs, wanted, grads, create_graph=True, allow_unused=True)
     found = dict(zip(map(id, wanted), got))
     return tuple(None if t is None else found.get(id(t)) for t in inputs)
+
+
+_Layer.jvp = staticmethod(_layer_jvp)
 
 
 def fused_layer(mode, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None):
