@@ -18,6 +18,7 @@ of the loss (0 or +inf) and the finite gradient sigmoid(z) - t.
 """
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -543,4 +544,180 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     if reduction == "batchmean":
         s = loss.sum()
         return s if batch is None else s / batch
+    return _reduce(loss, reduction)
+
+
+# --- the losses of the training stack (issue #10): dlmath's public API only -------------------------
+def _pair(fname, input, target, warn_shape=True):
+    """Two floating Tensors that broadcast (torch warns when the shapes differ)."""
+    import dlmath as dm
+    for what, t in (("input", input), ("target", target)):
+        if not isinstance(t, dm.Tensor):
+            raise TypeError(f"{fname}(): argument '{what}' must be Tensor, not {type(t).__name__}")
+    if warn_shape and tuple(target.shape) != tuple(input.shape):
+        warnings.warn(f"Using a target size ({shape_str(target.shape)}) that is different to the input size "
+                      f"({shape_str(input.shape)}). This will likely lead to incorrect results due to "
+                      "broadcasting. Please ensure they have the same size.", stacklevel=3)
+    try:
+        np.broadcast_shapes(tuple(input.shape), tuple(target.shape))
+    except ValueError:
+        raise RuntimeError(f"{fname}: input {shape_str(input.shape)} and target {shape_str(target.shape)} cannot "
+                           "be broadcast together") from None
+    if not (input.is_floating_point() or target.is_floating_point()):
+        raise NotImplementedError(f"{fname}: not implemented for '{_tname(input.dtype)}' input of shape "
+                                  f"{shape_str(input.shape)}; convert it with .float()")
+    return input, target
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    """0.5 d^2 / beta where |d| < beta, |d| - 0.5 beta elsewhere (d = x - y): quadratic near
+    0 (a gradient that shrinks with the error), linear beyond (outliers pull with a bounded
+    force). Fast R-CNN's box regression loss; beta = 0 is the L1 loss."""
+    import dlmath as dm
+    reduction = _reduction(size_average, reduce, reduction)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    x, t = _pair("smooth_l1_loss", input, target)
+    d = x - t
+    a = d.abs()
+    if beta == 0:
+        return _reduce(a, reduction)
+    return _reduce(dm.where(a < beta, d * d * (0.5 / beta), a - 0.5 * beta), reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    """0.5 d^2 where |d| <= delta, delta (|d| - 0.5 delta) elsewhere: smooth_l1 times delta
+    (the robust regression loss of Huber 1964). ``weight`` (broadcast to the loss)
+    multiplies each entry; 'mean' then averages over the entries, as torch."""
+    import dlmath as dm
+    _check_reduction(reduction)
+    if delta <= 0:
+        raise RuntimeError(f"huber_loss does not support non-positive values for delta (got {delta}).")
+    x, t = _pair("huber_loss", input, target)
+    d = x - t
+    a = d.abs()
+    loss = dm.where(a <= delta, d * d * 0.5, (a - 0.5 * delta) * delta)
+    if weight is not None:
+        if not isinstance(weight, dm.Tensor):
+            raise TypeError(f"huber_loss(): argument 'weight' must be Tensor, not {type(weight).__name__}")
+        try:
+            ok = np.broadcast_shapes(tuple(weight.shape), tuple(loss.shape)) == tuple(loss.shape)
+        except ValueError:
+            ok = False
+        if not ok:
+            raise RuntimeError(f"huber_loss: weight of shape {shape_str(weight.shape)} cannot be broadcast to the "
+                               f"loss of shape {shape_str(loss.shape)}")
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
+    """max(0, -y (x1 - x2) + margin), y = +-1: x1 should rank above x2 by ``margin`` when
+    y = 1 and below it when y = -1 (learning to rank, siamese scoring)."""
+    import dlmath as dm
+    reduction = _reduction(size_average, reduce, reduction)
+    for what, t in (("input1", input1), ("input2", input2), ("target", target)):
+        if not isinstance(t, dm.Tensor):
+            raise TypeError(f"margin_ranking_loss(): argument '{what}' must be Tensor, not {type(t).__name__}")
+    if not (input1.ndim == input2.ndim == target.ndim):
+        raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension but got sizes: "
+                           f"input1: {list(input1.shape)}, input2: {list(input2.shape)}, "
+                           f"target: {list(target.shape)} ")
+    try:
+        np.broadcast_shapes(tuple(input1.shape), tuple(input2.shape), tuple(target.shape))
+    except ValueError:
+        raise RuntimeError(f"margin_ranking_loss: input1 {shape_str(input1.shape)}, input2 "
+                           f"{shape_str(input2.shape)} and target {shape_str(target.shape)} cannot be broadcast "
+                           "together") from None
+    return _reduce((-target * (input1 - input2) + margin).clamp(min=0), reduction)
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
+    """1 - cos(x1, x2) for y = 1, max(0, cos(x1, x2) - margin) for y = -1: pulls pairs
+    labelled similar together in angle and pushes dissimilar ones apart (metric learning).
+
+    cos = <x1, x2> / sqrt((|x1|^2 + 1e-12)(|x2|^2 + 1e-12)), torch's epsilon: a zero
+    vector gives cos 0, not 0/0."""
+    import dlmath as dm
+    reduction = _reduction(size_average, reduce, reduction)
+    for what, t in (("input1", input1), ("input2", input2), ("target", target)):
+        if not isinstance(t, dm.Tensor):
+            raise TypeError(f"cosine_embedding_loss(): argument '{what}' must be Tensor, not {type(t).__name__}")
+    if input1.ndim != input2.ndim or tuple(input1.shape) != tuple(input2.shape):
+        raise RuntimeError(f"cosine_embedding_loss: input1 {shape_str(input1.shape)} and input2 "
+                           f"{shape_str(input2.shape)} must have the same shape")
+    if input1.ndim not in (1, 2):
+        raise RuntimeError(f"cosine_embedding_loss: 1D target tensor expects 2D input tensors, but found inputs "
+                           f"with sizes {list(input1.shape)} and {list(input2.shape)}.")
+    if input1.ndim == 2 and target.ndim != 1:
+        raise RuntimeError(f"cosine_embedding_loss: 1D target tensor expected, multi-target not supported "
+                           f"(target {shape_str(target.shape)})")
+    if input1.ndim == 1 and target.ndim != 0:
+        raise RuntimeError(f"cosine_embedding_loss: 0D target tensor expects 1D input tensors, but found inputs "
+                           f"with sizes {list(input1.shape)} and {list(input2.shape)}.")
+    if input1.ndim == 2 and target.shape[0] != input1.shape[0]:
+        raise RuntimeError(f"cosine_embedding_loss: target {shape_str(target.shape)} does not match the batch "
+                           f"of input1 {shape_str(input1.shape)}")
+    eps = 1e-12
+    dot = (input1 * input2).sum(-1)
+    mag1 = (input1 * input1).sum(-1) + eps
+    mag2 = (input2 * input2).sum(-1) + eps
+    cos = dot / (mag1 * mag2).sqrt()
+    zeros = dm.zeros_like(cos)
+    pos = dm.where(target == 1, 1 - cos, zeros)
+    neg = dm.where(target == -1, (cos - margin).clamp(min=0), zeros)
+    return _reduce(pos + neg, reduction)
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,
+                     reduction="mean"):
+    """Negative log-likelihood of counts y under Poisson(rate): exp(x) - y x when ``input``
+    is the log-rate (``log_input``), else x - y log(x + eps); ``full`` adds Stirling's
+    y log y - y + 0.5 log(2 pi y) for y > 1 (the log y! term). Count regression."""
+    import dlmath as dm
+    reduction = _reduction(size_average, reduce, reduction)
+    x, t = _pair("poisson_nll_loss", input, target, warn_shape=False)
+    if log_input:
+        loss = x.exp() - t * x
+    else:
+        loss = x - t * (x + eps).log()
+    if full:
+        safe = dm.where(t > 1, t, dm.ones_like(t))
+        stirling = safe * safe.log() - safe + 0.5 * (2 * np.pi * safe).log()
+        loss = loss + dm.where(t > 1, stirling, dm.zeros_like(stirling))
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """Negative log-likelihood of y under N(x, var): 0.5 (log var + (x - y)^2 / var) (+ 0.5
+    log 2 pi with ``full``): regression that also learns its own uncertainty.
+
+    ``var`` has the input's shape, or one dim fewer, or one broadcast dim
+    (homoscedastic), or is a float. It is clamped at ``eps`` for stability without
+    changing its gradient (torch clamps a clone under no_grad).
+    """
+    import dlmath as dm
+    x, t = _pair("gaussian_nll_loss", input, target, warn_shape=False)
+    if isinstance(var, (int, float)) and not isinstance(var, bool):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        var = dm.ones_like(x) * float(var)
+    elif not isinstance(var, dm.Tensor):
+        raise TypeError(f"gaussian_nll_loss(): argument 'var' must be Tensor or float, not {type(var).__name__}")
+    elif bool((var < 0).any()):
+        raise ValueError("var has negative entry/entries")
+    if tuple(var.shape) != tuple(x.shape):
+        if tuple(x.shape[:-1]) == tuple(var.shape):
+            var = var.unsqueeze(-1)
+        elif x.ndim == var.ndim and sum(b for a, b in zip(x.shape, var.shape) if a != b) == 1:
+            pass
+        else:
+            raise ValueError(f"var is of incorrect size (input {shape_str(x.shape)}, var {shape_str(var.shape)})")
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(reduction + " is not valid")
+    # the clamp changes the value only: the gradient is var's own (torch clamps under no_grad)
+    var = var + (var.clamp(min=eps) - var).detach()
+    loss = (var.log() + (x - t) ** 2 / var) * 0.5
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
     return _reduce(loss, reduction)

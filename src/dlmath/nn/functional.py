@@ -23,11 +23,16 @@ from ..ops.matmul import matmul as _matmul
 from ..random import rng as _rng
 from ._primitives import softplus as _softplus
 from ._losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, kl_div,  # noqa: F401
-                      l1_loss, mse_loss, nll_loss, require_float)
+                      l1_loss, mse_loss, nll_loss, require_float, smooth_l1_loss, huber_loss, margin_ranking_loss,
+                      cosine_embedding_loss, poisson_nll_loss, gaussian_nll_loss)
 
 __all__ = ["softmax", "log_softmax", "softmin", "sigmoid", "tanh", "relu", "gelu", "softplus", "logsigmoid",
            "silu", "one_hot", "linear", "dropout", "cross_entropy", "nll_loss", "binary_cross_entropy",
-           "binary_cross_entropy_with_logits", "mse_loss", "l1_loss", "kl_div"]
+           "binary_cross_entropy_with_logits", "mse_loss", "l1_loss", "kl_div",
+           "leaky_relu", "elu", "selu", "glu", "layer_norm", "rms_norm", "batch_norm", "normalize",
+           "cosine_similarity", "pairwise_distance", "embedding", "bilinear", "pad", "scaled_dot_product_attention",
+           "smooth_l1_loss", "huber_loss", "margin_ranking_loss", "cosine_embedding_loss", "poisson_nll_loss",
+           "gaussian_nll_loss"]
 
 
 # --- the softmax family --------------------------------------------------------
@@ -210,3 +215,511 @@ def dropout(input, p=0.5, training=True, inplace=False):
         noise = keep.astype(dt) / dt.type(1 - p)
     noise = make_tensor(noise)
     return x.mul_(noise) if inplace else x * noise
+
+
+# =====================================================================================
+# The training stack's functions (issue #10). Written on dlmath's public API only: Tensor
+# methods, ``dm.<op>`` and ``dm.autograd.Function``; values are read with
+# ``t.detach().numpy()``. ``dm`` is imported inside each function: the package imports
+# this module, so a module-level ``import dlmath`` would close an import cycle.
+# =====================================================================================
+def _tensor_arg(x, fname, what="input"):
+    import dlmath as dm
+    if not isinstance(x, dm.Tensor):
+        raise TypeError(f"{fname}(): argument '{what}' must be Tensor, not {type(x).__name__}")
+    return x
+
+
+def _float_arg(x, fname, what="input"):
+    _tensor_arg(x, fname, what)
+    if not x.is_floating_point():
+        raise RuntimeError(f"{fname}: expected a floating point {what}, got {x.dtype} of shape "
+                           f"{shape_str(x.shape)}")
+    return x
+
+
+def _dim(d, ndim, fname):
+    n = max(ndim, 1)
+    if not -n <= d < n:
+        raise IndexError(f"{fname}: Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
+                         f"but got {d})")
+    return d % n
+
+
+# --- activations of the training stack ------------------------------------------------
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """x for x > 0, negative_slope * x otherwise: a ReLU whose dead side still passes a small
+    gradient (slope ``negative_slope`` at 0, as torch)."""
+    import dlmath as dm
+    x = _float_arg(input, "leaky_relu")
+    out = dm.where(x > 0, x, x * negative_slope)
+    return x.copy_(out) if inplace else out
+
+
+def elu(input, alpha=1.0, inplace=False):
+    """x for x > 0, alpha (e^x - 1) otherwise: smooth at 0 for alpha = 1, mean activations near 0.
+
+    expm1 is taken of min(x, 0), so the branch where() discards never overflows and its
+    zero cotangent never meets an infinite slope (0 * inf = NaN)."""
+    import dlmath as dm
+    x = _float_arg(input, "elu")
+    out = dm.where(x > 0, x, dm.expm1(x.clamp(max=0.0)) * alpha)
+    return x.copy_(out) if inplace else out
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input, inplace=False):
+    """scale * elu(x, alpha) with the constants that keep activations at mean 0, variance 1
+    through deep self-normalising networks (Klambauer et al. 2017)."""
+    out = elu(input, _SELU_ALPHA) * _SELU_SCALE
+    return input.copy_(out) if inplace else out
+
+
+def glu(input, dim=-1):
+    """Gated linear unit: a * sigmoid(b), a and b the two halves of ``input`` along ``dim``;
+    the gate b decides how much of the value a passes (gated CNNs, SwiGLU's ancestor)."""
+    x = _tensor_arg(input, "glu")
+    if x.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    d = _dim(dim, x.ndim, "glu")
+    if x.shape[d] % 2:
+        raise RuntimeError(f"glu: Halving dimension must be even, but dimension {d} is size {x.shape[d]} "
+                           f"(input {shape_str(x.shape)})")
+    a, b = x.chunk(2, d)
+    return a * b.sigmoid()
+
+
+# --- normalisation ------------------------------------------------------------------------
+def _normalized_shape(fname, x, normalized_shape):
+    if isinstance(normalized_shape, int):   # torch 2.13 takes a list or tuple only
+        raise TypeError(f"{fname}(): argument 'normalized_shape' (position 2) must be tuple of ints, not int")
+    shape = tuple(int(s) for s in normalized_shape)
+    k = len(shape)
+    if k == 0:
+        raise RuntimeError(f"{fname}: Expected normalized_shape to be at least 1-dimensional, i.e., containing "
+                           "at least one element, but got normalized_shape = []")
+    if x.ndim < k or tuple(x.shape[x.ndim - k:]) != shape:
+        raise RuntimeError(f"{fname}: Given normalized_shape={list(shape)}, expected input with shape "
+                           f"[*, {', '.join(map(str, shape))}], but got input of size{list(x.shape)}")
+    return shape, tuple(range(-k, 0))
+
+
+def _affine_arg(fname, t, shape, what):
+    if t is None:
+        return None
+    _tensor_arg(t, fname, what)
+    if tuple(t.shape) != shape:
+        raise RuntimeError(f"{fname}: Expected {what} to be of same shape as normalized_shape, but got {what} "
+                           f"of shape {list(t.shape)} and normalized_shape = {list(shape)}")
+    return t
+
+
+def _layer_norm_composed(x, axes, weight, bias, eps):
+    """(x - mean) / sqrt(var + eps) over ``axes`` (biased variance), then * weight + bias:
+    the reference form, built from differentiable ops."""
+    mean = x.mean(axes, keepdim=True)
+    d = x - mean
+    var = (d * d).mean(axes, keepdim=True)
+    y = d * (var + eps).rsqrt()
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
+    return y
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """(x - mean) / sqrt(var + eps) * weight + bias, mean and (biased) var over the last
+    len(normalized_shape) dims.
+
+    The statistics are per token (per sample), not per batch: a transformer's layer
+    behaves the same at any batch size and sequence position, in training and in
+    inference, and each token's features reach the next layer at a fixed scale.
+    """
+    x = _float_arg(input, "layer_norm")
+    shape, axes = _normalized_shape("layer_norm", x, normalized_shape)
+    weight = _affine_arg("layer_norm", weight, shape, "weight")
+    bias = _affine_arg("layer_norm", bias, shape, "bias")
+    return _layer_norm_composed(x, axes, weight, bias, eps)
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """x / sqrt(mean(x^2) + eps) * weight over the last len(normalized_shape) dims.
+
+    Layer norm without the centring (LLaMA, T5): only the scale of each token is
+    fixed. ``eps=None`` is the machine epsilon of the input's dtype, as torch.
+    """
+    x = _float_arg(input, "rms_norm")
+    shape, axes = _normalized_shape("rms_norm", x, normalized_shape)
+    weight = _affine_arg("rms_norm", weight, shape, "weight")
+    if eps is None:
+        eps = float(np.finfo(x.dtype).eps)
+    y = x * ((x * x).mean(axes, keepdim=True) + eps).rsqrt()
+    return y if weight is None else y * weight
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1,
+               eps=1e-5):
+    """(x - mean) / sqrt(var + eps) * weight + bias per channel (dim 1), statistics over the
+    batch and every other dim.
+
+    Training: the batch's mean and biased variance normalise, and the running estimates
+    are updated in place (not recorded): r = (1 - momentum) r + momentum * stat, with the
+    unbiased variance (n / (n - 1)) for running_var, as torch. Evaluation: the running
+    estimates normalise. Keeping each channel's pre-activations at a fixed mean and
+    variance is what lets deep CNNs train at high learning rates.
+    """
+    import dlmath as dm
+    x = _float_arg(input, "batch_norm")
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm: expected an input of at least 2 dims (N, C, *), got {shape_str(x.shape)}")
+    if momentum is None or isinstance(momentum, bool) or not isinstance(momentum, (int, float)):
+        raise TypeError(f"batch_norm(): argument 'momentum' must be float, not {type(momentum).__name__}")
+    c = x.shape[1]
+    for what, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
+                    ("bias", bias)):
+        if t is not None and (_tensor_arg(t, "batch_norm", what).numel() != c):
+            raise RuntimeError(f"batch_norm: {what} should contain {c} elements not {t.numel()} "
+                               f"(input {shape_str(x.shape)})")
+    axes = (0,) + tuple(range(2, x.ndim))
+    shape = (1, c) + (1,) * (x.ndim - 2)
+    if training:
+        n = x.numel() // c if c else 0
+        if n <= 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got input size "
+                             f"{shape_str(x.shape)}")
+        mean = x.mean(axes, keepdim=True)
+        d = x - mean
+        var = (d * d).mean(axes, keepdim=True)
+        with dm.no_grad():
+            if running_mean is not None:
+                running_mean.mul_(1 - momentum).add_(mean.detach().reshape(running_mean.shape) * momentum)
+            if running_var is not None:
+                unbiased = var.detach().reshape(running_var.shape) * (n / (n - 1))
+                running_var.mul_(1 - momentum).add_(unbiased * momentum)
+    else:
+        if running_mean is None or running_var is None:
+            raise RuntimeError("batch_norm: running_mean and running_var must be defined in evaluation mode")
+        mean = running_mean.reshape(shape)
+        var = running_var.reshape(shape)
+        d = x - mean
+    y = d * (var + eps).rsqrt()
+    if weight is not None:
+        y = y * weight.reshape(shape)
+    if bias is not None:
+        y = y + bias.reshape(shape)
+    return y
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    """x / max(||x||_p, eps) along ``dim``: unit vectors (cosine-similarity heads, contrastive
+    losses); eps keeps a zero vector at 0 instead of 0/0."""
+    x = _float_arg(input, "normalize")
+    y = x / x.norm(p, dim, keepdim=True).clamp(min=eps)
+    if out is not None:
+        out.copy_(y)
+        return out
+    return y
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """<x1, x2> / (max(||x1||, eps) max(||x2||, eps)) along ``dim`` (inputs broadcast).
+
+    Each vector is divided by its norm before the product, as torch: the same value, and
+    no overflow of ||x1|| ||x2|| for large vectors.
+    """
+    import dlmath as dm
+    a, b = _float_arg(x1, "cosine_similarity", "x1"), _float_arg(x2, "cosine_similarity", "x2")
+    try:
+        shape = np.broadcast_shapes(tuple(a.shape), tuple(b.shape))
+    except ValueError:
+        raise RuntimeError(f"cosine_similarity: x1 {shape_str(a.shape)} and x2 {shape_str(b.shape)} cannot be "
+                           "broadcast together") from None
+    a, b = dm.broadcast_to(a, shape), dm.broadcast_to(b, shape)
+    d = _dim(dim, len(shape), "cosine_similarity")
+    # torch clamps the norms in place under no_grad: the value is max(||x||, eps), the gradient
+    # that of ||x|| itself (so a short vector's gradient is not the derivative of the clamped value)
+    na, nb = a.norm(2, d, keepdim=True), b.norm(2, d, keepdim=True)
+    na = na + (na.clamp(min=eps) - na).detach()
+    nb = nb + (nb.clamp(min=eps) - nb).detach()
+    return ((a / na) * (b / nb)).sum(d)
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """||x1 - x2 + eps||_p along the last dim (eps keeps the norm's gradient finite at x1 = x2)."""
+    a, b = _float_arg(x1, "pairwise_distance", "x1"), _float_arg(x2, "pairwise_distance", "x2")
+    try:
+        np.broadcast_shapes(tuple(a.shape), tuple(b.shape))
+    except ValueError:
+        raise RuntimeError(f"pairwise_distance: x1 {shape_str(a.shape)} and x2 {shape_str(b.shape)} cannot be "
+                           "broadcast together") from None
+    d = a - b + eps
+    if d.ndim == 0:
+        return d.abs() if p != 0 else (d != 0).to(d.dtype)
+    return d.norm(p, -1, keepdim=keepdim)
+
+
+# --- embedding and bilinear ---------------------------------------------------------------
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
+              sparse=False):
+    """weight[input]: row i of the (num_embeddings, dim) table for each index i (token
+    embeddings: a one-hot vector times the table, without the matmul).
+
+    ``padding_idx``: that row's value is returned, but it gets no gradient (padding
+    tokens do not train it). ``max_norm``: the rows looked up are first rescaled in place
+    to norm <= max_norm (torch's embedding_renorm_). ``scale_grad_by_freq``: each row's
+    gradient is divided by how often its index occurs in ``input``. ``sparse`` is accepted;
+    the gradient is dense.
+    """
+    import dlmath as dm
+    idx = _tensor_arg(input, "embedding")
+    w = _tensor_arg(weight, "embedding", "weight")
+    if idx.dtype not in (dm.int64, dm.int32):
+        raise RuntimeError(f"embedding: Expected tensor for argument #1 'indices' to have one of the following "
+                           f"scalar types: Long, Int; but got {idx.dtype} instead (input {shape_str(idx.shape)})")
+    if w.ndim != 2:
+        raise RuntimeError(f"embedding: 'weight' must be 2-D, got shape {shape_str(w.shape)}")
+    n = w.shape[0]
+    if padding_idx is not None:
+        if padding_idx > 0:
+            if padding_idx >= n:
+                raise AssertionError("Padding_idx must be within num_embeddings")
+        elif padding_idx < 0:
+            if padding_idx < -n:
+                raise AssertionError("Padding_idx must be within num_embeddings")
+            padding_idx += n
+    a = idx.detach().numpy()
+    if a.size and (a.min() < 0 or a.max() >= n):
+        bad = int(a[(a < 0) | (a >= n)].flat[0])
+        raise IndexError(f"embedding: index out of range in self (index {bad}, weight {shape_str(w.shape)})")
+    flat = idx.reshape(-1)
+    if max_norm is not None:
+        with dm.no_grad():
+            rows = dm.from_numpy(np.unique(a))
+            sel = w.index_select(0, rows)
+            norms = sel.norm(norm_type, 1, keepdim=True)
+            scale = dm.where(norms > max_norm, max_norm / (norms + 1e-7), dm.ones_like(norms))
+            w[rows] = sel * scale        # the rows, in place and unrecorded, as torch's embedding_renorm_
+    out = w.index_select(0, flat).reshape(tuple(idx.shape) + (w.shape[1],))
+    if scale_grad_by_freq and a.size:
+        _, inverse, counts = np.unique(a.reshape(-1), return_inverse=True, return_counts=True)
+        s = dm.from_numpy((1.0 / counts[inverse]).astype(w.detach().numpy().dtype).reshape(tuple(idx.shape) + (1,)))
+        out = out * s + (out * (1 - s)).detach()      # the value of out, the gradient times 1/count
+    if padding_idx is not None and (a == padding_idx).any():
+        pad_rows = dm.from_numpy(np.expand_dims(a == padding_idx, -1))
+        out = dm.where(pad_rows, out.detach(), out)   # the padding row's value, and no gradient to it
+    return out
+
+
+def bilinear(input1, input2, weight, bias=None):
+    """y_o = x1^T W_o x2 + b_o (weight (out, in1, in2)): every feature of x1 multiplies every
+    feature of x2, one matrix per output (interaction layers, bilinear pooling)."""
+    import dlmath as dm
+    x1 = _tensor_arg(input1, "bilinear", "input1")
+    x2 = _tensor_arg(input2, "bilinear", "input2")
+    w = _tensor_arg(weight, "bilinear", "weight")
+    if x1.ndim != x2.ndim:
+        raise RuntimeError(f"bilinear(): input dimensions do not match: got {x1.ndim} and {x2.ndim} "
+                           f"(input1 {shape_str(x1.shape)}, input2 {shape_str(x2.shape)})")
+    if tuple(x1.shape[:-1]) != tuple(x2.shape[:-1]):
+        raise RuntimeError(f"bilinear(): input batch dimensions do not match: got {shape_str(x1.shape[:-1])} and "
+                           f"{shape_str(x2.shape[:-1])}")
+    if w.ndim != 3:
+        raise RuntimeError(f"bilinear(): weight must be 3-D (out, in1, in2), got {shape_str(w.shape)}")
+    if x1.shape[-1] != w.shape[1]:
+        raise RuntimeError(f"bilinear(): input1 size does not match weight size: got {x1.shape[-1]} but expected "
+                           f"{w.shape[1]} (weight {shape_str(w.shape)})")
+    if x2.shape[-1] != w.shape[2]:
+        raise RuntimeError(f"bilinear(): input2 size does not match weight size: got {x2.shape[-1]} but expected "
+                           f"{w.shape[2]} (weight {shape_str(w.shape)})")
+    if bias is not None and (bias.ndim != 1 or bias.shape[0] != w.shape[0]):
+        raise RuntimeError(f"bilinear(): bias size does not match weight size: got {bias.shape[-1] if bias.ndim else 0}"
+                           f" but expected {w.shape[0]}")
+    # (x1 W_o) first: one matmul over all outputs, then the product with x2 summed
+    lead = tuple(x1.shape[:-1])
+    a = x1.reshape(-1, x1.shape[-1])
+    b = x2.reshape(-1, x2.shape[-1])
+    t = dm.einsum("ni,oij->noj", a, w)
+    y = (t * b.unsqueeze(1)).sum(-1)
+    if bias is not None:
+        y = y + bias
+    return y.reshape(lead + (w.shape[0],))
+
+
+# --- padding -------------------------------------------------------------------------------
+_PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def _pad_index(n, before, after, mode):
+    """Source positions of a padded axis of length n: the reflect/replicate/circular maps."""
+    pos = np.arange(-before, n + after)
+    if mode == "reflect":
+        period = 2 * (n - 1)
+        pos = np.abs(pos) % period if period else np.zeros_like(pos)
+        pos = np.where(pos >= n, period - pos, pos)
+    elif mode == "replicate":
+        pos = np.clip(pos, 0, n - 1)
+    else:  # circular
+        pos = pos % n
+    return pos
+
+
+def pad(input, pad, mode="constant", value=None):
+    """Pad (or, with negative amounts, crop) the last len(pad) // 2 dims: ``pad`` lists
+    (before, after) pairs starting from the last dim, as torch.
+
+    'constant' fills with ``value`` (0 by default); 'reflect' mirrors without repeating
+    the edge; 'replicate' repeats the edge; 'circular' wraps around. Convolutions pad so
+    that the output keeps the input's size and edge pixels are seen as often as the
+    others. Differentiable in the input: the non-constant modes are one index_select per
+    axis, whose backward adds each copy's gradient back to its source.
+    """
+    import dlmath as dm
+    x = _tensor_arg(input, "pad")
+    pad = tuple(int(p) for p in pad)
+    if len(pad) % 2:
+        raise RuntimeError(f"pad: Padding length must be divisible by 2, got {len(pad)} ({list(pad)})")
+    k = len(pad) // 2
+    if k > x.ndim:
+        raise RuntimeError(f"pad: Padding length should be less than or equal to two times the input dimension "
+                           f"but got padding length {len(pad)} and input of dimension {x.ndim}")
+    if mode not in _PAD_MODES:
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    if mode != "constant":
+        if value is not None and value != 0:
+            raise ValueError(f'Padding mode "{mode}" doesn\'t take in value argument.')
+        if not (k <= 3 and k + 1 <= x.ndim <= k + 2):
+            raise NotImplementedError(f"pad: only 2D, 3D, 4D, 5D padding with non-constant padding are supported "
+                                      f"for now (mode {mode!r}, pad {list(pad)}, input {shape_str(x.shape)})")
+    for j in range(k):
+        axis = x.ndim - 1 - j
+        before, after = pad[2 * j], pad[2 * j + 1]
+        n = x.shape[axis]
+        if mode == "constant":
+            if before < 0 or after < 0:   # negative padding crops
+                lo, hi = max(-before, 0), n - max(-after, 0)
+                if hi < lo:
+                    raise RuntimeError(f"pad: the padding {list(pad)} crops dim {axis} of input "
+                                       f"{shape_str(x.shape)} below size 0")
+                x = x.narrow(axis, lo, hi - lo)
+                before, after = max(before, 0), max(after, 0)
+            parts = []
+            for amount in (before, None, after):
+                if amount is None:
+                    parts.append(x)
+                elif amount:
+                    shape = list(x.shape)
+                    shape[axis] = amount
+                    parts.append(dm.full(tuple(shape), 0 if value is None else value, dtype=x.dtype))
+            x = dm.cat(parts, axis) if len(parts) > 1 else x
+            continue
+        if mode == "reflect" and (before >= n or after >= n):
+            raise RuntimeError(f"pad: Argument #4: Padding size should be less than the corresponding input "
+                               f"dimension, but got: padding ({before}, {after}) at dimension {axis} of input "
+                               f"{list(x.shape)}")
+        if mode in ("replicate", "circular") and n == 0:
+            raise RuntimeError(f"pad: input {shape_str(x.shape)} is empty along dim {axis}")
+        if mode == "circular" and (before > n or after > n):
+            raise RuntimeError(f"pad: Padding value causes wrapping around more than once (padding ({before}, "
+                               f"{after}) at dimension {axis} of input {list(x.shape)})")
+        x = x.index_select(axis, dm.from_numpy(_pad_index(n, before, after, mode)))
+    return x
+
+
+# --- attention -------------------------------------------------------------------------------
+def _attention_args(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa):
+    """torch's checks; returns (key, value with GQA heads repeated, the scale, a bool or float mask or None)."""
+    import dlmath as dm
+    fname = "scaled_dot_product_attention"
+    q, k, v = (_tensor_arg(t, fname, w) for t, w in ((query, "query"), (key, "key"), (value, "value")))
+    if not (q.dtype == k.dtype == v.dtype):
+        raise RuntimeError(f"{fname}: Expected query, key, and value to have the same dtype, but got "
+                           f"query.dtype: {q.dtype} key.dtype: {k.dtype} and value.dtype: {v.dtype} instead.")
+    if not q.is_floating_point():
+        raise RuntimeError(f"{fname}: expected floating point query, key and value, got {q.dtype}")
+    if not (0.0 <= dropout_p <= 1.0):
+        raise RuntimeError(f"dropout probability has to be between 0 and 1, but got {dropout_p}")
+    if min(q.ndim, k.ndim, v.ndim) < 2:
+        raise RuntimeError(f"{fname}: query, key and value must be at least 2-D (..., L, E), got "
+                           f"{shape_str(q.shape)}, {shape_str(k.shape)}, {shape_str(v.shape)}")
+    if q.shape[-1] != k.shape[-1]:
+        raise RuntimeError(f"{fname}: query {shape_str(q.shape)} and key {shape_str(k.shape)} must have the same "
+                           f"embedding size (last dim)")
+    if k.shape[-2] != v.shape[-2]:
+        raise RuntimeError(f"{fname}: key {shape_str(k.shape)} and value {shape_str(v.shape)} must have the same "
+                           f"sequence length (dim -2)")
+    if enable_gqa and q.ndim >= 3 and k.ndim >= 3:
+        hq, hk, hv = q.shape[-3], k.shape[-3], v.shape[-3]
+        if hk != hv or hk == 0 or hq % hk:
+            raise RuntimeError(f"{fname}: with enable_gqa, the number of query heads ({hq}) must be a multiple "
+                               f"of the number of key and value heads ({hk}, {hv})")
+        if hq != hk:
+            k = k.repeat_interleave(hq // hk, -3)
+            v = v.repeat_interleave(hq // hk, -3)
+    try:
+        batch = np.broadcast_shapes(tuple(q.shape[:-2]), tuple(k.shape[:-2]), tuple(v.shape[:-2]))
+    except ValueError:
+        raise RuntimeError(f"{fname}: the batch and head dims of query {shape_str(q.shape)}, key "
+                           f"{shape_str(k.shape)} and value {shape_str(v.shape)} do not match") from None
+    L, S = q.shape[-2], k.shape[-2]
+    mask = None
+    if attn_mask is not None:
+        m = _tensor_arg(attn_mask, fname, "attn_mask")
+        if m.dtype != dm.bool and m.dtype != q.dtype:
+            raise RuntimeError(f"{fname}: Expected attn_mask dtype to be bool or float or to match query dtype, "
+                               f"but got attn_mask.dtype: {m.dtype} and query.dtype: {q.dtype} instead.")
+        try:
+            np.broadcast_shapes(tuple(m.shape), tuple(batch) + (L, S))
+        except ValueError:
+            raise RuntimeError(f"{fname}: attn_mask of shape {shape_str(m.shape)} cannot be broadcast to the "
+                               f"attention weights' shape {shape_str(tuple(batch) + (L, S))} (query "
+                               f"{shape_str(q.shape)}, key {shape_str(k.shape)})") from None
+        mask = m
+    if is_causal:
+        if mask is not None:   # torch's documented rule (its no-grad fast path happens to combine them)
+            raise RuntimeError(f"{fname}: Explicit attn_mask should not be set when is_causal=True (attn_mask "
+                               f"{shape_str(mask.shape)})")
+        mask = dm.from_numpy(np.tril(np.ones((L, S), dtype=bool)))
+    sc = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
+    return q, k, v, sc, mask
+
+
+def _attention_composed(q, k, v, scale, mask, dropout_p):
+    """softmax(q k^T scale + mask) v, rows with no allowed key set to 0 (output and gradient)."""
+    import dlmath as dm
+    s = dm.matmul(q, k.transpose(-2, -1)) * scale
+    if mask is not None:
+        s = s.masked_fill(~mask, float("-inf")) if mask.dtype == dm.bool else s + mask
+    # a row with no finite score (every key masked): softmax would be 0/0; torch 2.13 gives 0.
+    # The "double where": the row is replaced by zeros before softmax (no NaN in the graph,
+    # so no NaN gradient) and its weights by 0 after it.
+    dead = ~(s.detach() > float("-inf")).any(-1, keepdim=True)
+    if dead.any():
+        s = dm.where(dead, 0.0, s)
+        p = dm.where(dead, 0.0, s.softmax(-1))
+    else:
+        p = s.softmax(-1)
+    if dropout_p > 0.0:
+        p = dropout(p, dropout_p)
+    return dm.matmul(p, v)
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
+                                 enable_gqa=False):
+    """softmax(Q K^T / sqrt(E) + mask) V: each query position takes an average of the values,
+    weighted by how well its query matches each key.
+
+    The 1/sqrt(E) keeps the scores at unit variance when q and k have unit-variance
+    entries (a dot product of E such terms has variance E): without it softmax saturates
+    to one-hot rows as E grows, and its gradients vanish. ``attn_mask``: bool (True =
+    the key takes part) or float (added to the scores), broadcast to (..., L, S);
+    ``is_causal``: position i sees keys j <= i (top-left aligned; not with attn_mask);
+    ``dropout_p`` drops attention weights (always applied when > 0, as torch);
+    ``enable_gqa``: key/value heads (dim -3) shared by groups of query heads. A query
+    row with every key masked gives 0 and passes 0 gradient (torch 2.13).
+    """
+    q, k, v, sc, mask = _attention_args(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa)
+    return _attention_composed(q, k, v, sc, mask, dropout_p)
