@@ -360,3 +360,38 @@ def test_error_messages_name_the_shape():
         init.kaiming_uniform_(dm.empty(3, 3), mode="fan_avg")
     with pytest.raises(ValueError, match="gelu"):
         init.calculate_gain("gelu")
+
+
+@pytest.mark.parametrize("name", sorted(RANDOM_INITS))
+@pytest.mark.parametrize("dtype", ["int64", "bool"])
+def test_random_init_of_an_integer_tensor_raises_as_torch(torch, name, dtype):
+    """torch has no random kernels for integer or bool tensors: NotImplementedError, not zeros."""
+    fn = RANDOM_INITS[name]
+    same_exception(torch, lambda lib: fn(lib.nn.init, lib.zeros(4, 6, dtype=getattr(lib, dtype)), None))
+
+
+@pytest.mark.parametrize("name", sorted(set(RANDOM_INITS) | {"eye_", "constant_", "ones_"}))
+def test_init_through_a_view_writes_the_base(torch, name):
+    """``init.xxx_(w[:, 2:5])`` fills that block of w and nothing else, as torch."""
+    for lib in (dm, torch):
+        fn = RANDOM_INITS.get(name) or (lambda I, t, g: getattr(I, name)(t, *([0.5] if name == "constant_" else [])))
+        base = lib.zeros(6, 8, requires_grad=True)
+        with lib.no_grad():
+            view = base[:, 2:5]
+        fn(lib.nn.init, view, None)
+        values = base.detach().numpy()
+        assert not values[:, [0, 1, 5, 6, 7]].any()
+        assert values[:, 2:5].any()
+
+
+@pytest.mark.parametrize("name", sorted(set(RANDOM_INITS) - {"orthogonal_"}))
+def test_float16(name):
+    w = RANDOM_INITS[name](init, dm.zeros(40, 50, dtype=dm.float16), gen())
+    assert str(w.dtype) == str(dm.float16) and np.isfinite(arr(w)).all() and arr(w).any()
+
+
+@dlmath_only
+def test_orthogonal_float16():
+    """torch has no half-precision QR; dlmath computes Q in float64 and rounds it."""
+    w = arr(init.orthogonal_(dm.empty(30, 40, dtype=dm.float16), generator=gen()))
+    np.testing.assert_allclose(w @ w.T, np.eye(30), atol=5e-3)

@@ -92,14 +92,24 @@ def _calculate_correct_fan(tensor, mode):
 
 
 # --- the in-place writers: torch's checks first (NumPy's would raise ValueError) -------
-def _no_grad_uniform_(tensor, a, b, generator):
+def _require_float(tensor, name, complex_ok=False):
+    """Random draws into an integer or bool tensor are torch's NotImplementedError (not a silent
+    truncation to zeros)."""
+    if not (tensor.is_floating_point() or (complex_ok and tensor.is_complex())):
+        raise NotImplementedError(f"{name}: not implemented for {tensor.dtype} tensors; "
+                                  "a random initialiser needs a floating dtype")
+
+
+def _no_grad_uniform_(tensor, a, b, generator, name="uniform_"):
+    _require_float(tensor, name, complex_ok=True)
     if a > b:
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} > to={b}")
     with no_grad():
         return tensor.uniform_(a, b, generator=generator)
 
 
-def _no_grad_normal_(tensor, mean, std, generator):
+def _no_grad_normal_(tensor, mean, std, generator, name="normal_"):
+    _require_float(tensor, name, complex_ok=True)
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
     with no_grad():
@@ -148,6 +158,7 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     if (mean < a - 2 * std) or (mean > b + 2 * std):
         warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
                       "The distribution of values may be incorrect.", stacklevel=2)
+    _require_float(tensor, "trunc_normal_")
     shape = tuple(tensor.shape)
 
     def norm_cdf(x):
@@ -240,14 +251,14 @@ def xavier_uniform_(tensor, gain=1.0, generator=None):
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
     a = math.sqrt(3.0) * std  # a uniform on [-a, a] has std a / sqrt(3)
-    return _no_grad_uniform_(tensor, -a, a, generator)
+    return _no_grad_uniform_(tensor, -a, a, generator, "xavier_uniform_")
 
 
 def xavier_normal_(tensor, gain=1.0, generator=None):
     """Glorot: N(0, std^2), std = gain * sqrt(2 / (fan_in + fan_out))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
-    return _no_grad_normal_(tensor, 0.0, std, generator)
+    return _no_grad_normal_(tensor, 0.0, std, generator, "xavier_normal_")
 
 
 def _kaiming_std(tensor, a, mode, nonlinearity):
@@ -268,7 +279,7 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gene
     if std is None:
         return tensor
     bound = math.sqrt(3.0) * std  # a uniform on [-bound, bound] has std bound / sqrt(3)
-    return _no_grad_uniform_(tensor, -bound, bound, generator)
+    return _no_grad_uniform_(tensor, -bound, bound, generator, "kaiming_uniform_")
 
 
 def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
@@ -276,7 +287,7 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gener
     std = _kaiming_std(tensor, a, mode, nonlinearity)
     if std is None:
         return tensor
-    return _no_grad_normal_(tensor, 0.0, std, generator)
+    return _no_grad_normal_(tensor, 0.0, std, generator, "kaiming_normal_")
 
 
 def orthogonal_(tensor, gain=1, generator=None):
@@ -297,6 +308,7 @@ def orthogonal_(tensor, gain=1, generator=None):
                          f"(orthogonal_ got shape {tuple(tensor.shape)})")
     if tensor.numel() == 0:
         return tensor
+    _require_float(tensor, "orthogonal_")
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
     flattened = _draw((rows, cols), generator, "normal")
@@ -316,6 +328,7 @@ def sparse_(tensor, sparsity, std=0.01, generator=None):
     default generator whatever ``generator`` is)."""
     if tensor.dim() != 2:
         raise ValueError(f"Only tensors with 2 dimensions are supported (sparse_ got shape {tuple(tensor.shape)})")
+    _require_float(tensor, "sparse_")
     rows, cols = tuple(tensor.shape)
     num_zeros = math.ceil(sparsity * rows)
     values = _draw((rows, cols), generator, "normal", 0.0, std)
