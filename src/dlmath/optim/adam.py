@@ -1,0 +1,144 @@
+"""Adam and AdamW (torch.optim.Adam, torch.optim.AdamW)."""
+from __future__ import annotations
+
+import math
+
+from ..tensor import Tensor
+from ..creation import zeros_like
+from .optimizer import Optimizer, _check_flags, _check_lr, _check_nonneg, _step_tensor, _value
+
+__all__ = ["Adam", "AdamW"]
+
+
+def _check_betas(name, betas):
+    for i, b in enumerate(betas):
+        if not 0.0 <= b < 1.0:
+            raise ValueError(f"{name}: invalid beta parameter at index {i}: {b} (betas must be in [0, 1))")
+    if not (all(isinstance(b, float) for b in betas) or all(isinstance(b, Tensor) for b in betas)):
+        raise ValueError(f"{name}: betas must be either both floats or both Tensors, got {betas!r}")
+    for i, b in enumerate(betas):
+        if isinstance(b, Tensor) and b.numel() != 1:
+            raise ValueError(f"{name}: Tensor betas[{i}] must be 1-element")
+
+
+class Adam(Optimizer):
+    r"""Adam: a step per coordinate scaled by running estimates of the gradient's first two moments.
+
+    For each parameter :math:`\theta` with gradient :math:`g` (negated if ``maximize``), at step t::
+
+        g <- g + weight_decay * theta          (L2 penalty; with decoupled_weight_decay instead
+                                                theta <- theta * (1 - lr * weight_decay), AdamW)
+        m <- beta1 * m + (1 - beta1) * g       (first moment: the mean gradient)
+        v <- beta2 * v + (1 - beta2) * g^2     (second moment: its squared scale)
+        vmax <- max(vmax, v); v_used = vmax    (amsgrad: a never-shrinking denominator)
+        theta <- theta - lr / (1 - beta1^t) * m / (sqrt(v_used) / sqrt(1 - beta2^t) + eps)
+
+    Dividing by the root of the second moment makes the step size about ``lr`` in every
+    coordinate, whatever the gradient's scale; the bias corrections undo the moments' start at
+    zero. This is torch's single-tensor implementation, operation for operation. State per
+    parameter: ``'step'`` (a 0-d float tensor), ``'exp_avg'``, ``'exp_avg_sq'``, and
+    ``'max_exp_avg_sq'`` with amsgrad.
+
+    Args: lr (1e-3), betas ((0.9, 0.999)), eps (1e-8), weight_decay (0), amsgrad (False);
+    keywords maximize (False), decoupled_weight_decay (False), foreach, capturable,
+    differentiable, fused.
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
+                 foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
+                 decoupled_weight_decay=False):
+        name = type(self).__name__
+        _check_lr(name, lr)
+        _check_nonneg(name, "epsilon value", eps)
+        _check_betas(name, betas)
+        _check_nonneg(name, "weight_decay value", weight_decay)
+        _check_flags(name, foreach=foreach, fused=fused, capturable=capturable, differentiable=differentiable)
+        betas = tuple(b.squeeze() if isinstance(b, Tensor) and b.dim() else b for b in betas)
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                        maximize=maximize, foreach=foreach, capturable=capturable,
+                        differentiable=differentiable, fused=fused,
+                        decoupled_weight_decay=decoupled_weight_decay)
+        super().__init__(params, defaults)
+
+    def _fill_group_defaults(self):
+        for group in self.param_groups:
+            group.setdefault("amsgrad", False)
+            group.setdefault("maximize", False)
+            group.setdefault("foreach", None)
+            group.setdefault("capturable", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("decoupled_weight_decay", False)
+            group.setdefault("fused", None)
+        self._steps_as_tensors()
+
+    def _steps_as_tensors(self):
+        # a state dict from before torch 1.12 keeps 'step' as a number: a tensor from now on
+        for state in self.state.values():
+            if "step" in state and not isinstance(state["step"], Tensor):
+                state["step"] = _step_tensor(state["step"])
+
+    def step(self, closure=None):
+        """One Adam step for every parameter with a gradient; returns the closure's loss."""
+        return self._run_step(closure, self._update_group)
+
+    def _update_group(self, group):
+        lr = _value(group["lr"])
+        beta1, beta2 = (_value(b) for b in group["betas"])
+        eps, weight_decay = group["eps"], group["weight_decay"]
+        amsgrad, maximize, decoupled = group["amsgrad"], group["maximize"], group["decoupled_weight_decay"]
+        for p, grad in self._params_with_grad(group):
+            state = self.state[p]
+            if len(state) == 0:
+                state["step"] = _step_tensor()
+                state["exp_avg"] = zeros_like(p)
+                state["exp_avg_sq"] = zeros_like(p)
+                if amsgrad:
+                    state["max_exp_avg_sq"] = zeros_like(p)
+            exp_avg, exp_avg_sq, step_t = state["exp_avg"], state["exp_avg_sq"], state["step"]
+            if maximize:
+                grad = -grad
+            step_t.add_(1)
+            if weight_decay != 0:
+                if decoupled:
+                    p.mul_(1 - lr * weight_decay)           # AdamW: decay outside the moments
+                else:
+                    grad = grad.add(p, alpha=weight_decay)
+            exp_avg.lerp_(grad, 1 - beta1)
+            exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+            step = step_t.item()
+            bias_correction1 = 1 - beta1 ** step
+            bias_correction2 = 1 - beta2 ** step
+            step_size = lr / bias_correction1
+            bias_correction2_sqrt = math.sqrt(bias_correction2)
+            if amsgrad:
+                max_sq = state["max_exp_avg_sq"]
+                # the core has no maximum_ (nor out=): the maximum is written back with copy_
+                max_sq.copy_(max_sq.maximum(exp_avg_sq))
+                denom = (max_sq.sqrt() / bias_correction2_sqrt).add_(eps)
+            else:
+                denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
+            p.addcdiv_(exp_avg, denom, value=-step_size)
+
+
+class AdamW(Adam):
+    r"""Adam with decoupled weight decay: the decay shrinks the weights directly, outside the moments.
+
+    For each parameter, before Adam's update (see ``Adam``) without the L2 term::
+
+        theta <- theta * (1 - lr * weight_decay)
+
+    so the decay is the same fraction of every weight per step, not rescaled by the second
+    moment as an L2 penalty in the gradient would be (Loshchilov & Hutter). Default
+    weight_decay 0.01, as torch.
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
+                 maximize=False, foreach=None, capturable=False, differentiable=False, fused=None):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach, maximize=maximize,
+                         capturable=capturable, differentiable=differentiable, fused=fused,
+                         decoupled_weight_decay=True)
+
+    def _fill_group_defaults(self):
+        super()._fill_group_defaults()
+        for group in self.param_groups:
+            group["decoupled_weight_decay"] = True    # as torch: loading never turns AdamW into Adam

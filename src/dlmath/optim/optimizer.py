@@ -1,0 +1,313 @@
+"""The optimiser base class (torch.optim.Optimizer): parameter groups, per-parameter state, state dicts.
+
+An optimiser holds ``param_groups``, a list of dicts, each with its ``'params'`` (a list of
+tensors) and its hyperparameters (``lr``, ``momentum``, ...; missing ones are filled from
+``defaults``), and ``state``, a dict from each parameter to the buffers its rule keeps
+(momentum, moving averages, a step count). ``step()`` updates every parameter whose ``.grad``
+is set, in place and under ``no_grad``.
+
+The state dict has torch's layout, so a checkpoint's structure is the same in both libraries::
+
+    {'state': {0: {'step': tensor(10.), 'exp_avg': tensor(...), ...}, 1: {...}},
+     'param_groups': [{'lr': 0.001, 'betas': (0.9, 0.999), ..., 'params': [0, 1]}]}
+
+parameters are numbered in order of appearance across the groups.
+"""
+from __future__ import annotations
+
+import copy
+from collections import defaultdict
+from itertools import chain
+
+import numpy as np
+
+from .._dtype import get_default_dtype
+from .._grad_mode import enable_grad, no_grad
+from ..creation import tensor as _tensor
+from ..tensor import Tensor
+
+__all__ = ["Optimizer", "required"]
+
+
+class _RequiredParameter:
+    """A hyperparameter every group must give (torch.optim.optimizer.required)."""
+
+    def __repr__(self):
+        return "<required parameter>"
+
+
+required = _RequiredParameter()
+
+
+def _value(x):
+    """A hyperparameter as a Python number (a 1-element tensor lr is read once per step)."""
+    return x.item() if isinstance(x, Tensor) else x
+
+
+def _scalar_dtype():
+    # torch keeps a step count in float64 when the default dtype is float64, else float32
+    return get_default_dtype()
+
+
+def _step_tensor(value=0.0):
+    return _tensor(float(value), dtype=_scalar_dtype())
+
+
+def _check_flags(name, foreach=None, fused=None, capturable=False, differentiable=False):
+    """torch's implementation switches. ``foreach`` and ``fused`` choose between torch's kernels
+    for the same rule: dlmath has one (a pass per tensor), so they are accepted and kept in the
+    groups (a state dict then has torch's keys). ``capturable`` (CUDA graphs) and
+    ``differentiable`` (autograd through the step) have no counterpart here."""
+    if capturable:
+        raise ValueError(f"{name}: capturable=True is for CUDA graph capture; dlmath runs on the CPU "
+                         f"(got capturable={capturable!r})")
+    if differentiable:
+        raise NotImplementedError(f"{name}: differentiable=True (autograd through the optimiser step) "
+                                  f"is not supported; the step runs under no_grad")
+    if fused and foreach:
+        raise RuntimeError(f"{name}: `fused` and `foreach` cannot be `True` together.")
+
+
+def _check_nonneg(name, what, value):
+    if not 0.0 <= value:
+        raise ValueError(f"{name}: invalid {what}: {value}")
+
+
+def _check_lr(name, lr):
+    if isinstance(lr, Tensor) and lr.numel() != 1:
+        raise ValueError(f"{name}: Tensor lr must be 1-element, got shape {tuple(lr.shape)}")
+    _check_nonneg(name, "learning rate", lr)
+
+
+class Optimizer:
+    """Base class of the optimisers (torch.optim.Optimizer).
+
+    Args:
+        params: an iterable of tensors, of ``(name, tensor)`` pairs, or of dicts (parameter
+            groups, each with ``'params'`` and any hyperparameters that override ``defaults``).
+        defaults: the hyperparameters' default values.
+
+    A subclass implements ``step``. A parameter whose ``.grad`` is None is skipped by the step,
+    as in torch (a parameter that requires no grad gets no gradient, so it is skipped too).
+    """
+
+    def __init__(self, params, defaults):
+        self.defaults = defaults
+        if isinstance(params, Tensor):
+            raise TypeError(f"{type(self).__name__}: params argument given to the optimizer should be an "
+                            f"iterable of Tensors or dicts, but got a Tensor of shape {tuple(params.shape)}")
+        self.state = defaultdict(dict)
+        self.param_groups = []
+        param_groups = list(params)
+        if len(param_groups) == 0:
+            raise ValueError(f"{type(self).__name__}: optimizer got an empty parameter list")
+        if not isinstance(param_groups[0], dict):
+            param_groups = [{"params": param_groups}]
+        for group in param_groups:
+            self.add_param_group(group)
+
+    # ------------------------------------------------------------------ groups --
+
+    def add_param_group(self, param_group):
+        """Add a group (a dict with ``'params'`` and optional hyperparameters) to ``param_groups``.
+
+        Missing hyperparameters take the defaults; a parameter may belong to one group only.
+        The dict itself is stored (and completed), as torch does.
+        """
+        name = type(self).__name__
+        if not isinstance(param_group, dict):
+            raise TypeError(f"{name}: param_group must be a dict, but got {type(param_group).__name__}")
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, set):
+            raise TypeError(f"{name}: optimizer parameters need to be organized in ordered collections, but "
+                            "the ordering of tensors in sets will change between runs. Please use a list instead.")
+        else:
+            params = list(params)
+        tensors, names = [], []
+        for p in params:
+            if isinstance(p, tuple):    # named_parameters()
+                names.append(p[0])
+                tensors.append(p[1])
+            else:
+                tensors.append(p)
+        param_group["params"] = tensors
+        if names:
+            if len(names) != len(tensors):
+                raise ValueError(f"{name}: all optimizer params should be with/without names. "
+                                 "Some param names are missing")
+            param_group["param_names"] = names
+        for p in tensors:
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{name}: optimizer can only optimize Tensors, but one of the params is "
+                                f"{type(p).__module__}.{type(p).__name__}")
+            if not (p.is_leaf or p.retains_grad):
+                raise ValueError(f"{name}: can't optimize a non-leaf Tensor (shape {tuple(p.shape)})")
+        for key, default in self.defaults.items():
+            if default is required and key not in param_group:
+                raise ValueError(f"{name}: parameter group didn't specify a value of required "
+                                 f"optimization parameter {key}")
+            param_group.setdefault(key, default)
+        if len({id(p) for p in tensors}) != len(tensors):
+            import warnings
+            warnings.warn("optimizer contains a parameter group with duplicate parameters; "
+                          "in future, this will cause an error; "
+                          "see github.com/pytorch/pytorch/issues/40967 for more information", stacklevel=3)
+        seen = set()
+        for group in self.param_groups:
+            seen.update(id(p) for p in group["params"])
+            if ("param_names" in param_group) != ("param_names" in group):
+                which = "with names" if "param_names" in param_group else "without names"
+                raise ValueError(f"{name}: all optimizer param groups should be with/without names. "
+                                 f"cannot add param group {which} to the optimizer")
+        if any(id(p) in seen for p in tensors):
+            raise ValueError(f"{name}: some parameters appear in more than one parameter group")
+        self.param_groups.append(param_group)
+
+    def _params_with_grad(self, group):
+        """The group's parameters that have a gradient, with it: the ones a step updates."""
+        return [(p, p.grad) for p in group["params"] if p.grad is not None]
+
+    # -------------------------------------------------------------------- step --
+
+    def zero_grad(self, set_to_none=True):
+        """Clear every parameter's ``.grad``: set it to None (default), or fill it with zeros."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    g = p.grad
+                    if g.grad_fn is not None:
+                        g.detach_()
+                    else:
+                        g.requires_grad_(False)
+                    g.zero_()
+
+    def step(self, closure=None):
+        """One update of every parameter with a gradient; ``closure`` re-evaluates the loss."""
+        raise NotImplementedError
+
+    def _run_step(self, closure, update_group):
+        """The frame of every step: the closure runs with grad on (its loss is returned), then
+        ``update_group(group)`` for each group under no_grad, so the in-place writes are not
+        recorded."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        with no_grad():
+            for group in self.param_groups:
+                update_group(group)
+        return loss
+
+    # -------------------------------------------------------------- state dict --
+
+    def state_dict(self):
+        """``{'state': {index: {...}}, 'param_groups': [{..., 'params': [indices]}]}``, as torch.
+
+        Parameters are numbered in order of appearance across the groups. As in torch, the state
+        tensors are the optimiser's own (``copy.deepcopy`` the dict to keep a snapshot while
+        training goes on); ``load_state_dict`` copies them.
+        """
+        mapping = {}
+        start = 0
+
+        def pack(group):
+            nonlocal start
+            packed = {k: v for k, v in group.items() if k != "params"}
+            for i, p in enumerate(group["params"], start):
+                mapping.setdefault(id(p), i)
+            packed["params"] = [mapping[id(p)] for p in group["params"]]
+            start += len(packed["params"])
+            return packed
+
+        param_groups = [pack(g) for g in self.param_groups]
+        state = {(mapping[id(k)] if isinstance(k, Tensor) else k): v for k, v in self.state.items()}
+        return {"state": state, "param_groups": param_groups}
+
+    def load_state_dict(self, state_dict):
+        """Load a state dict made by ``state_dict()`` (here or, with tensors converted, by torch).
+
+        The groups must match this optimiser's in number and sizes (ValueError otherwise, as
+        torch). Tensors are copied (deep copy), floating ones cast to their parameter's dtype
+        except ``step``; NumPy arrays are accepted as tensors. Unlike torch, which ignores them, an
+        unknown top-level key or a state entry for a parameter index that does not exist is a
+        KeyError: such a dict was not made for this optimiser.
+        """
+        name = type(self).__name__
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"{name}.load_state_dict: expected a dict, got {type(state_dict).__name__}")
+        for key in ("state", "param_groups"):
+            if key not in state_dict:
+                raise KeyError(f"{name}.load_state_dict: the state dict has no {key!r} entry")
+        unknown = sorted(str(k) for k in state_dict if k not in ("state", "param_groups"))
+        if unknown:
+            raise KeyError(f"{name}.load_state_dict: unknown key(s) {', '.join(map(repr, unknown))}; "
+                           "expected only 'state' and 'param_groups'")
+        groups = self.param_groups
+        saved_groups = copy.deepcopy(state_dict["param_groups"])
+        if len(groups) != len(saved_groups):
+            raise ValueError(f"{name}: loaded state dict has a different number of parameter groups "
+                             f"({len(saved_groups)}, the optimizer has {len(groups)})")
+        for i, (g, s) in enumerate(zip(groups, saved_groups)):
+            if len(g["params"]) != len(s["params"]):
+                raise ValueError(f"{name}: loaded state dict contains a parameter group that doesn't match "
+                                 f"the size of optimizer's group (group {i}: {len(s['params'])} parameters "
+                                 f"saved, {len(g['params'])} in the optimizer)")
+        id_map = dict(zip(chain.from_iterable(g["params"] for g in saved_groups),
+                          chain.from_iterable(g["params"] for g in groups)))
+
+        def cast(param, value, key=None):
+            if isinstance(value, np.ndarray):
+                value = _tensor(value)
+            if isinstance(value, Tensor):
+                value = value.detach().clone()
+                if key != "step" and param.is_floating_point() and value.is_floating_point() \
+                        and value.dtype != param.dtype:
+                    value = value.to(param.dtype)
+                return value
+            if isinstance(value, dict):
+                return {k: cast(param, v, k) for k, v in value.items()}
+            if isinstance(value, (list, tuple)):
+                return type(value)(cast(param, v) for v in value)
+            return copy.deepcopy(value)
+
+        state = defaultdict(dict)
+        for k, v in state_dict["state"].items():
+            if k not in id_map:
+                raise KeyError(f"{name}.load_state_dict: state for parameter index {k!r}, but the saved groups "
+                               f"number their parameters {sorted(id_map)}")
+            param = id_map[k]
+            state[param] = cast(param, v)
+
+        for g, new in zip(groups, saved_groups):
+            new["params"] = g["params"]
+            if "param_names" in g and "param_names" not in new:
+                new["param_names"] = g["param_names"]
+        self.state = state
+        self.param_groups = saved_groups
+        self._fill_group_defaults()
+
+    def _fill_group_defaults(self):
+        """After a load: keys a group from an older torch may lack (torch's __setstate__)."""
+
+    def __getstate__(self):
+        return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.defaults.setdefault("differentiable", False)
+        self._fill_group_defaults()
+
+    def __repr__(self):
+        text = type(self).__name__ + " ("
+        for i, group in enumerate(self.param_groups):
+            text += f"\nParameter Group {i}\n"
+            for key in sorted(group.keys()):
+                if key != "params":
+                    text += f"    {key}: {group[key]}\n"
+        return text + ")"
