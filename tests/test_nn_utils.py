@@ -379,3 +379,117 @@ def test_utils_do_not_record():
         warnings.simplefilter("error")
         total = utils.clip_grad_norm_([p], 1.0)
     assert total.grad_fn is None and p.grad.grad_fn is None
+
+
+# --- packing ----------------------------------------------------------------------------------
+PACK_CASES = [  # lengths, batch_first, enforce_sorted, trailing
+    ([5, 3, 3, 1], False, True, (2,)),
+    ([5, 3, 3, 1], True, True, ()),
+    ([2, 5, 1, 5, 3], False, False, (3,)),   # unsorted, with ties
+    ([2, 5, 1, 5, 3], True, False, (2, 2)),
+    ([4], True, True, (1,)),
+]
+
+
+def padded_input(lengths, batch_first, trailing, seed=15):
+    rng = np.random.default_rng(seed)
+    T, B = max(lengths), len(lengths)
+    x = rng.standard_normal((B, T) + trailing)
+    for b, n in enumerate(lengths):
+        x[b, n:] = 0.0
+    return x if batch_first else np.swapaxes(x, 0, 1).copy()
+
+
+@pytest.mark.parametrize("lengths,batch_first,enforce_sorted,trailing", PACK_CASES)
+@pytest.mark.parametrize("lengths_as_tensor", [False, True])
+def test_pack_and_pad_packed_match_torch(torch, lengths, batch_first, enforce_sorted, trailing, lengths_as_tensor):
+    x = padded_input(lengths, batch_first, trailing)
+    scale = 0.37  # a second path: packed.data itself is differentiable
+    results = []
+    for lib in (dm, torch):
+        inp = lib.tensor(x.copy(), requires_grad=True)
+        lens = lib.tensor(lengths) if lengths_as_tensor else lengths
+        packed = lib.nn.utils.rnn.pack_padded_sequence(inp, lens, batch_first=batch_first,
+                                                       enforce_sorted=enforce_sorted)
+        assert isinstance(packed, lib.nn.utils.rnn.PackedSequence)
+        fields = [to_numpy(packed.data), to_numpy(packed.batch_sizes),
+                  None if packed.sorted_indices is None else to_numpy(packed.sorted_indices),
+                  None if packed.unsorted_indices is None else to_numpy(packed.unsorted_indices)]
+        out, out_lens = lib.nn.utils.rnn.pad_packed_sequence(packed, batch_first=batch_first, padding_value=-2.0,
+                                                             total_length=max(lengths) + 1)
+        w = np.random.default_rng(17).standard_normal(tuple(out.shape))
+        ((out * lib.tensor(w)).sum() + (packed.data * scale).sum()).backward()
+        results.append((fields, to_numpy(out), to_numpy(out_lens), to_numpy(inp.grad)))
+    (f_d, out_d, lens_d, g_d), (f_t, out_t, lens_t, g_t) = results
+    for a, b in zip(f_d, f_t):
+        if b is None:
+            assert a is None
+        else:
+            assert a.dtype == b.dtype
+            np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(out_d, out_t)
+    np.testing.assert_array_equal(lens_d, lens_t)
+    assert lens_d.dtype == lens_t.dtype
+    np.testing.assert_allclose(g_d, g_t, rtol=1e-14)
+
+
+def test_pack_sequence_round_trip(torch):
+    rng = np.random.default_rng(18)
+    seqs = [rng.standard_normal((n, 3)) for n in (2, 6, 4)]
+    for lib in (dm, torch):
+        ts = [lib.tensor(s) for s in seqs]
+        with pytest.raises(RuntimeError, match="sorted in decreasing order"):
+            lib.nn.utils.rnn.pack_sequence(ts)
+        packed = lib.nn.utils.rnn.pack_sequence(ts, enforce_sorted=False)
+        assert to_numpy(packed.batch_sizes).tolist() == [3, 3, 2, 2, 1, 1]
+        back = lib.nn.utils.rnn.unpack_sequence(packed)
+        for a, b in zip(back, seqs):
+            np.testing.assert_array_equal(to_numpy(a), b)
+        assert packed.double().data.dtype == lib.float64 and packed.float().data.dtype == lib.float32
+
+
+def test_unpad_sequence(torch):
+    x = padded_input([3, 1, 2], False, (2,))
+    outs = []
+    for lib in (dm, torch):
+        inp = lib.tensor(x.copy(), requires_grad=True)
+        parts = lib.nn.utils.rnn.unpad_sequence(inp * 1, lib.tensor([3, 1, 2]))
+        sum((p * (i + 1)).sum() for i, p in enumerate(parts)).backward()
+        outs.append(([to_numpy(p) for p in parts], to_numpy(inp.grad)))
+    for a, b in zip(outs[0][0], outs[1][0]):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(outs[0][1], outs[1][1])
+
+
+@dlmath_only
+def test_unpad_sequence_leaves_its_input_alone():
+    """torch's unpad_sequence transposes a time-first input in place; dlmath does not."""
+    x = dm.zeros(4, 2, 3)
+    utils.rnn.unpad_sequence(x, [4, 2])
+    assert tuple(x.shape) == (4, 2, 3)
+
+
+PACK_ERRORS = {
+    "unsorted": (RuntimeError, lambda lib: lib.nn.utils.rnn.pack_padded_sequence(lib.ones(3, 2), [1, 3])),
+    "zero_length": (RuntimeError, lambda lib: lib.nn.utils.rnn.pack_padded_sequence(lib.ones(3, 2), [2, 0])),
+    "batch_mismatch": (RuntimeError, lambda lib: lib.nn.utils.rnn.pack_padded_sequence(lib.ones(3, 2), [3])),
+    "total_length": (ValueError, lambda lib: lib.nn.utils.rnn.pad_packed_sequence(
+        lib.nn.utils.rnn.pack_padded_sequence(lib.ones(3, 2), [3, 1]), total_length=2)),
+    "pack_empty": (RuntimeError, lambda lib: lib.nn.utils.rnn.pack_sequence([])),
+    "unpad_mismatch": (ValueError, lambda lib: lib.nn.utils.rnn.unpad_sequence(lib.ones(3, 2), lib.tensor([3]))),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PACK_ERRORS))
+def test_packing_errors_match_torch(torch, case):
+    exc, fn = PACK_ERRORS[case]
+    for lib in (torch, dm):
+        with pytest.raises(exc):
+            fn(lib)
+
+
+@dlmath_only
+def test_pack_length_beyond_the_input_raises():
+    """torch reads past the input for a length longer than T; dlmath refuses."""
+    with pytest.raises(RuntimeError, match="exceeds the 3 steps"):
+        utils.rnn.pack_padded_sequence(dm.ones(3, 2), [4, 1])
