@@ -10,7 +10,7 @@ from .. import functional as F
 from .module import Module
 
 __all__ = ["ReLU", "LeakyReLU", "GELU", "SiLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "Softmin",
-           "Softplus", "ELU", "LogSigmoid"]
+           "Softplus", "ELU", "SELU", "GLU", "LogSigmoid"]
 
 
 class ReLU(Module):
@@ -36,15 +36,7 @@ class LeakyReLU(Module):
         self.inplace = inplace
 
     def forward(self, input):
-        leaky_relu = getattr(F, "leaky_relu", None)
-        if leaky_relu is not None:
-            return leaky_relu(input, self.negative_slope, self.inplace)
-        # composed (until F.leaky_relu exists); the slope at 0 is negative_slope, as torch
-        import dlmath as dm
-        out = dm.where(input > 0, input, input * self.negative_slope)
-        if self.inplace:
-            return input.copy_(out)
-        return out
+        return F.leaky_relu(input, self.negative_slope, self.inplace)
 
     def extra_repr(self):
         return f"negative_slope={self.negative_slope}{', inplace=True' if self.inplace else ''}"
@@ -166,16 +158,36 @@ class ELU(Module):
         self.inplace = inplace
 
     def forward(self, input):
-        elu = getattr(F, "elu", None)
-        if elu is not None:
-            return elu(input, self.alpha, self.inplace)
-        # composed (until F.elu exists); expm1 of the clamped input, so the branch not
-        # taken cannot overflow to inf and turn its zero gradient into NaN
-        import dlmath as dm
-        out = dm.where(input > 0, input, self.alpha * input.clamp(max=0).expm1())
-        if self.inplace:
-            return input.copy_(out)
-        return out
+        return F.elu(input, self.alpha, self.inplace)
 
     def extra_repr(self):
         return f"alpha={self.alpha}{', inplace=True' if self.inplace else ''}"
+
+
+class SELU(Module):
+    """scale * ELU(x, alpha) with the constants that keep activations at mean 0 and variance 1
+    through deep self-normalising networks."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input):
+        return F.selu(input, self.inplace)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
+
+
+class GLU(Module):
+    """a * sigmoid(b), a and b the halves of the input along ``dim``: a learned gate."""
+
+    def __init__(self, dim=-1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input):
+        return F.glu(input, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"

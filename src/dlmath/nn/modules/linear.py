@@ -104,27 +104,11 @@ class Bilinear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input1, input2):
-        bilinear = getattr(F, "bilinear", None)
-        if bilinear is not None:
-            return bilinear(input1, input2, self.weight, self.bias)
-        return _bilinear(self, input1, input2)
+        try:
+            return F.bilinear(input1, input2, self.weight, self.bias)
+        except RuntimeError as e:   # name the layer; free on the happy path
+            raise RuntimeError(f"{self!r}: {e}") from None
 
     def extra_repr(self):
         return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
                 f"out_features={self.out_features}, bias={self.bias is not None}")
-
-
-def _bilinear(mod, x1, x2):
-    """Composed form: y = ((x1 @ A_k) * x2).sum(-1) for all k at once, via einsum."""
-    import dlmath as dm
-    if x1.ndim == 0 or x2.ndim == 0 or x1.shape[:-1] != x2.shape[:-1]:
-        raise RuntimeError(f"{mod!r}: input1 {tuple(x1.shape)} and input2 {tuple(x2.shape)} must have "
-                           "the same leading (batch) dimensions")
-    if x1.shape[-1] != mod.in1_features or x2.shape[-1] != mod.in2_features:
-        raise RuntimeError(f"{mod!r}: input1 {tuple(x1.shape)} and input2 {tuple(x2.shape)} do not match "
-                           f"weight {tuple(mod.weight.shape)} (in1_features={mod.in1_features}, "
-                           f"in2_features={mod.in2_features})")
-    if x1.dtype != mod.weight.dtype or x2.dtype != mod.weight.dtype:
-        raise RuntimeError(f"{mod!r}: expected inputs of dtype {mod.weight.dtype}, got {x1.dtype} and {x2.dtype}")
-    out = dm.einsum("...i,kij,...j->...k", x1, mod.weight, x2)
-    return out if mod.bias is None else out + mod.bias

@@ -103,7 +103,7 @@ class _BatchNorm(Module):
     _version = 2        # the layout with num_batches_tracked
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
-                 device=None, dtype=None):
+                 device=None, dtype=None, *, bias=True):
         super().__init__()
         _check_device(device, type(self).__name__)
         import dlmath as dm
@@ -114,7 +114,10 @@ class _BatchNorm(Module):
         self.track_running_stats = track_running_stats
         if affine:
             self.weight = Parameter(_empty((num_features,), dtype))
-            self.bias = Parameter(_empty((num_features,), dtype))
+            if bias:
+                self.bias = Parameter(_empty((num_features,), dtype))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -138,7 +141,8 @@ class _BatchNorm(Module):
         self.reset_running_stats()
         if self.affine:
             init.ones_(self.weight)
-            init.zeros_(self.bias)
+            if self.bias is not None:
+                init.zeros_(self.bias)
 
     def _check_input_dim(self, input):
         raise NotImplementedError
@@ -162,17 +166,18 @@ class _BatchNorm(Module):
 
     def _load_state_dict_pre_hook(self, state_dict, prefix, local_metadata):
         # a state dict from before num_batches_tracked existed (version < 2, or no metadata
-        # at all, as a hand-built dict): the counter starts at 0, as torch
+        # at all, as a hand-built dict): the counter keeps its value (0 if it has none), as torch
         version = local_metadata.get("version", None)
         if (version is None or version < 2) and self.track_running_stats:
             key = prefix + "num_batches_tracked"
             if key not in state_dict:
                 import dlmath as dm
-                state_dict[key] = dm.tensor(0, dtype=dm.int64)
+                state_dict[key] = (self.num_batches_tracked if self.num_batches_tracked is not None
+                                   else dm.tensor(0, dtype=dm.int64))
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"track_running_stats={self.track_running_stats}")
+                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):
