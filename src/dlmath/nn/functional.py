@@ -22,6 +22,7 @@ from ..ops._util import shape_str, to_tensor
 from ..ops.matmul import matmul as _matmul
 from ..random import rng as _rng
 from ._primitives import softplus as _softplus
+from . import _fused
 from ._losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, kl_div,  # noqa: F401
                       l1_loss, mse_loss, nll_loss, require_float, smooth_l1_loss, huber_loss, margin_ranking_loss,
                       cosine_embedding_loss, poisson_nll_loss, gaussian_nll_loss)
@@ -147,6 +148,17 @@ def silu(input, inplace=False):
     return x * _special.expit(x)
 
 
+# Which fused forms (nn/_fused.py) the functions use: each is on because it measured faster than
+# its composed form (see the classes' docstrings); switch one off to compare. Linear is off: the
+# fused LinearFunction measured no faster than matmul + add (0.99x at 128x784->512, 0.98x at
+# 1024x128->512, 0.87x at 128x256->10 forward + backward, 1 thread): the core's matmul already
+# computes each cotangent in its operand's layout, the bias add is ~1% of the step, and a
+# Function's call costs more than the node it saves.
+_FUSED_LINEAR = False
+_FUSED_LAYER_NORM = True
+_FUSED_ATTENTION = True
+
+
 # --- indices, linear maps, dropout ------------------------------------------------
 def one_hot(tensor, num_classes=-1):
     """int64 tensor of shape (*tensor.shape, num_classes) with 1 at each class index.
@@ -171,7 +183,12 @@ def one_hot(tensor, num_classes=-1):
 
 
 def linear(input, weight, bias=None):
-    """x W^T + b: the affine map of a fully connected layer (weight: (out_features, in_features))."""
+    """x W^T + b: the affine map of a fully connected layer (weight: (out_features, in_features)).
+
+    Every neuron's pre-activation is a dot product of the input with its row of W. Runs
+    the fused ``LinearFunction`` (nn/_fused.py: the product and the bias in one buffer)
+    for a 2-D weight; ``_linear_composed`` (matmul + add) is the reference form.
+    """
     x, w = to_tensor(input, "linear"), to_tensor(weight, "linear")
     if x.dtype != w.dtype:
         raise RuntimeError(f"linear: expected input and weight to have the same dtype, but got "
@@ -181,19 +198,27 @@ def linear(input, weight, bias=None):
     if x.ndim == 0 or x.shape[-1] != w.shape[-1]:
         raise RuntimeError(f"linear: input {shape_str(x.shape)} and weight {shape_str(w.shape)}: "
                            f"in_features differ ({x.shape[-1] if x.ndim else 'scalar'} vs {w.shape[-1]})")
-    out = _matmul(x, w.mT if w.ndim == 2 else w)
-    if bias is None:
-        return out
-    b = to_tensor(bias, "linear")
-    try:
-        np.broadcast_shapes(b.shape, out.shape)
-        if np.broadcast_shapes(b.shape, out.shape) != tuple(out.shape):
-            raise ValueError
-    except ValueError:
-        raise RuntimeError(f"linear: bias of shape {shape_str(b.shape)} does not match the output "
-                           f"{shape_str(out.shape)} (input {shape_str(x.shape)}, weight "
-                           f"{shape_str(w.shape)})") from None
-    return out + b
+    b = None
+    if bias is not None:
+        b = to_tensor(bias, "linear")
+        out_shape = tuple(x.shape[:-1]) + ((w.shape[0],) if w.ndim == 2 else ())
+        try:
+            ok = np.broadcast_shapes(tuple(b.shape), out_shape) == out_shape
+        except ValueError:
+            ok = False
+        if not ok:
+            raise RuntimeError(f"linear: bias of shape {shape_str(b.shape)} does not match the output "
+                               f"{shape_str(out_shape)} (input {shape_str(x.shape)}, weight "
+                               f"{shape_str(w.shape)})")
+    if _FUSED_LINEAR and w.ndim == 2 and x.is_floating_point() and (b is None or b.dtype == x.dtype):
+        return _fused.LinearFunction.apply(x, w, b)
+    return _linear_composed(x, w, b)
+
+
+def _linear_composed(x, w, b=None):
+    """x W^T + b as matmul then add: the reference form of the fused ``LinearFunction``."""
+    out = x.matmul(w.mT if w.ndim == 2 else w)
+    return out if b is None else out + b
 
 
 def dropout(input, p=0.5, training=True, inplace=False):
@@ -343,6 +368,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     shape, axes = _normalized_shape("layer_norm", x, normalized_shape)
     weight = _affine_arg("layer_norm", weight, shape, "weight")
     bias = _affine_arg("layer_norm", bias, shape, "bias")
+    if _FUSED_LAYER_NORM and all(t is None or t.dtype == x.dtype for t in (weight, bias)):
+        return _fused.LayerNormFunction.apply(x, weight, bias, axes, float(eps))
     return _layer_norm_composed(x, axes, weight, bias, eps)
 
 
@@ -687,12 +714,20 @@ def _attention_args(query, key, value, attn_mask, dropout_p, is_causal, scale, e
     return q, k, v, sc, mask
 
 
+def _bool_mask_as_float(mask, dtype):
+    """A bool mask (True takes part) as the additive 0 / -inf mask: the same scores, and a
+    tangent that stays finite in forward mode (masked_fill and where give the filled -inf
+    entries the tangent -inf * 0 = NaN, which softmax's jvp spreads over the row)."""
+    import dlmath as dm
+    return dm.from_numpy(np.where(mask.detach().numpy(), 0.0, -np.inf).astype(dtype))
+
+
 def _attention_composed(q, k, v, scale, mask, dropout_p):
     """softmax(q k^T scale + mask) v, rows with no allowed key set to 0 (output and gradient)."""
     import dlmath as dm
     s = dm.matmul(q, k.transpose(-2, -1)) * scale
     if mask is not None:
-        s = s.masked_fill(~mask, float("-inf")) if mask.dtype == dm.bool else s + mask
+        s = s + (_bool_mask_as_float(mask, s.dtype) if mask.dtype == dm.bool else mask)
     # a row with no finite score (every key masked): softmax would be 0/0; torch 2.13 gives 0.
     # The "double where": the row is replaced by zeros before softmax (no NaN in the graph,
     # so no NaN gradient) and its weights by 0 after it.
@@ -722,4 +757,6 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     row with every key masked gives 0 and passes 0 gradient (torch 2.13).
     """
     q, k, v, sc, mask = _attention_args(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa)
+    if _FUSED_ATTENTION and dropout_p == 0.0:
+        return _fused.AttentionFunction.apply(q, k, v, mask, sc)
     return _attention_composed(q, k, v, sc, mask, dropout_p)

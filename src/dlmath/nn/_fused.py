@@ -1,0 +1,313 @@
+"""Fused forms of dm.nn.functional's hot ops, as ``dm.autograd.Function`` subclasses.
+
+Each is the public way to write a fused op outside the core:
+
+* ``forward`` runs under no_grad on the inputs' arrays (``t.detach().numpy()``, which
+  shares memory) with one pass of NumPy operations and the fewest temporaries, and keeps
+  on ``ctx`` the intermediate arrays its backward needs;
+* ``backward`` has two paths. On the plain pass (grad mode off inside backward) it works
+  on arrays, for speed. When the backward is recorded (``create_graph=True``, grad mode on
+  inside backward) it recomputes its intermediates from the saved inputs with dlmath
+  Tensor ops, so the gradient is itself differentiable: Hessians and gradient penalties
+  work;
+* ``jvp`` gives forward mode (``dm.func.jvp``, ``jacfwd``), written in Tensor ops.
+
+The composed forms in ``functional.py`` (``_linear_composed``, ``_layer_norm_composed``,
+``_attention_composed``) stay: they are the reference the tests compare these against,
+and what the functions fall back to where a fused form does not apply (attention with
+dropout). Each class says, in a comment, what fusing measured against the composed form.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function
+
+
+def _dm():
+    import dlmath
+    return dlmath
+
+
+def _arr(t):
+    """The array behind a tensor (shared memory, no copy)."""
+    return t.detach().numpy()
+
+
+def _recording():
+    return _dm().is_grad_enabled()
+
+
+def _sum_to(a, shape):
+    """Sum a broadcast array (or Tensor) back to ``shape``."""
+    lead = a.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and a.shape[i + lead] != 1)
+    if not axes:
+        return a
+    if isinstance(a, np.ndarray):
+        return a.sum(axis=axes, keepdims=True).reshape(shape)
+    return a.sum(axes, keepdim=True).reshape(shape)
+
+
+# --------------------------------------------------------------------------------------- linear ----
+class LinearFunction(Function):
+    """y = x W^T + b, the product and the bias in one output buffer.
+
+    Forward: one BLAS matmul into a fresh array, the bias added in place (the composed
+    form allocates and writes a second output-sized array for the add, and records two
+    nodes). Backward: dx = g W, dW = g^T x over the flattened batch (one matmul, whatever
+    the number of batch dims), db = g summed over the batch.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        xa, wa = _arr(x), _arr(weight)
+        out = np.matmul(xa, wa.T)
+        if bias is not None:
+            out += _arr(bias)
+        ctx.save_for_backward(x, weight)
+        ctx.has_bias = bias is not None
+        dm = _dm()
+        return dm.from_numpy(out)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        nx, nw, nb = ctx.needs_input_grad
+        dm = _dm()
+        if not _recording():
+            ga, xa, wa = _arr(g), _arr(x), _arr(w)
+            g2 = ga.reshape(-1, ga.shape[-1])
+            gx = dm.from_numpy(np.matmul(ga, wa)) if nx else None
+            gw = dm.from_numpy(np.matmul(g2.T, xa.reshape(-1, xa.shape[-1]))) if nw else None
+            gb = dm.from_numpy(g2.sum(0)) if nb else None
+            return gx, gw, gb
+        g2 = g.reshape(-1, g.shape[-1])
+        gx = g.matmul(w) if nx else None
+        gw = g2.mT.matmul(x.reshape(-1, x.shape[-1])) if nw else None
+        gb = g2.sum(0) if nb else None
+        return gx, gw, gb
+
+    @staticmethod
+    def jvp(ctx, tx, tw, tb):
+        x, w = ctx.saved_tensors
+        out = None
+        for term in (None if tx is None else tx.matmul(w.mT),
+                     None if tw is None else x.matmul(tw.mT),
+                     tb):
+            if term is not None:
+                out = term if out is None else out + term
+        return out
+
+
+# ----------------------------------------------------------------------------------- layer norm ----
+def _ln_stats_np(xa, axes, eps):
+    mean = xa.mean(axis=axes, keepdims=True)
+    d = xa - mean
+    var = np.square(d).mean(axis=axes, keepdims=True)
+    rstd = 1.0 / np.sqrt(var + eps)
+    d *= rstd                      # xhat, in the buffer of d
+    return d, rstd.astype(xa.dtype, copy=False)
+
+
+def _ln_stats(x, axes, eps):
+    """xhat and 1/std as differentiable Tensor ops (the recorded backward and jvp)."""
+    mean = x.mean(axes, keepdim=True)
+    d = x - mean
+    rstd = ((d * d).mean(axes, keepdim=True) + eps).rsqrt()
+    return d * rstd, rstd
+
+
+def _ln_dx(gh, xhat, rstd, axes, xp_mean):
+    """dx from d(loss)/d(xhat): rstd (gh - mean(gh) - xhat mean(gh xhat)), the projection that
+    removes the directions normalisation cancels (a shift and a rescaling of the row)."""
+    return (gh - xp_mean(gh) - xhat * xp_mean(gh * xhat)) * rstd
+
+
+class LayerNormFunction(Function):
+    """(x - mean) / sqrt(var + eps) * weight + bias over ``axes``, in one forward pass.
+
+    Forward: mean, the centred values, var and 1/std computed once, xhat written over the
+    centred buffer, weight and bias applied in place: 4 output-sized temporaries fewer than
+    the composed form's 7 recorded ops. Backward: the closed form
+    dx = rstd (gh - mean(gh) - xhat mean(gh xhat)), gh = g * weight, with xhat and rstd
+    kept from forward, instead of backpropagating through mean, sub, mul, mean, add,
+    rsqrt, mul, mul, add one by one.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, axes, eps):
+        xa = _arr(x)
+        xhat, rstd = _ln_stats_np(xa, axes, eps)
+        if weight is None and bias is None:
+            out = xhat.copy()          # xhat stays on ctx for backward
+        else:
+            out = xhat * _arr(weight) if weight is not None else xhat.copy()
+            if bias is not None:
+                out += _arr(bias)
+        ctx.xhat, ctx.rstd, ctx.axes, ctx.eps = xhat, rstd, axes, eps
+        ctx.has_weight = weight is not None
+        ctx.save_for_backward(x, weight)
+        dm = _dm()
+        return dm.from_numpy(out)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        nx, nw, nb = ctx.needs_input_grad[:3]
+        axes = ctx.axes
+        batch = tuple(range(x.ndim - len(axes)))
+        dm = _dm()
+        if not _recording():
+            ga, xhat, rstd = _arr(g), ctx.xhat, ctx.rstd
+            gx = gw = gb = None
+            if nx:
+                gh = ga * _arr(w) if ctx.has_weight else ga
+
+                def mean(a):
+                    return a.mean(axis=axes, keepdims=True)
+                gx = dm.from_numpy(_ln_dx(gh, xhat, rstd, axes, mean))
+            if nw:
+                gw = dm.from_numpy((ga * xhat).sum(axis=batch))
+            if nb:
+                gb = dm.from_numpy(ga.sum(axis=batch))
+            return gx, gw, gb, None, None
+        # recorded: xhat and rstd again, from x, so that the gradient differentiates in x
+        xhat, rstd = _ln_stats(x, axes, ctx.eps)
+        gh = g * w if ctx.has_weight else g
+        gx = _ln_dx(gh, xhat, rstd, axes, lambda a: a.mean(axes, keepdim=True)) if nx else None
+        gw = (g * xhat).sum(batch) if nw else None
+        gb = g.sum(batch) if nb else None
+        return gx, gw, gb, None, None
+
+    @staticmethod
+    def jvp(ctx, tx, tw, tb, t_axes=None, t_eps=None):
+        x, w = ctx.saved_tensors
+        axes = ctx.axes
+        xhat, rstd = _ln_stats(x, axes, ctx.eps)
+        out = None
+        if tx is not None:
+            th = _ln_dx(tx, xhat, rstd, axes, lambda a: a.mean(axes, keepdim=True))   # d xhat (self-adjoint)
+            out = th * w if ctx.has_weight else th
+        if tw is not None:
+            out = xhat * tw if out is None else out + xhat * tw
+        if tb is not None:
+            out = tb if out is None else out + tb
+        return out
+
+
+# ------------------------------------------------------------------------------------ attention ----
+def _softmax_rows_np(s):
+    """softmax over the last axis in place of s; rows with no finite entry become 0."""
+    m = s.max(axis=-1, keepdims=True)
+    dead = ~np.isfinite(m) if m.size else np.zeros(m.shape, bool)
+    if dead.any():
+        m = np.where(dead, 0.0, m).astype(s.dtype, copy=False)
+    s -= m
+    np.exp(s, out=s)
+    z = s.sum(axis=-1, keepdims=True)
+    if dead.any():
+        z[dead] = 1.0              # a row of exp(-inf) = 0: stays 0
+    s /= z
+    return s
+
+
+class AttentionFunction(Function):
+    """softmax(q k^T scale + mask) v, with the attention weights computed once and kept.
+
+    Forward: the scores are made in one matmul buffer, the mask added and softmax taken in
+    place there (the composed form records matmul, mul, masked_fill/add, where, softmax,
+    where and matmul, each with its own (.., L, S) output). Backward: the closed form
+    dS = P (dP - rowsum(dP P)) from the kept P, then three matmuls; the composed backward
+    runs softmax's, the mask's and the scale's rules on separate (.., L, S) arrays.
+    ``mask`` is None, a bool Tensor (True takes part) or a float Tensor (added; it gets a
+    gradient if it requires one). Rows with every key masked give 0 and pass 0 gradient.
+    """
+
+    @staticmethod
+    def forward(ctx, q, k, v, mask, scale):
+        qa, ka, va = _arr(q), _arr(k), _arr(v)
+        s = np.matmul(qa, np.swapaxes(ka, -1, -2))
+        s *= s.dtype.type(scale)
+        if mask is not None:
+            ma = _arr(mask)
+            if ma.dtype == np.bool_:
+                s = np.where(ma, s, s.dtype.type(-np.inf))
+            else:
+                if np.broadcast_shapes(s.shape, ma.shape) == s.shape:
+                    s += ma
+                else:                  # the mask has batch dims q and k lack
+                    s = s + ma
+        p = _softmax_rows_np(s)
+        out = np.matmul(p, va)
+        ctx.p, ctx.scale = p, scale
+        ctx.mask_is_bool = mask is not None and ma.dtype == np.bool_
+        ctx.save_for_backward(q, k, v, mask)
+        dm = _dm()
+        return dm.from_numpy(out)
+
+    @staticmethod
+    def backward(ctx, g):
+        q, k, v, mask = ctx.saved_tensors
+        nq, nk, nv, nm = ctx.needs_input_grad[:4]
+        scale = ctx.scale
+        dm = _dm()
+        if not _recording():
+            ga, p = _arr(g), ctx.p
+            qa, ka, va = _arr(q), _arr(k), _arr(v)
+            gv = dm.from_numpy(_sum_to(np.matmul(np.swapaxes(p, -1, -2), ga), va.shape)) if nv else None
+            gs = np.matmul(ga, np.swapaxes(va, -1, -2))          # dP
+            gs -= (gs * p).sum(axis=-1, keepdims=True)
+            gs *= p                                                # dS (0 on masked and dead entries)
+            gm = dm.from_numpy(_sum_to(gs, _arr(mask).shape)) if nm else None
+            gs *= gs.dtype.type(scale)
+            gq = dm.from_numpy(_sum_to(np.matmul(gs, ka), qa.shape)) if nq else None
+            gk = dm.from_numpy(_sum_to(np.matmul(np.swapaxes(gs, -1, -2), qa), ka.shape)) if nk else None
+            return gq, gk, gv, gm, None
+        # recorded: P again from q, k (and a float mask), by the composed ops
+        p = _attention_weights(q, k, mask, scale)
+        gv = _sum_to(p.mT.matmul(g), tuple(v.shape)) if nv else None
+        gp = g.matmul(v.mT)
+        gs = p * (gp - (gp * p).sum(-1, keepdim=True))
+        gm = _sum_to(gs, tuple(mask.shape)) if nm else None
+        gs = gs * scale
+        gq = _sum_to(gs.matmul(k), tuple(q.shape)) if nq else None
+        gk = _sum_to(gs.mT.matmul(q), tuple(k.shape)) if nk else None
+        return gq, gk, gv, gm, None
+
+    @staticmethod
+    def jvp(ctx, tq, tk, tv, tm, t_scale=None):
+        q, k, v, mask = ctx.saved_tensors
+        scale = ctx.scale
+        p = _attention_weights(q, k, mask, scale)
+        ts = None
+        if tq is not None:
+            ts = tq.matmul(k.mT) * scale
+        if tk is not None:
+            t = q.matmul(tk.mT) * scale
+            ts = t if ts is None else ts + t
+        if tm is not None and not ctx.mask_is_bool:
+            ts = tm if ts is None else ts + tm
+        out = None
+        if ts is not None:
+            tp = p * (ts - (p * ts).sum(-1, keepdim=True))
+            out = tp.matmul(v)
+        if tv is not None:
+            t = p.matmul(tv)
+            out = t if out is None else out + t
+        return out
+
+
+def _attention_weights(q, k, mask, scale):
+    """P = softmax(q k^T scale + mask) with dead rows 0, in differentiable Tensor ops."""
+    dm = _dm()
+    s = q.matmul(k.mT) * scale
+    if mask is not None:
+        if mask.dtype == dm.bool:   # added as 0 / -inf: see functional._bool_mask_as_float
+            mask = dm.from_numpy(np.where(_arr(mask), 0.0, -np.inf).astype(s.dtype))
+        s = s + mask
+    dead = ~(s.detach() > float("-inf")).any(-1, keepdim=True)
+    if bool(dead.any()):
+        s = dm.where(dead, 0.0, s)
+        return dm.where(dead, 0.0, s.softmax(-1))
+    return s.softmax(-1)
