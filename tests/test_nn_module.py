@@ -526,3 +526,56 @@ def test_call_without_hooks_goes_straight_to_forward():
     assert not m._forward_hooks and not m._forward_pre_hooks
     x = dm.ones(1)
     assert m(x) is x
+
+
+@dlmath_only
+def test_load_torch_state_dict_directly(torch):
+    """torch tensors (anything with __array__ and a shape) are accepted as values: weights move over as they are."""
+    tm = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.BatchNorm1d(2))
+    tm(torch.randn(4, 3))
+    m = dm.nn.Sequential(dm.nn.Linear(3, 2), dm.nn.BatchNorm1d(2))
+    assert str(m.load_state_dict(tm.state_dict())) == "<All keys matched successfully>"
+    for k, v in m.state_dict().items():
+        np.testing.assert_array_equal(v.numpy(), tm.state_dict()[k].numpy())
+    assert m[1].num_batches_tracked.dtype == dm.int64 and int(m[1].num_batches_tracked) == 1
+    m.load_state_dict(tm.state_dict(), assign=True)        # assigned values are copies, not torch's memory
+    with torch.no_grad():
+        tm[0].weight.add_(1)
+    assert not np.array_equal(m[0].weight.detach().numpy(), tm[0].weight.detach().numpy())
+
+
+def test_extra_state_like_torch(torch):
+    def make(lib):
+        class E(lib.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.k = 3
+                self.lin = lib.nn.Linear(1, 1)
+
+            def get_extra_state(self):
+                return {"k": self.k}
+
+            def set_extra_state(self, state):
+                self.k = state["k"]
+        return E()
+
+    for lib in (dm, torch):
+        e = make(lib)
+        sd = e.state_dict()
+        assert list(sd) == ["_extra_state", "lin.weight", "lin.bias"]
+        sd["_extra_state"] = {"k": 7}
+        e.load_state_dict(sd)
+        assert e.k == 7
+        del sd["_extra_state"]
+        assert e.load_state_dict(sd, strict=False).missing_keys == ["_extra_state"]
+
+
+def test_always_call_forward_hook(torch):
+    for lib in (dm, torch):
+        m = lib.nn.Linear(2, 2)
+        seen = []
+        m.register_forward_hook(lambda mod, args, out: seen.append("always"), always_call=True)
+        m.register_forward_hook(lambda mod, args, out: seen.append("normal"))
+        with pytest.raises(RuntimeError):
+            m(lib.ones(1, 3))
+        assert seen == ["always"]

@@ -150,6 +150,7 @@ class Module:
         setattr_(self, "_modules", {})
         setattr_(self, "_forward_hooks", _HookDict())
         setattr_(self, "_forward_hooks_with_kwargs", _HookDict())
+        setattr_(self, "_forward_hooks_always_called", _HookDict())
         setattr_(self, "_forward_pre_hooks", _HookDict())
         setattr_(self, "_forward_pre_hooks_with_kwargs", _HookDict())
         setattr_(self, "_state_dict_hooks", _HookDict())
@@ -178,7 +179,17 @@ class Module:
                 result = hook(self, args)
                 if result is not None:
                     args = result if isinstance(result, tuple) else (result,)
-        out = self.forward(*args, **kwargs)
+        try:
+            out = self.forward(*args, **kwargs)
+        except Exception:
+            # hooks registered with always_call run even when forward raises (their result is dropped)
+            for hook_id, hook in list(self._forward_hooks.items()):
+                if hook_id in self._forward_hooks_always_called:
+                    if hook_id in self._forward_hooks_with_kwargs:
+                        hook(self, args, kwargs, None)
+                    else:
+                        hook(self, args, None)
+            raise
         for hook_id, hook in list(self._forward_hooks.items()):
             if hook_id in self._forward_hooks_with_kwargs:
                 result = hook(self, args, kwargs, out)
@@ -199,12 +210,15 @@ class Module:
 
     def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False):
         """``hook(module, args, output) -> None or new output`` runs after ``forward``
-        (``with_kwargs=True``: ``hook(module, args, kwargs, output)``). ``always_call`` is accepted;
-        dlmath does not run the hook when forward raises."""
-        handle = RemovableHandle(self._forward_hooks, self._forward_hooks_with_kwargs)
+        (``with_kwargs=True``: ``hook(module, args, kwargs, output)``); ``always_call``: also
+        when forward raises (with output None)."""
+        handle = RemovableHandle(self._forward_hooks, self._forward_hooks_with_kwargs,
+                                 self._forward_hooks_always_called)
         _add_hook(self._forward_hooks, handle.id, hook, prepend)
         if with_kwargs:
             self._forward_hooks_with_kwargs[handle.id] = True
+        if always_call:
+            self._forward_hooks_always_called[handle.id] = True
         return handle
 
     # --- attribute registration -------------------------------------------------------
@@ -529,6 +543,17 @@ class Module:
         for name, buf in self._buffers.items():
             if buf is not None and name not in self._non_persistent_buffers_set:
                 destination[prefix + name] = buf if keep_vars else buf.detach()
+        if type(self).get_extra_state is not Module.get_extra_state:
+            destination[prefix + _EXTRA_STATE_KEY_SUFFIX] = self.get_extra_state()
+
+    def get_extra_state(self):
+        """Override (with :meth:`set_extra_state`) to save non-tensor state under the key
+        ``"_extra_state"`` of the state dict, as torch."""
+        raise RuntimeError("Reached a code path in Module.get_extra_state() that should never be called.")
+
+    def set_extra_state(self, state):
+        """Restore what :meth:`get_extra_state` returned."""
+        raise RuntimeError("Reached a code path in Module.set_extra_state() that should never be called.")
 
     def state_dict(self, *args, destination=None, prefix="", keep_vars=False):
         """An OrderedDict of every parameter and persistent buffer under torch's dotted keys,
@@ -566,10 +591,8 @@ class Module:
             if key not in state_dict:
                 missing.append(key)
                 continue
-            value = state_dict[key]
-            if isinstance(value, np.ndarray):
-                import dlmath as dm                  # a NumPy array is accepted as a value
-                value = dm.as_tensor(value)
+            raw = state_dict[key]
+            value = _as_value(raw)
             if not isinstance(value, Tensor):
                 errors.append(f'While copying the parameter named "{key}", expected dlmath.Tensor or '
                               f"Tensor-like object from checkpoint but received {type(value)}")
@@ -580,9 +603,16 @@ class Module:
                 errors.append(f"size mismatch for {key}: copying a param with shape {value.shape} from "
                               f"checkpoint, the shape in current model is {target.shape}.")
                 continue
-            plan.append((self, name, target, value))
+            plan.append((self, name, target, value, value is not raw))
+        extra_key = prefix + _EXTRA_STATE_KEY_SUFFIX
+        has_extra = type(self).set_extra_state is not Module.set_extra_state
+        if has_extra:
+            if extra_key in state_dict:
+                plan.append((self, _EXTRA_STATE_KEY_SUFFIX, None, state_dict[extra_key], False))
+            else:
+                missing.append(extra_key)
         for key in state_dict:
-            if key.startswith(prefix):
+            if key.startswith(prefix) and not (has_extra and key == extra_key):
                 first = key[len(prefix):].split(".", 1)[0]
                 if first not in self._modules and first not in local:
                     unexpected.append(key)
@@ -617,12 +647,16 @@ class Module:
             raise RuntimeError("Error(s) in loading state_dict for {}:\n\t{}".format(
                 type(self).__name__, "\n\t".join(errors)))
         with no_grad():
-            for module, name, target, value in plan:
-                if assign:
+            for module, name, target, value, converted in plan:
+                if target is None:                 # the module's extra state
+                    module.set_extra_state(value)
+                elif assign:
+                    # the checkpoint's tensors become the module's (copied if they came from outside)
+                    value = value.clone() if converted else value.detach()
                     if name in module._parameters:
-                        module._parameters[name] = Parameter(value.detach(), target.requires_grad)
+                        module._parameters[name] = Parameter(value, target.requires_grad)
                     else:
-                        module._buffers[name] = value.detach()
+                        module._buffers[name] = value
                 else:
                     target.copy_(value)
         return _IncompatibleKeys(missing, unexpected)
@@ -652,6 +686,20 @@ class Module:
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+
+
+_EXTRA_STATE_KEY_SUFFIX = "_extra_state"
+
+
+def _as_value(value):
+    """A state-dict value as a dlmath Tensor: a NumPy array, or any array-like (a torch tensor
+    from ``torch_model.state_dict()``), is accepted; anything else is returned for the error."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, np.ndarray) or (hasattr(value, "__array__") and hasattr(value, "shape")):
+        import dlmath as dm
+        return dm.as_tensor(np.asarray(value))
+    return value
 
 
 def _add_hook(hooks, hook_id, hook, prepend):
