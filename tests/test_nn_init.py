@@ -395,3 +395,16 @@ def test_orthogonal_float16():
     """torch has no half-precision QR; dlmath computes Q in float64 and rounds it."""
     w = arr(init.orthogonal_(dm.empty(30, 40, dtype=dm.float16), generator=gen()))
     np.testing.assert_allclose(w @ w.T, np.eye(30), atol=5e-3)
+
+
+def test_init_on_a_parameter(torch):
+    """The modules' default init: a Parameter stays a Parameter (same object, a leaf, requires grad)."""
+    if not hasattr(dm.nn, "Parameter"):
+        pytest.skip("dm.nn.Parameter is not there yet")
+    for lib in (dm, torch):
+        w = lib.nn.Parameter(lib.empty(64, 32))
+        assert lib.nn.init.kaiming_uniform_(w, a=math.sqrt(5)) is w
+        assert isinstance(w, lib.nn.Parameter) and w.requires_grad and w.is_leaf and w.grad_fn is None
+        bound = 1 / math.sqrt(32)  # gain sqrt(2 / (1 + 5)) * sqrt(3 / fan_in): nn.Linear's weight bound
+        top = float(w.detach().abs().max())
+        assert 0.9 * bound < top <= bound

@@ -493,3 +493,23 @@ def test_pack_length_beyond_the_input_raises():
     """torch reads past the input for a length longer than T; dlmath refuses."""
     with pytest.raises(RuntimeError, match="exceeds the 3 steps"):
         utils.rnn.pack_padded_sequence(dm.ones(3, 2), [4, 1])
+
+
+def test_utils_on_parameters(torch):
+    """Parameters (and a generator of them, as model.parameters() gives) go through unchanged in kind."""
+    if not hasattr(dm.nn, "Parameter"):
+        pytest.skip("dm.nn.Parameter is not there yet")
+    values, grads = arrays(19, "float32", [(4, 3), (3,)]), arrays(20, "float32", [(4, 3), (3,)])
+    out = []
+    for lib in (dm, torch):
+        ps = [lib.nn.Parameter(lib.tensor(v.copy())) for v in values]
+        for p, g in zip(ps, grads):
+            p.grad = lib.tensor(g.copy())
+        total = lib.nn.utils.clip_grad_norm_((p for p in ps), 0.1)
+        vec = lib.nn.utils.parameters_to_vector(ps)
+        lib.nn.utils.vector_to_parameters(vec.detach() * 2, ps)
+        assert all(isinstance(p, lib.nn.Parameter) and p.requires_grad for p in ps)
+        out.append((to_numpy(total), [to_numpy(p.grad) for p in ps], [to_numpy(p).copy() for p in ps]))
+    np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-6)
+    for a, b in zip(out[0][1] + out[0][2], out[1][1] + out[1][2]):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
