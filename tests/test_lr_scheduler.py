@@ -308,3 +308,27 @@ def test_one_cycle_needs_momentum(torch):
         opt = make_optimizer(lib, "Adagrad")
         with pytest.raises(ValueError, match="momentum or beta1"):
             lib.optim.lr_scheduler.OneCycleLR(opt, 0.1, total_steps=10)
+
+
+@pytest.mark.parametrize("name", ["StepLR", "CosineAnnealingLR", "LinearLR-warmup", "OneCycleLR-cos"])
+def test_tensor_lr_is_filled_in_place(torch, name):
+    """A 0-d tensor lr stays the same tensor: the scheduler writes into it, as torch."""
+    kind, make = SCHEDULES[name]
+    seqs = []
+    for lib in (dm, torch):
+        opt = make_optimizer(lib, kind)
+        for g in opt.param_groups:
+            g["lr"] = lib.tensor(g["lr"], dtype=lib.float64)
+        lrs = [g["lr"] for g in opt.param_groups]
+        sched = make(lib.optim.lr_scheduler, opt)
+        seq = []
+        for _ in range(20):
+            opt.step()
+            sched.step()
+            last = sched.get_last_lr()
+            assert all(isinstance(x, lib.Tensor) for x in last)
+            assert all(x is not g["lr"] for x, g in zip(last, opt.param_groups))
+            seq.append([float(x) for x in last])
+        assert all(a is g["lr"] for a, g in zip(lrs, opt.param_groups))
+        seqs.append(seq)
+    np.testing.assert_allclose(seqs[0], seqs[1], rtol=1e-13)

@@ -498,3 +498,24 @@ def test_repr(torch):
     for lib in (dm, torch):
         texts.append(repr(lib.optim.SGD(make_params(lib, "float64"), lr=0.1, momentum=0.9)))
     assert texts[0] == texts[1]
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"])
+def test_tensor_lr_matches_torch(torch, name):
+    """lr given as a 0-d tensor (a scheduler may then fill it in place), as torch allows."""
+    runs = []
+    for lib in (dm, torch):
+        params = make_params(lib, "float64")
+        kw = dict(betas=(lib.tensor(0.8, dtype=lib.float64), lib.tensor(0.99, dtype=lib.float64))) if name.startswith("Adam") else {}
+        opt = getattr(lib.optim, name)(params, lr=lib.tensor(0.01), **kw)
+        seen = train(lib, opt, params, "float64", 5)
+        opt.param_groups[0]["lr"].fill_(0.003)
+        seen += train(lib, opt, params, "float64", 5, start=5)
+        runs.append(seen)
+    assert_same_trajectory(*runs, "float64", name)
+
+
+def test_tensor_lr_must_have_one_element(torch):
+    for lib in (dm, torch):
+        with pytest.raises(ValueError, match="Tensor lr must be 1-element"):
+            lib.optim.SGD(make_params(lib, "float64"), lr=lib.tensor([0.1, 0.2]))

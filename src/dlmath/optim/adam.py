@@ -100,7 +100,8 @@ class Adam(Optimizer):
             step_t.add_(1)
             if weight_decay != 0:
                 if decoupled:
-                    p.mul_(1 - lr * weight_decay)           # AdamW: decay outside the moments
+                    # AdamW: decay outside the moments (a tensor lr keeps its dtype here, as in torch)
+                    p.mul_(1 - group["lr"] * weight_decay)
                 else:
                     grad = grad.add(p, alpha=weight_decay)
             exp_avg.lerp_(grad, 1 - beta1)
@@ -114,9 +115,11 @@ class Adam(Optimizer):
                 max_sq = state["max_exp_avg_sq"]
                 # the core has no maximum_ (nor out=): the maximum is written back with copy_
                 max_sq.copy_(max_sq.maximum(exp_avg_sq))
-                denom = (max_sq.sqrt() / bias_correction2_sqrt).add_(eps)
+                denom = max_sq.sqrt()
             else:
-                denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
+                denom = exp_avg_sq.sqrt()
+            # torch's (sqrt(v) / bias_correction2_sqrt).add_(eps), dividing in place: one temporary
+            denom.div_(bias_correction2_sqrt).add_(eps)
             p.addcdiv_(exp_avg, denom, value=-step_size)
 
 
