@@ -70,6 +70,7 @@ def _register_builtin() -> None:
     import w2t_mlp
     import w45_jacobians
     import w6_recurrent
+    import w8_nn
 
     register(Workload(
         name="W1",
@@ -129,6 +130,23 @@ def _register_builtin() -> None:
     register(Workload(
         name="W7", title="nn.LSTM step: " + rnn, unit="steps/s", convert=lambda s: 1.0 / s,
         higher_is_better=True, funcs=w6_recurrent.FUNCS_W7,
+        target=Target("dlmath", "torch", 1.0),  # issue #10
+    ))
+    register(Workload(
+        name="W8", title="nn MLP step: Sequential(Linear 784-512-256-10, ReLU), F.cross_entropy, optim.SGD, "
+                         "batch 128, float32",
+        unit="steps/s", convert=lambda s: 1.0 / s, higher_is_better=True, funcs=w8_nn.FUNCS_W8,
+        target=Target("dlmath", "torch", 1.0),  # issue #10 (also >= 0.9x the numpy floor)
+    ))
+    block = (f"Transformer block step: V={w8_nn.V}, d={w8_nn.D}, {w8_nn.HEADS} heads, T={w8_nn.T}, "
+             f"batch {w8_nn.BATCH}, pre-LN, causal, tanh-GELU MLP 4x, Adam")
+    register(Workload(
+        name="W9", title=block + ", attention by hand", unit="steps/s", convert=lambda s: 1.0 / s,
+        higher_is_better=True, funcs=w8_nn.FUNCS_W9, target=Target("dlmath", "torch", 1.0),  # issue #10
+    ))
+    register(Workload(
+        name="W9S", title=block + ", F.scaled_dot_product_attention", unit="steps/s",
+        convert=lambda s: 1.0 / s, higher_is_better=True, funcs=w8_nn.FUNCS_W9S,
         target=Target("dlmath", "torch", 1.0),  # issue #10
     ))
 

@@ -389,6 +389,8 @@ def T(x):
 
 
 def mT(x):
+    if x._data.ndim == 2:   # F.linear's weight.mT, every layer's every step: no argument checks
+        return apply(Permute(_SWAP), x)
     if x.ndim == 0:
         return x  # as torch: a 0-d tensor is its own transpose
     if x.ndim < 2:
