@@ -87,7 +87,7 @@ def invert_permutation(permutation):
     return dm.tensor(inverse, dtype=permutation.dtype)
 
 
-def _lengths_array(lengths, name):
+def _lengths_array(lengths):
     """Python ints from a list or an int tensor of lengths."""
     if isinstance(lengths, Tensor):
         lengths = lengths.detach().numpy()
@@ -110,7 +110,7 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
     ([1, 4, 2, 5, 3], [2, 2, 1])
     """
     import dlmath as dm
-    lens = _lengths_array(lengths, "lengths")
+    lens = _lengths_array(lengths)
     if input.dim() < 2:
         raise IndexError(f"pack_padded_sequence: input must be (T, B, *) or (B, T, *), got shape {tuple(input.shape)}")
     batch_dim = 0 if batch_first else 1
@@ -149,7 +149,7 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
     Differentiable: the gradient of each step flows back to its row of ``sequence.data``.
     """
     import dlmath as dm
-    batch_sizes = _lengths_array(sequence.batch_sizes, "batch_sizes")
+    batch_sizes = _lengths_array(sequence.batch_sizes)
     max_seq_length = len(batch_sizes)
     if total_length is not None:
         if total_length < max_seq_length:
@@ -231,7 +231,7 @@ def unpad_sequence(padded_sequences, lengths, batch_first=False):
     torch's version transposes a time-first input *in place* (the caller's tensor is left
     batch-first); dlmath leaves the input as it was.
     """
-    lens = _lengths_array(lengths, "lengths")
+    lens = _lengths_array(lengths)
     if not batch_first:
         padded_sequences = padded_sequences.transpose(0, 1)
     if len(lens) != padded_sequences.shape[0]:
