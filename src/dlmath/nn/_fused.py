@@ -34,8 +34,13 @@ def _arr(t):
     return t.detach().numpy()
 
 
-def _recording():
-    return _dm().is_grad_enabled()
+def _array_path(ctx):
+    """Whether backward may run on arrays: not when recorded (``create_graph``: grad mode is on
+    inside backward), and not when a forward-mode level saw this op (``hessian``, ``hvp``:
+    forward over reverse runs backward with grad mode off, but its Tensor ops must carry the
+    tangents). The jvp rules below set ``ctx.forward_mode``: dlmath's public API does not say
+    whether a level is open, so a level seen at forward time stands in for it."""
+    return not (_dm().is_grad_enabled() or getattr(ctx, "forward_mode", False))
 
 
 def _sum_to(a, shape):
@@ -83,7 +88,7 @@ class LinearFunction(Function):
         x, w = ctx.saved_tensors
         nx, nw, nb = ctx.needs_input_grad
         dm = _dm()
-        if not _recording():
+        if _array_path(ctx):
             ga, xa, wa = _arr(g), _arr(x), _arr(w)
             g2 = ga.reshape(-1, ga.shape[-1])
             gx = dm.from_numpy(np.matmul(ga, wa)) if nx else None
@@ -98,6 +103,7 @@ class LinearFunction(Function):
 
     @staticmethod
     def jvp(ctx, tx, tw, tb):
+        ctx.forward_mode = True
         x, w = ctx.saved_tensors
         out = None
         for term in (None if tx is None else tx.matmul(w.mT),
@@ -179,7 +185,7 @@ class LayerNormFunction(Function):
         axes = ctx.axes
         batch = tuple(range(x.ndim - len(axes)))
         dm = _dm()
-        if not _recording():
+        if _array_path(ctx):
             xhat, rstd = ctx.xhat, ctx.rstd
             n = xhat.shape[1]
             ga = _arr(g).reshape(-1, n)
@@ -199,7 +205,8 @@ class LayerNormFunction(Function):
             if nb:
                 gb = dm.from_numpy((np.ones(ga.shape[0], dtype=ga.dtype) @ ga).reshape(wshape))
             return gx, gw, gb, None, None
-        # recorded: xhat and rstd again, from x, so that the gradient differentiates in x
+        # recorded (or under forward mode): xhat and rstd again, from x, so that the gradient
+        # differentiates in x
         xhat, rstd = _ln_stats(x, axes, ctx.eps)
         gh = g * w if ctx.has_weight else g
         gx = _ln_dx(gh, xhat, rstd, axes, lambda a: a.mean(axes, keepdim=True)) if nx else None
@@ -209,6 +216,7 @@ class LayerNormFunction(Function):
 
     @staticmethod
     def jvp(ctx, tx, tw, tb, t_axes=None, t_eps=None):
+        ctx.forward_mode = True
         x, w = ctx.saved_tensors
         axes = ctx.axes
         xhat, rstd = _ln_stats(x, axes, ctx.eps)
@@ -283,7 +291,7 @@ class AttentionFunction(Function):
         nq, nk, nv, nm = ctx.needs_input_grad[:4]
         scale = ctx.scale
         dm = _dm()
-        if not _recording():
+        if _array_path(ctx):
             ga, p = _arr(g), ctx.p
             qa, ka, va = _arr(q), _arr(k), _arr(v)
             gv = dm.from_numpy(_sum_to(np.matmul(np.swapaxes(p, -1, -2), ga), va.shape)) if nv else None
@@ -295,7 +303,7 @@ class AttentionFunction(Function):
             gq = dm.from_numpy(_sum_to(np.matmul(gs, ka), qa.shape)) if nq else None
             gk = dm.from_numpy(_sum_to(np.matmul(np.swapaxes(gs, -1, -2), qa), ka.shape)) if nk else None
             return gq, gk, gv, gm, None
-        # recorded: P again from q, k (and a float mask), by the composed ops
+        # recorded (or under forward mode): P again from q, k (and a float mask), by the composed ops
         p = _attention_weights(q, k, mask, scale)
         gv = _sum_to(p.mT.matmul(g), tuple(v.shape)) if nv else None
         gp = g.matmul(v.mT)
@@ -308,6 +316,7 @@ class AttentionFunction(Function):
 
     @staticmethod
     def jvp(ctx, tq, tk, tv, tm, t_scale=None):
+        ctx.forward_mode = True
         q, k, v, mask = ctx.saved_tensors
         scale = ctx.scale
         p = _attention_weights(q, k, mask, scale)
