@@ -519,3 +519,70 @@ def test_tensor_lr_must_have_one_element(torch):
     for lib in (dm, torch):
         with pytest.raises(ValueError, match="Tensor lr must be 1-element"):
             lib.optim.SGD(make_params(lib, "float64"), lr=lib.tensor([0.1, 0.2]))
+
+
+def test_step_hooks(torch):
+    for lib in (dm, torch):
+        opt_mod = __import__(lib.__name__ + ".optim.optimizer", fromlist=["x"])
+        params = make_params(lib, "float64")
+        opt = lib.optim.Adam(params, lr=0.1)
+        calls = []
+        h1 = opt.register_step_pre_hook(lambda o, a, k: calls.append(("pre", o is opt)))
+        h2 = opt.register_step_post_hook(lambda o, a, k: calls.append(("post", len(o.state))))
+        g = opt_mod.register_optimizer_step_pre_hook(lambda o, a, k: calls.append(("global", None)))
+        try:
+            train(lib, opt, params, "float64", 1)
+        finally:
+            g.remove()
+        assert calls == [("global", None), ("pre", True), ("post", 4)]
+        h1.remove()
+        h2.remove()
+        train(lib, opt, params, "float64", 1)
+        assert len(calls) == 3
+        # a pre-hook may replace the arguments: here it supplies a closure
+        opt.register_step_pre_hook(lambda o, a, k: ((o,), {"closure": lambda: 42.0}))
+        assert opt.step() == 42.0
+
+
+def test_state_dict_hooks(torch):
+    for lib in (dm, torch):
+        params = make_params(lib, "float64")
+        opt = lib.optim.SGD(params, lr=0.1, momentum=0.9)
+        train(lib, opt, params, "float64", 2)
+        seen = []
+        opt.register_state_dict_pre_hook(lambda o: seen.append("pre"))
+        opt.register_state_dict_post_hook(lambda o, sd: dict(sd, extra=1), prepend=True)
+        sd = opt.state_dict()
+        assert seen == ["pre"] and sd["extra"] == 1
+
+        def drop_extra(o, sd):
+            sd.pop("extra", None)
+        opt.register_load_state_dict_pre_hook(drop_extra)
+        opt.register_load_state_dict_post_hook(lambda o: seen.append("loaded"))
+        opt.load_state_dict(sd)
+        assert seen[-1] == "loaded" and "extra" in sd       # the hook saw a shallow copy
+
+
+@dlmath_only
+def test_subclass_step_calling_super_runs_hooks_once():
+    """torch runs the hooks twice here once the base class's step has been patched (by any
+    earlier instance); dlmath wraps each class's step once and runs them once per step."""
+    class Counting(dm.optim.SGD):
+        def step(self, closure=None):
+            return super().step(closure)
+    params = make_params(dm, "float64")
+    opt = Counting(params, lr=0.1)
+    calls = []
+    opt.register_step_post_hook(lambda o, a, k: calls.append(1))
+    train(dm, opt, params, "float64", 2)
+    assert calls == [1, 1]
+
+
+def test_deepcopy_and_pickle_keep_state():
+    import pickle
+    params = make_params(dm, "float64")
+    opt = dm.optim.Adam(params, lr=0.1)
+    train(dm, opt, params, "float64", 2)
+    for clone in (copy.deepcopy(opt), pickle.loads(pickle.dumps(opt))):
+        assert clone.param_groups[0]["lr"] == 0.1 and len(clone.state) == 4
+        clone.register_step_post_hook(lambda o, a, k: None)

@@ -16,7 +16,9 @@ parameters are numbered in order of appearance across the groups.
 from __future__ import annotations
 
 import copy
-from collections import defaultdict
+import functools
+import itertools
+from collections import OrderedDict, defaultdict
 from itertools import chain
 
 import numpy as np
@@ -26,7 +28,7 @@ from .._grad_mode import enable_grad, no_grad
 from ..creation import tensor as _tensor
 from ..tensor import Tensor
 
-__all__ = ["Optimizer", "required"]
+__all__ = ["Optimizer", "required", "register_optimizer_step_pre_hook", "register_optimizer_step_post_hook"]
 
 
 class _RequiredParameter:
@@ -37,6 +39,72 @@ class _RequiredParameter:
 
 
 required = _RequiredParameter()
+
+
+class RemovableHandle:
+    """What a ``register_*_hook`` returns: ``handle.remove()`` takes the hook out again."""
+
+    _ids = itertools.count()
+
+    def __init__(self, hooks):
+        self._hooks = hooks
+        self.id = next(RemovableHandle._ids)
+
+    def remove(self):
+        self._hooks.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+_global_step_pre_hooks = OrderedDict()
+_global_step_post_hooks = OrderedDict()
+
+
+def register_optimizer_step_pre_hook(hook):
+    """``hook(optimizer, args, kwargs)`` before every optimiser's step (``args[0]`` is the
+    optimiser, as in torch); it may return new ``(args, kwargs)``."""
+    handle = RemovableHandle(_global_step_pre_hooks)
+    _global_step_pre_hooks[handle.id] = hook
+    return handle
+
+
+def register_optimizer_step_post_hook(hook):
+    """``hook(optimizer, args, kwargs)`` after every optimiser's step."""
+    handle = RemovableHandle(_global_step_post_hooks)
+    _global_step_post_hooks[handle.id] = hook
+    return handle
+
+
+def _with_step_hooks(func):
+    """``step`` wrapped with the pre- and post-hooks (global ones first before, last after)."""
+    @functools.wraps(func)
+    def step(*args, **kwargs):
+        # as torch, the hooks see the optimiser itself as args[0]
+        self = args[0]
+        if getattr(self, "_in_hooked_step", False):   # a subclass's step calling super().step()
+            return func(*args, **kwargs)
+        for hook in chain(_global_step_pre_hooks.values(), self._optimizer_step_pre_hooks.values()):
+            result = hook(self, args, kwargs)
+            if result is not None:
+                if isinstance(result, tuple) and len(result) == 2:
+                    args, kwargs = result
+                else:
+                    raise RuntimeError(f"{func.__qualname__}: a step pre-hook must return None or a tuple "
+                                       f"of (new_args, new_kwargs), but got {result!r}.")
+        self._in_hooked_step = True
+        try:
+            out = func(*args, **kwargs)
+        finally:
+            self._in_hooked_step = False
+        for hook in chain(self._optimizer_step_post_hooks.values(), _global_step_post_hooks.values()):
+            hook(self, args, kwargs)
+        return out
+    step._hooked = True
+    return step
 
 
 def _value(x):
@@ -91,8 +159,15 @@ class Optimizer:
     as in torch (a parameter that requires no grad gets no gradient, so it is skipped too).
     """
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("step")
+        if step is not None and not getattr(step, "_hooked", False):
+            cls.step = _with_step_hooks(step)
+
     def __init__(self, params, defaults):
         self.defaults = defaults
+        self._init_hooks()
         if isinstance(params, Tensor):
             raise TypeError(f"{type(self).__name__}: params argument given to the optimizer should be an "
                             f"iterable of Tensors or dicts, but got a Tensor of shape {tuple(params.shape)}")
@@ -105,6 +180,48 @@ class Optimizer:
             param_groups = [{"params": param_groups}]
         for group in param_groups:
             self.add_param_group(group)
+
+    def _init_hooks(self):
+        self._optimizer_step_pre_hooks = OrderedDict()
+        self._optimizer_step_post_hooks = OrderedDict()
+        self._optimizer_state_dict_pre_hooks = OrderedDict()
+        self._optimizer_state_dict_post_hooks = OrderedDict()
+        self._optimizer_load_state_dict_pre_hooks = OrderedDict()
+        self._optimizer_load_state_dict_post_hooks = OrderedDict()
+
+    # ------------------------------------------------------------------- hooks --
+
+    @staticmethod
+    def _register(hooks, hook, prepend=False):
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        if prepend:
+            hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_step_pre_hook(self, hook):
+        """``hook(optimizer, args, kwargs)`` before each step; it may return new ``(args, kwargs)``."""
+        return self._register(self._optimizer_step_pre_hooks, hook)
+
+    def register_step_post_hook(self, hook):
+        """``hook(optimizer, args, kwargs)`` after each step."""
+        return self._register(self._optimizer_step_post_hooks, hook)
+
+    def register_state_dict_pre_hook(self, hook, prepend=False):
+        """``hook(optimizer)`` before ``state_dict()`` builds the dict."""
+        return self._register(self._optimizer_state_dict_pre_hooks, hook, prepend)
+
+    def register_state_dict_post_hook(self, hook, prepend=False):
+        """``hook(optimizer, state_dict)`` after; it may return a replacement dict."""
+        return self._register(self._optimizer_state_dict_post_hooks, hook, prepend)
+
+    def register_load_state_dict_pre_hook(self, hook, prepend=False):
+        """``hook(optimizer, state_dict)`` before loading (on a shallow copy); it may return a replacement."""
+        return self._register(self._optimizer_load_state_dict_pre_hooks, hook, prepend)
+
+    def register_load_state_dict_post_hook(self, hook, prepend=False):
+        """``hook(optimizer)`` after loading."""
+        return self._register(self._optimizer_load_state_dict_post_hooks, hook, prepend)
 
     # ------------------------------------------------------------------ groups --
 
@@ -213,6 +330,8 @@ class Optimizer:
         tensors are the optimiser's own (``copy.deepcopy`` the dict to keep a snapshot while
         training goes on); ``load_state_dict`` copies them.
         """
+        for hook in self._optimizer_state_dict_pre_hooks.values():
+            hook(self)
         mapping = {}
         start = 0
 
@@ -227,7 +346,12 @@ class Optimizer:
 
         param_groups = [pack(g) for g in self.param_groups]
         state = {(mapping[id(k)] if isinstance(k, Tensor) else k): v for k, v in self.state.items()}
-        return {"state": state, "param_groups": param_groups}
+        state_dict = {"state": state, "param_groups": param_groups}
+        for hook in self._optimizer_state_dict_post_hooks.values():
+            result = hook(self, state_dict)
+            if result is not None:
+                state_dict = result
+        return state_dict
 
     def load_state_dict(self, state_dict):
         """Load a state dict made by ``state_dict()`` (here or, with tensors converted, by torch).
@@ -241,6 +365,11 @@ class Optimizer:
         name = type(self).__name__
         if not isinstance(state_dict, dict):
             raise TypeError(f"{name}.load_state_dict: expected a dict, got {type(state_dict).__name__}")
+        state_dict = state_dict.copy()
+        for hook in self._optimizer_load_state_dict_pre_hooks.values():
+            result = hook(self, state_dict)
+            if result is not None:
+                state_dict = result
         for key in ("state", "param_groups"):
             if key not in state_dict:
                 raise KeyError(f"{name}.load_state_dict: the state dict has no {key!r} entry")
@@ -291,6 +420,8 @@ class Optimizer:
         self.state = state
         self.param_groups = saved_groups
         self._fill_group_defaults()
+        for hook in self._optimizer_load_state_dict_post_hooks.values():
+            hook(self)
 
     def _fill_group_defaults(self):
         """After a load: keys a group from an older torch may lack (torch's __setstate__)."""
@@ -300,6 +431,8 @@ class Optimizer:
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+        if "_optimizer_step_pre_hooks" not in self.__dict__:
+            self._init_hooks()
         self.defaults.setdefault("differentiable", False)
         self._fill_group_defaults()
 
