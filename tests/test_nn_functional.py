@@ -130,6 +130,12 @@ CASES = [
      [(Arg((3, 4), domain="grid"), (3, 4), Arg((3, 4), domain="positive"))], "twice"),
     ("margin_ranking", lambda lib, a, b, y: F(lib).margin_ranking_loss(a, b, y),
      [(Arg((4,), domain="grid"), Arg((4,), domain="grid_shift"), _const(_PAIRS))], "once"),
+    ("margin_ranking_sum", lambda lib, a, b, y: F(lib).margin_ranking_loss(a, b, y, reduction="sum"),
+     [(Arg((4,), domain="grid"), Arg((4,), domain="grid_shift"), _const(_PAIRS))], "once"),
+    ("smooth_l1_legacy_size_average", lambda lib, x, t: F(lib).smooth_l1_loss(x, t, size_average=False),
+     [(Arg((3, 4), domain="grid"), (3, 4))], "once"),
+    ("poisson_nll_legacy_reduce", lambda lib, x, t: F(lib).poisson_nll_loss(x, t, reduce=False),
+     [((3, 4), _const(RNG.poisson(2.0, (3, 4))))], "once"),
     ("margin_ranking_margin_none", lambda lib, a, b, y: F(lib).margin_ranking_loss(a, b, y, margin=0.5,
                                                                                    reduction="none"),
      [(Arg((4,), domain="grid"), Arg((4,), domain="grid_shift"), _const(_PAIRS))], "once"),
@@ -337,6 +343,13 @@ def test_losses_warn_on_shape_mismatch_like_torch():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         F(dm).huber_loss(dm.ones(3), dm.ones(3))
+
+
+def test_non_tensor_arguments_are_type_errors(torch):
+    assert_raises_like_torch(lambda lib: F(lib).linear([[1.0, 2.0]], lib.ones(3, 2)), torch=torch)
+    assert_raises_like_torch(lambda lib: F(lib).layer_norm([[1.0, 2.0]], [2]), torch=torch)
+    assert_raises_like_torch(lambda lib: F(lib).scaled_dot_product_attention([[1.0]], lib.ones(1, 1),
+                                                                              lib.ones(1, 1)), torch=torch)
 
 
 def test_all_is_complete():

@@ -189,7 +189,7 @@ def linear(input, weight, bias=None):
     the fused ``LinearFunction`` (nn/_fused.py: the product and the bias in one buffer)
     for a 2-D weight; ``_linear_composed`` (matmul + add) is the reference form.
     """
-    x, w = to_tensor(input, "linear"), to_tensor(weight, "linear")
+    x, w = _tensor_arg(input, "linear"), _tensor_arg(weight, "linear", "weight")
     if x.dtype != w.dtype:
         raise RuntimeError(f"linear: expected input and weight to have the same dtype, but got "
                            f"{x.dtype} != {w.dtype}")
@@ -200,7 +200,7 @@ def linear(input, weight, bias=None):
                            f"in_features differ ({x.shape[-1] if x.ndim else 'scalar'} vs {w.shape[-1]})")
     b = None
     if bias is not None:
-        b = to_tensor(bias, "linear")
+        b = _tensor_arg(bias, "linear", "bias")
         out_shape = tuple(x.shape[:-1]) + ((w.shape[0],) if w.ndim == 2 else ())
         try:
             ok = np.broadcast_shapes(tuple(b.shape), out_shape) == out_shape
