@@ -86,3 +86,29 @@ def test_the_in_place_fast_paths_are_wired():
     from dlmath import inplace
     from dlmath.ops import binary
     assert inplace._UFUNCS.get(binary.sub) is np.subtract and inplace._AXPY.get("f") is not None
+
+
+@pytest.mark.parametrize("case", ["int", "bounds", "std", "leaf"])
+def test_random_fills_check_like_torch(torch, case):
+    from helpers import assert_raises_like_torch
+
+    def fn(lib):
+        if case == "int":
+            return lib.zeros(3, dtype=lib.long).uniform_()
+        if case == "bounds":
+            return lib.zeros(3).uniform_(2, 1)
+        if case == "std":
+            return lib.zeros(3).normal_(0, -1)
+        return lib.ones(3, requires_grad=True).normal_()
+    assert_raises_like_torch(fn)
+
+
+def test_random_fill_of_a_recorded_tensor_cuts_its_history(torch):
+    grads = []
+    for lib in (dm, torch):
+        x = lib.ones(3, requires_grad=True)
+        y = x * 2
+        y.uniform_()
+        (y * 3).sum().backward()
+        grads.append(x.grad.numpy())
+    np.testing.assert_array_equal(grads[0], grads[1])

@@ -431,23 +431,22 @@ def sub_(x, other, *, alpha=1):
 
 @method("uniform_")
 def uniform_(x, a=0.0, b=1.0, *, generator=None):
-    """Fill x with samples of U(a, b) (an initialiser: not recorded)."""
+    """Fill x with samples of U(a, b). Recorded as an overwrite by a constant when grad is on
+    (the old value's history then gets a zero gradient), as torch."""
     from .random import rng
-    prev = _grad_state.enabled
-    _grad_state.enabled = False
-    try:
-        return copy_(x, make_tensor(rng(generator).uniform(a, b, x._data.shape)))
-    finally:
-        _grad_state.enabled = prev
+    if x._data.dtype.kind not in "fc":
+        raise NotImplementedError(f"uniform_: not implemented for {_dtype.dtype_name(x._data.dtype)} tensors")
+    if a > b:
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} > to={b}")
+    return copy_(x, make_tensor(rng(generator).uniform(a, b, x._data.shape)), opname="uniform_")
 
 
 @method("normal_")
 def normal_(x, mean=0.0, std=1.0, *, generator=None):
-    """Fill x with samples of N(mean, std^2) (an initialiser: not recorded)."""
+    """Fill x with samples of N(mean, std^2), recorded as ``uniform_`` is."""
     from .random import rng
-    prev = _grad_state.enabled
-    _grad_state.enabled = False
-    try:
-        return copy_(x, make_tensor(rng(generator).normal(mean, std, x._data.shape)))
-    finally:
-        _grad_state.enabled = prev
+    if x._data.dtype.kind not in "fc":
+        raise NotImplementedError(f"normal_: not implemented for {_dtype.dtype_name(x._data.dtype)} tensors")
+    if std < 0:
+        raise RuntimeError(f"normal_ expects std >= 0.0, but found std {std}")
+    return copy_(x, make_tensor(rng(generator).normal(mean, std, x._data.shape)), opname="normal_")
