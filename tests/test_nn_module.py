@@ -579,3 +579,89 @@ def test_always_call_forward_hook(torch):
         with pytest.raises(RuntimeError):
             m(lib.ones(1, 3))
         assert seen == ["always"]
+
+
+def test_full_backward_hooks_like_torch(torch):
+    """grad_input / grad_output as torch gives them, a pre-hook's new grad_output flows on,
+    a hook's new grad_input replaces the input's gradient, and handles remove them."""
+    w = np.random.default_rng(3).standard_normal((2, 3))
+    x0 = np.random.default_rng(4).standard_normal((4, 3))
+    results = []
+    for lib in (dm, torch):
+        m = lib.nn.Linear(3, 2)
+        with lib.no_grad():
+            m.weight.copy_(lib.tensor(w, dtype=lib.float32))
+            m.bias.zero_()
+        seen = []
+        h1 = m.register_full_backward_pre_hook(lambda mod, go: seen.append(("pre", go[0].numpy().copy()))
+                                               or (go[0] * 2,))
+        h2 = m.register_full_backward_hook(lambda mod, gi, go: seen.append(("hook", gi[0].numpy().copy(),
+                                                                            go[0].numpy().copy())))
+        x = lib.tensor(x0, dtype=lib.float32, requires_grad=True)
+        (m(x) * lib.arange(8.0).reshape(4, 2)).sum().backward()
+        results.append((seen, x.grad.numpy().copy(), m.weight.grad.numpy().copy()))
+        h1.remove()
+        h2.remove()
+        h3 = m.register_full_backward_hook(lambda mod, gi, go: (gi[0] * 0 + 1,))
+        x = lib.tensor(x0, dtype=lib.float32, requires_grad=True)
+        m(x).sum().backward()
+        assert x.grad.numpy().tolist() == np.ones((4, 3)).tolist()
+        h3.remove()
+        x = lib.tensor(x0, dtype=lib.float32, requires_grad=True)
+        m(x).sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), np.tile(w.sum(0), (4, 1)), rtol=1e-6)
+    (s_ours, gx_ours, gw_ours), (s_torch, gx_torch, gw_torch) = results
+    assert [s[0] for s in s_ours] == [s[0] for s in s_torch] == ["pre", "hook"]
+    for a, b in zip(s_ours, s_torch):
+        for u, v in zip(a[1:], b[1:]):
+            np.testing.assert_allclose(u, v, rtol=1e-6)
+    np.testing.assert_allclose(gx_ours, gx_torch, rtol=1e-6)
+    np.testing.assert_allclose(gw_ours, gw_torch, rtol=1e-6)
+
+
+def test_backward_hook_when_no_input_requires_grad(torch):
+    for lib in (dm, torch):
+        m = lib.nn.Linear(3, 2)
+        seen = []
+        m.register_full_backward_hook(lambda mod, gi, go: seen.append((gi, tuple(go[0].shape))))
+        with pytest.warns(UserWarning) if lib is torch else _nothing():
+            m(lib.ones(4, 3)).sum().backward()
+        assert seen == [((None,), (4, 2))]
+        with lib.no_grad():
+            m(lib.ones(4, 3))                       # no graph: nothing wrapped, nothing fires
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_training_loop_matches_torch(torch):
+    """A small classifier trained 10 steps with Adam: every parameter and buffer as torch's."""
+    def model(lib):
+        nn = lib.nn
+        return nn.Sequential(nn.Linear(5, 16), nn.BatchNorm1d(16), nn.GELU(), nn.Dropout(0.0),
+                             nn.Linear(16, 16), nn.LayerNorm(16), nn.Tanh(), nn.Linear(16, 3))
+
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((32, 5)), rng.integers(0, 3, 32)
+    ours, theirs = model(dm).double(), model(torch).double()
+    theirs.load_state_dict(to_torch_state(torch, ours.state_dict()))
+    loss_fns = (dm.nn.CrossEntropyLoss(label_smoothing=0.05), torch.nn.CrossEntropyLoss(label_smoothing=0.05))
+    opts = (dm.optim.Adam(ours.parameters(), lr=1e-2, weight_decay=1e-3),
+            torch.optim.Adam(theirs.parameters(), lr=1e-2, weight_decay=1e-3))
+    for step in range(10):
+        for lib, m, loss_fn, opt in zip((dm, torch), (ours, theirs), loss_fns, opts):
+            opt.zero_grad()
+            loss = loss_fn(m(lib.tensor(x)), lib.tensor(y))
+            loss.backward()
+            opt.step()
+    for (k, a), (_, b) in zip(ours.state_dict().items(), theirs.state_dict().items()):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-7, atol=1e-9, err_msg=k)
+    ours.eval()
+    theirs.eval()
+    np.testing.assert_allclose(ours(dm.tensor(x)).detach().numpy(), theirs(torch.tensor(x)).detach().numpy(),
+                               rtol=1e-7, atol=1e-9)

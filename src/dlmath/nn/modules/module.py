@@ -153,6 +153,8 @@ class Module:
         setattr_(self, "_forward_hooks_always_called", _HookDict())
         setattr_(self, "_forward_pre_hooks", _HookDict())
         setattr_(self, "_forward_pre_hooks_with_kwargs", _HookDict())
+        setattr_(self, "_backward_hooks", _HookDict())
+        setattr_(self, "_backward_pre_hooks", _HookDict())
         setattr_(self, "_state_dict_hooks", _HookDict())
         setattr_(self, "_load_state_dict_pre_hooks", _HookDict())
 
@@ -161,8 +163,9 @@ class Module:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args, **kwargs):
-        # the common case (no hooks) costs two dict truth tests on top of forward
-        if not (self._forward_pre_hooks or self._forward_hooks):
+        # the common case (no hooks) costs three dict truth tests on top of forward
+        if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
+                or self._backward_pre_hooks):
             return self.forward(*args, **kwargs)
         return self._call_with_hooks(args, kwargs)
 
@@ -179,6 +182,10 @@ class Module:
                 result = hook(self, args)
                 if result is not None:
                     args = result if isinstance(result, tuple) else (result,)
+        bw_state = None
+        if self._backward_hooks or self._backward_pre_hooks:
+            bw_state = _BackwardHookState(self)
+            args = bw_state.wrap_inputs(args)
         try:
             out = self.forward(*args, **kwargs)
         except Exception:
@@ -197,7 +204,24 @@ class Module:
                 result = hook(self, args, out)
             if result is not None:
                 out = result
+        if bw_state is not None:
+            out = bw_state.wrap_outputs(out)
         return out
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """``hook(module, grad_input, grad_output) -> None or new grad_input`` runs when the
+        gradients with respect to the module's tensor inputs have been computed (grad_input:
+        one entry per positional tensor argument, None where none flows)."""
+        handle = RemovableHandle(self._backward_hooks)
+        _add_hook(self._backward_hooks, handle.id, hook, prepend)
+        return handle
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """``hook(module, grad_output) -> None or new grad_output`` runs when the gradients
+        with respect to the module's outputs arrive, before they flow into it."""
+        handle = RemovableHandle(self._backward_pre_hooks)
+        _add_hook(self._backward_pre_hooks, handle.id, hook, prepend)
+        return handle
 
     def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
         """``hook(module, args) -> None or new args`` runs before ``forward``
@@ -689,6 +713,113 @@ class Module:
 
 
 _EXTRA_STATE_KEY_SUFFIX = "_extra_state"
+
+
+def _identity_function():
+    """An identity autograd Function over several tensors whose backward calls ``ctx.on_grads``
+    (made on first use: nn is loaded before autograd.Function is needed)."""
+    global _Identity
+    if _Identity is None:
+        from ...autograd.function import Function
+
+        class Identity(Function):
+            @staticmethod
+            def forward(ctx, on_grads, *tensors):
+                ctx.on_grads = on_grads
+                outs = tuple(t.view_as(t) for t in tensors)
+                # one output as a Tensor: dlmath's Function.apply does not take a 1-tuple
+                return outs[0] if len(outs) == 1 else outs
+
+            @staticmethod
+            def backward(ctx, *grads):
+                return (None,) + tuple(ctx.on_grads(grads))
+
+        _Identity = Identity
+    return _Identity
+
+
+_Identity = None
+
+
+class _BackwardHookState:
+    """One call's bridge between the module's outputs and inputs in the backward pass
+    (torch's BackwardHook): the output identity receives grad_output and runs the pre-hooks,
+    the input identity receives grad_input and runs the full backward hooks."""
+
+    def __init__(self, module):
+        self.module = module
+        self.grad_output = None
+        self.n_inputs = 0
+        self.input_positions = ()
+
+    def wrap_inputs(self, args):
+        from ..._grad_mode import is_grad_enabled
+        positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+        self.n_inputs = len(args)
+        self.input_positions = positions
+        live = [i for i in positions if args[i].requires_grad]
+        if not live or not is_grad_enabled():
+            self.input_positions = ()
+            return args
+        wrapped = _identity_function().apply(self._on_grad_input, *(args[i] for i in live))
+        if isinstance(wrapped, Tensor):
+            wrapped = (wrapped,)
+        args = list(args)
+        for i, w in zip(live, wrapped):
+            args[i] = w
+        self.live = live
+        return tuple(args)
+
+    def wrap_outputs(self, out):
+        from ..._grad_mode import is_grad_enabled
+        single = isinstance(out, Tensor)
+        outs = (out,) if single else out
+        if not isinstance(outs, tuple) or not is_grad_enabled():
+            return out
+        live = [i for i, o in enumerate(outs) if isinstance(o, Tensor) and o.requires_grad]
+        if not live:
+            return out
+        self.out_live, self.n_out = live, len(outs)
+        wrapped = _identity_function().apply(self._on_grad_output, *(outs[i] for i in live))
+        if isinstance(wrapped, Tensor):
+            wrapped = (wrapped,)
+        outs = list(outs)
+        for i, w in zip(live, wrapped):
+            outs[i] = w
+        return outs[0] if single else tuple(outs)
+
+    def _on_grad_output(self, grads):
+        full = [None] * self.n_out
+        for i, g in zip(self.out_live, grads):
+            full[i] = g
+        grad_output = tuple(full)
+        for hook in list(self.module._backward_pre_hooks.values()):
+            result = hook(self.module, grad_output)
+            if result is not None:
+                grad_output = tuple(result) if isinstance(result, (tuple, list)) else (result,)
+        self.grad_output = grad_output
+        if not self.input_positions:
+            # no input needs a gradient: the hooks run now, with grad_input all None (as torch)
+            self._run_hooks((None,) * max(1, self.n_inputs))
+        return tuple(grad_output[i] for i in self.out_live)
+
+    def _on_grad_input(self, grads):
+        full = [None] * self.n_inputs
+        for i, g in zip(self.live, grads):
+            full[i] = g
+        grad_input = self._run_hooks(tuple(full))
+        return tuple(grad_input[i] for i in self.live)
+
+    def _run_hooks(self, grad_input):
+        for hook in list(self.module._backward_hooks.values()):
+            result = hook(self.module, grad_input, self.grad_output)
+            if result is not None:
+                result = tuple(result) if isinstance(result, (tuple, list)) else (result,)
+                if len(result) != len(grad_input):
+                    raise RuntimeError(f"Backward hook returned an invalid number of grad_input, got "
+                                       f"{len(result)}, but expected {len(grad_input)}")
+                grad_input = result
+        return grad_input
 
 
 def _as_value(value):
