@@ -49,6 +49,16 @@ SCHEDULES = {
                                                                 div_factor=10.0, final_div_factor=100.0)),
     "OneCycleLR-no-momentum": ("Adagrad", lambda L, o: L.OneCycleLR(o, max_lr=0.3, total_steps=40,
                                                                     cycle_momentum=False)),
+    "MultiplicativeLR": ("SGD", lambda L, o: L.MultiplicativeLR(o, lr_lambda=lambda e: 0.9 if e % 2 else 1.05)),
+    "ConstantLR": ("SGD", lambda L, o: L.ConstantLR(o, factor=0.25, total_iters=6)),
+    "PolynomialLR": ("Adam", lambda L, o: L.PolynomialLR(o, total_iters=20, power=2.0)),
+    "CosineAnnealingWarmRestarts": ("SGD", lambda L, o: L.CosineAnnealingWarmRestarts(o, T_0=4, T_mult=2,
+                                                                                      eta_min=0.001)),
+    "CosineAnnealingWarmRestarts-1": ("SGD", lambda L, o: L.CosineAnnealingWarmRestarts(o, T_0=7)),
+    "ChainedScheduler": ("SGD", lambda L, o: L.ChainedScheduler(
+        [L.ConstantLR(o, factor=0.5, total_iters=4), L.ExponentialLR(o, gamma=0.9)])),
+    "SequentialLR-constant-warmup": ("Adam", lambda L, o: L.SequentialLR(
+        o, [L.ConstantLR(o, factor=0.1, total_iters=3), L.PolynomialLR(o, total_iters=15)], milestones=[3])),
     "SequentialLR": ("SGD", lambda L, o: L.SequentialLR(
         o, [L.LinearLR(o, start_factor=0.1, total_iters=5), L.CosineAnnealingLR(o, T_max=12, eta_min=0.01)],
         milestones=[5])),
@@ -71,12 +81,13 @@ def momenta(opt):
 def run(lib, kind, make, steps=30, opt=None, sched=None):
     opt = opt or make_optimizer(lib, kind)
     sched = sched or make(lib.optim.lr_scheduler, opt)
-    seen = [(list(sched.get_last_lr()), [g["lr"] for g in opt.param_groups], momenta(opt), sched.last_epoch)]
+    seen = [(list(sched.get_last_lr()), [g["lr"] for g in opt.param_groups], momenta(opt),
+             getattr(sched, "last_epoch", None))]
     for _ in range(steps):
         opt.step()
         sched.step()
         seen.append((list(sched.get_last_lr()), [g["lr"] for g in opt.param_groups], momenta(opt),
-                     sched.last_epoch))
+                     getattr(sched, "last_epoch", None)))
     return seen, opt, sched
 
 
@@ -226,6 +237,20 @@ def test_step_with_epoch_uses_closed_form(torch):
     assert seqs[0] == seqs[1] == [0.1 * 0.25, 0.05 * 0.25]
 
 
+def test_warm_restarts_with_fractional_epochs(torch):
+    seqs = []
+    for lib in (dm, torch):
+        opt = make_optimizer(lib)
+        sched = lib.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=3, T_mult=2, eta_min=0.01)
+        seq = []
+        for epoch in np.arange(0, 20, 0.37):
+            opt.step()
+            sched.step(float(epoch))
+            seq.append(list(sched.get_last_lr()) + [sched.T_i, sched.T_cur, sched.last_epoch])
+        seqs.append(seq)
+    np.testing.assert_allclose(seqs[0], seqs[1], rtol=1e-13)
+
+
 def test_scheduler_before_optimizer_warns(torch):
     for lib in (dm, torch):
         opt = make_optimizer(lib)
@@ -278,6 +303,12 @@ BAD = [
      ValueError, "number of milestones to be equal to 0"),
     ("Sequential plateau", lambda L, o: L.SequentialLR(o, [L.StepLR(o, 2), L.ReduceLROnPlateau(o)],
                                                        milestones=[3]), ValueError, "ReduceLROnPlateau"),
+    ("ConstantLR factor", lambda L, o: L.ConstantLR(o, factor=1.5), ValueError, "factor=1.5"),
+    ("MultiplicativeLR callable", lambda L, o: L.MultiplicativeLR(o, 0.9), TypeError, "got float"),
+    ("WarmRestarts T_0", lambda L, o: L.CosineAnnealingWarmRestarts(o, T_0=0), ValueError, "T_0, but got 0"),
+    ("WarmRestarts T_mult", lambda L, o: L.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=0), ValueError,
+     "T_mult >= 1, but got 0"),
+    ("Chained empty", lambda L, o: L.ChainedScheduler([]), ValueError, "at least one scheduler"),
     ("not an optimizer", lambda L, o: L.StepLR(object(), 2), TypeError, "object is not an Optimizer"),
 ]
 
