@@ -337,6 +337,55 @@ def test_prelu_default_init_and_errors(torch):
     assert_raises_like_torch(lambda lib: lib.nn.PReLU(3)(lib.ones(3)))        # a 1-D input has 1 channel
 
 
+@pytest.mark.parametrize("cls,shape", [("Dropout1d", (40, 50, 7)), ("Dropout1d", (50, 7)),
+                                       ("Dropout2d", (20, 50, 3, 4)), ("Dropout3d", (10, 50, 2, 3, 2)),
+                                       ("Dropout3d", (50, 2, 3, 2))])
+def test_channel_dropout_zeroes_whole_channels(cls, shape):
+    dm.manual_seed(0)
+    d = getattr(dm.nn, cls)(0.3)
+    x = dm.ones(*shape, requires_grad=True)
+    y = d(x)
+    a = y.detach().numpy()
+    batched = len(shape) == {"Dropout1d": 3, "Dropout2d": 4, "Dropout3d": 5}[cls]
+    per_channel = a.reshape((shape[0] * shape[1] if batched else shape[0], -1))
+    assert all(len(np.unique(row)) == 1 for row in per_channel)          # a channel is kept or dropped whole
+    kept = per_channel[:, 0] != 0
+    assert abs(kept.mean() - 0.7) < 0.15
+    np.testing.assert_allclose(per_channel[kept], 1 / 0.7, rtol=1e-6)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), a)                      # the gradient is the mask
+    d.eval()
+    assert np.array_equal(d(x).detach().numpy(), x.detach().numpy())
+
+
+def test_channel_dropout_input_checks_like_torch(torch):
+    assert_raises_like_torch(lambda lib: lib.nn.Dropout1d()(lib.ones(2, 3, 4, 5)))
+    for lib in (dm, torch):
+        with pytest.warns(UserWarning, match="3D input to dropout2d"):
+            lib.nn.Dropout2d()(lib.ones(2, 3, 4))
+        with pytest.warns(UserWarning, match="dropout3d"):
+            lib.nn.Dropout3d()(lib.ones(2, 3, 4))
+        assert repr(lib.nn.Dropout2d(0.3)) == "Dropout2d(p=0.3, inplace=False)"
+        assert repr(lib.nn.AlphaDropout(0.2)) == "AlphaDropout(p=0.2, inplace=False)"
+        with pytest.raises(ValueError):
+            lib.nn.AlphaDropout(2)
+
+
+def test_alpha_dropout_keeps_mean_and_variance():
+    dm.manual_seed(0)
+    d = dm.nn.AlphaDropout(0.2)
+    x = dm.randn(500, 400, dtype=dm.float64)
+    y = d(x).numpy()
+    assert abs(y.mean()) < 0.01 and abs(y.std() - 1) < 0.01
+    # dropped units all take one value: a * alpha' + c
+    alpha_p = -1.0507009873554805 * 1.6732632423543772
+    a = 1 / math.sqrt(0.8 * (1 + 0.2 * alpha_p ** 2))
+    dropped = np.isclose(y, a * alpha_p - a * alpha_p * 0.2)
+    assert abs(dropped.mean() - 0.2) < 0.01
+    d.eval()
+    assert d(x) is x
+
+
 def test_dropout_gradient_is_the_mask():
     d = dm.nn.Dropout(0.5)
     x = dm.ones(50, 50, requires_grad=True)
