@@ -359,3 +359,15 @@ def test_all_is_complete():
              "gaussian_nll_loss", "silu", "one_hot", "linear", "dropout"]
     for n in names:
         assert n in F(dm).__all__ and callable(getattr(F(dm), n))
+
+
+def test_empty_inputs_like_torch(torch):
+    for mod in (dm, torch):
+        q = mod.ones(2, 3, 4, requires_grad=True)
+        out = F(mod).scaled_dot_product_attention(q, mod.zeros(2, 0, 4), mod.zeros(2, 0, 5))
+        out.sum().backward()
+        assert tuple(out.shape) == (2, 3, 5) and float(out.abs().sum()) == 0 and float(q.grad.abs().sum()) == 0
+        x = mod.zeros(0, 4, requires_grad=True)
+        y = F(mod).layer_norm(x, (4,), mod.ones(4), mod.zeros(4))
+        y.sum().backward()
+        assert tuple(y.shape) == (0, 4) and tuple(x.grad.shape) == (0, 4)
