@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from ..creation import full_like
-from .optimizer import Optimizer, _check_flags, _check_lr, _check_nonneg, _step_tensor, _value
+from .optimizer import (Optimizer, _check_flags, _check_lr, _check_nonneg, _check_real, _step_tensor,
+                        _value)
 
 __all__ = ["Adagrad"]
 
@@ -43,6 +44,7 @@ class Adagrad(Optimizer):
                 self._init_state(p)
 
     def _init_state(self, p):
+        _check_real("Adagrad", p)
         state = self.state[p]
         state["step"] = _step_tensor()
         # torch reads the optimiser's default here, not the group's

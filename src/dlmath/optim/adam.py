@@ -5,7 +5,8 @@ import math
 
 from ..tensor import Tensor
 from ..creation import zeros_like
-from .optimizer import Optimizer, _check_flags, _check_lr, _check_nonneg, _step_tensor, _value
+from .optimizer import (Optimizer, _check_flags, _check_lr, _check_nonneg, _check_real, _step_tensor,
+                        _value)
 
 __all__ = ["Adam", "AdamW"]
 
@@ -89,6 +90,7 @@ class Adam(Optimizer):
         for p, grad in self._params_with_grad(group):
             state = self.state[p]
             if len(state) == 0:
+                _check_real(type(self).__name__, p)
                 state["step"] = _step_tensor()
                 state["exp_avg"] = zeros_like(p)
                 state["exp_avg_sq"] = zeros_like(p)

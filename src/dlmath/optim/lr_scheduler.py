@@ -380,7 +380,8 @@ class CosineAnnealingLR(LRScheduler):
         if self._is_initial:
             return _lrs(self.optimizer)
         if self._step_count == 1 and self.last_epoch > 0:
-            return [self.eta_min + (base - self.eta_min) * (1 + math.cos(self.last_epoch * math.pi / self.T_max)) / 2
+            return [self.eta_min
+                    + (base - self.eta_min) * (1 + math.cos(self.last_epoch * math.pi / self.T_max)) / 2
                     for base, g in zip(self.base_lrs, groups)]
         if (self.last_epoch - 1 - self.T_max) % (2 * self.T_max) == 0:
             # at the bottom of a period the ratio form would divide by zero: add the step instead
@@ -671,7 +672,8 @@ class OneCycleLR(LRScheduler):
             if not isinstance(epochs, int) or epochs <= 0:
                 raise ValueError(f"OneCycleLR: Expected positive integer epochs, but got {epochs}")
             if not isinstance(steps_per_epoch, int) or steps_per_epoch <= 0:
-                raise ValueError(f"OneCycleLR: Expected positive integer steps_per_epoch, but got {steps_per_epoch}")
+                raise ValueError(f"OneCycleLR: Expected positive integer steps_per_epoch, "
+                                 f"but got {steps_per_epoch}")
             self.total_steps = epochs * steps_per_epoch
         else:
             raise ValueError("OneCycleLR: You must define either total_steps OR (epochs AND steps_per_epoch)")

@@ -147,6 +147,15 @@ def _check_lr(name, lr):
     _check_nonneg(name, "learning rate", lr)
 
 
+def _check_real(name, p):
+    """torch's adaptive optimisers treat a complex parameter as pairs of reals (view_as_real);
+    the core has no view_as_real yet, and g * g on complex numbers would be a different rule."""
+    if p.is_complex():
+        raise NotImplementedError(f"{name}: complex parameters are not supported (shape {tuple(p.shape)}, "
+                                  f"dtype {p.dtype}): torch updates them through view_as_real, which dlmath "
+                                  "lacks")
+
+
 class Optimizer:
     """Base class of the optimisers (torch.optim.Optimizer).
 

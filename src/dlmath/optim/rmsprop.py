@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from ..creation import zeros_like
-from .optimizer import Optimizer, _check_flags, _check_lr, _check_nonneg, _step_tensor, _value
+from .optimizer import (Optimizer, _check_flags, _check_lr, _check_nonneg, _check_real, _step_tensor,
+                        _value)
 
 __all__ = ["RMSprop"]
 
@@ -60,6 +61,7 @@ class RMSprop(Optimizer):
         for p, grad in self._params_with_grad(group):
             state = self.state[p]
             if len(state) == 0:
+                _check_real(type(self).__name__, p)
                 state["step"] = _step_tensor()
                 state["square_avg"] = zeros_like(p)
                 if momentum > 0:
