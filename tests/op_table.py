@@ -394,3 +394,39 @@ op("bitwise_or", lambda lib, a, b: lib.bitwise_or(a, b), [INTS], fd=False, grad=
 op("bitwise_xor", lambda lib, a, b: a ^ b, [INTS], fd=False, grad=False)
 op("bitwise_not", lambda lib, a: ~a, [(Arg((3, 4), dtype="int64"),), (Arg((3, 4), dtype="bool"),)],
    fd=False, grad=False)
+# ------------------------------------------------ nn.functional (issue #10) ----
+# the training stack's functions: forward mode, batched rules and second order, generically
+# (their torch, finite-difference and error tests are in tests/test_nn_functional.py and test_nn_fused.py)
+_NNF_MASK = np.array([[True, False, True, True], [True, True, False, False], [True, True, True, False]])
+op("F.leaky_relu", lambda lib, a: lib.nn.functional.leaky_relu(a, 0.1), [(Arg((3, 4), domain="grid"),)])
+op("F.elu", lambda lib, a: lib.nn.functional.elu(a), [(Arg((3, 4), domain="grid"),)])
+op("F.glu", lambda lib, a: lib.nn.functional.glu(a, 1), [((3, 4),)])
+# twice=False: forward over forward through the fused LayerNormFunction misses the second-order term (a
+# Function's jvp sees forward's detached inputs: the xfail in test_nn_fused.py); hessian, hvp and
+# create_graph are tested there
+op("F.layer_norm", lambda lib, a, w, b: lib.nn.functional.layer_norm(a, (4,), w, b), [((3, 4), (4,), (4,))],
+   twice=False)
+op("F.rms_norm", lambda lib, a, w: lib.nn.functional.rms_norm(a, (4,), w), [((3, 4), (4,))])
+op("F.batch_norm_train", lambda lib, a, w, b: lib.nn.functional.batch_norm(a, None, None, w, b, training=True),
+   [((4, 3), (3,), (3,))])
+op("F.normalize", lambda lib, a: lib.nn.functional.normalize(a, dim=-1), [((3, 4),)])
+op("F.cosine_similarity", lambda lib, a, b: lib.nn.functional.cosine_similarity(a, b), [((3, 4), (3, 4))])
+op("F.pairwise_distance", lambda lib, a, b: lib.nn.functional.pairwise_distance(a, b), [((3, 4), (3, 4))])
+op("F.bilinear", lambda lib, a, b, w: lib.nn.functional.bilinear(a, b, w), [((2, 3), (2, 2), (4, 3, 2))])
+op("F.embedding", lambda lib, w: lib.nn.functional.embedding(lib.tensor([[0, 2], [3, 0]]), w), [((4, 3),)])
+op("F.pad_reflect", lambda lib, a: lib.nn.functional.pad(a, (2, 1), mode="reflect"), [((2, 4),)])
+op("F.pad_constant", lambda lib, a: lib.nn.functional.pad(a, (1, 2, 0, 1), value=0.5), [((2, 3),)])
+op("F.sdpa", lambda lib, q, k, v: lib.nn.functional.scaled_dot_product_attention(q, k, v),
+   [((2, 3, 4), (2, 4, 4), (2, 4, 2))])
+op("F.sdpa_bool_mask", lambda lib, q, k, v: lib.nn.functional.scaled_dot_product_attention(
+    q, k, v, attn_mask=lib.tensor(_NNF_MASK)), [((2, 3, 4), (2, 4, 4), (2, 4, 2))])
+op("F.smooth_l1_loss", lambda lib, a, b: lib.nn.functional.smooth_l1_loss(a, b, reduction="none"),
+   [(Arg((3, 4), domain="grid"), Arg((3, 4), domain="grid_shift"))])
+op("F.huber_loss", lambda lib, a, b: lib.nn.functional.huber_loss(a, b, delta=0.5),
+   [(Arg((3, 4), domain="grid"), Arg((3, 4), domain="grid_shift"))])
+op("F.gaussian_nll_loss", lambda lib, a, b, v: lib.nn.functional.gaussian_nll_loss(a, b, v, reduction="sum"),
+   [((3, 4), (3, 4), (3, 4))], domain=("real", "real", "positive"))
+op("F.poisson_nll_loss", lambda lib, a, b: lib.nn.functional.poisson_nll_loss(a, b, reduction="none"),
+   [((3, 4), (3, 4))], domain=("real", "positive"))
+op("F.cosine_embedding_loss", lambda lib, a, b: lib.nn.functional.cosine_embedding_loss(
+    a, b, lib.tensor([1.0, -1.0, 1.0], dtype=a.dtype), reduction="none"), [((3, 4), (3, 4))])
