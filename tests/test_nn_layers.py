@@ -540,3 +540,15 @@ def test_rmsnorm_eps_none_is_the_dtype_epsilon(torch):
     x = np.full((2, 3), 1e-4)
     for dtype in ("float32", "float64"):
         check_module(torch, lambda lib: lib.nn.RMSNorm(3), [x], dtype=dtype)
+
+
+@dlmath_only
+def test_errors_name_the_layer():
+    cases = [(lambda: dm.nn.LayerNorm(4)(dm.ones(2, 3)), RuntimeError, r"LayerNorm\(\(4,\).*\[2, 3\]"),
+             (lambda: dm.nn.RMSNorm(3)(dm.ones(2)), RuntimeError, r"RMSNorm\(\(3,\)"),
+             (lambda: dm.nn.Embedding(4, 2)(dm.tensor([5])), IndexError, r"Embedding\(4, 2\).*index 5"),
+             (lambda: dm.nn.Bilinear(2, 3, 4)(dm.ones(5, 2), dm.ones(4, 3)), RuntimeError, r"Bilinear\(in1_features=2"),
+             (lambda: dm.nn.PReLU(3)(dm.ones(2, 4)), RuntimeError, r"PReLU\(num_parameters=3\).*\(2, 4\)")]
+    for fn, exc, pattern in cases:
+        with pytest.raises(exc, match=pattern):
+            fn()

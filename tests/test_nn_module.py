@@ -665,3 +665,32 @@ def test_training_loop_matches_torch(torch):
     theirs.eval()
     np.testing.assert_allclose(ours(dm.tensor(x)).detach().numpy(), theirs(torch.tensor(x)).detach().numpy(),
                                rtol=1e-7, atol=1e-9)
+
+
+def test_state_dict_hooks_like_torch(torch):
+    for lib in (dm, torch):
+        m = lib.nn.Sequential(lib.nn.Linear(2, 2))
+        calls = []
+        h1 = m[0].register_state_dict_pre_hook(lambda mod, prefix, keep_vars: calls.append(("pre", prefix)))
+
+        def post(mod, sd, prefix, local_metadata):
+            calls.append(("post", prefix))
+            sd[prefix + "extra"] = lib.zeros(1)
+        h2 = m[0].register_state_dict_post_hook(post)
+        sd = m.state_dict()
+        assert calls == [("pre", "0."), ("post", "0.")] and "0.extra" in sd
+        h1.remove()
+        h2.remove()
+        assert list(m.state_dict()) == ["0.weight", "0.bias"]
+
+        def rename(mod, state_dict, prefix, local_metadata, strict, missing, unexpected, errors):
+            for k in list(state_dict):
+                if k.startswith(prefix + "old_"):
+                    state_dict[prefix + k[len(prefix) + 4:]] = state_dict.pop(k)
+        m[0].register_load_state_dict_pre_hook(rename)
+        seen = []
+        m[0].register_load_state_dict_post_hook(lambda mod, keys: seen.append(list(keys.missing_keys)))
+        old = {"0.old_weight": lib.ones(2, 2), "0.old_bias": lib.zeros(2)}
+        res = m.load_state_dict(old)
+        assert res.missing_keys == [] and res.unexpected_keys == [] and "0.old_weight" in old
+        assert m[0].weight.tolist() == [[1.0, 1.0], [1.0, 1.0]] and seen == [[]]

@@ -12,7 +12,7 @@ import math
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
-from .module import Module
+from .module import Module, _named_error
 
 __all__ = ["Identity", "Linear", "Bilinear"]
 
@@ -71,7 +71,7 @@ class Linear(Module):
         try:
             return F.linear(input, self.weight, self.bias)
         except RuntimeError as e:   # name the layer; free on the happy path
-            raise RuntimeError(f"{self!r}: {e}") from None
+            raise _named_error(self, e) from None
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
@@ -107,7 +107,7 @@ class Bilinear(Module):
         try:
             return F.bilinear(input1, input2, self.weight, self.bias)
         except RuntimeError as e:   # name the layer; free on the happy path
-            raise RuntimeError(f"{self!r}: {e}") from None
+            raise _named_error(self, e) from None
 
     def extra_repr(self):
         return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "

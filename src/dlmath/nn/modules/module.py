@@ -156,7 +156,9 @@ class Module:
         setattr_(self, "_backward_hooks", _HookDict())
         setattr_(self, "_backward_pre_hooks", _HookDict())
         setattr_(self, "_state_dict_hooks", _HookDict())
+        setattr_(self, "_state_dict_pre_hooks", _HookDict())
         setattr_(self, "_load_state_dict_pre_hooks", _HookDict())
+        setattr_(self, "_load_state_dict_post_hooks", _HookDict())
 
     # --- the forward pass ----------------------------------------------------------
     def forward(self, *args, **kwargs):
@@ -584,6 +586,8 @@ class Module:
         detached (sharing memory) unless ``keep_vars``."""
         if args:   # torch's deprecated positional form state_dict(destination, prefix, keep_vars)
             destination, prefix, keep_vars = (list(args) + [destination, prefix, keep_vars][len(args):])[:3]
+        for hook in self._state_dict_pre_hooks.values():
+            hook(self, prefix, keep_vars)
         if destination is None:
             destination = OrderedDict()
             destination._metadata = OrderedDict()
@@ -603,10 +607,12 @@ class Module:
     def _load_state_dict_pre_hook(self, state_dict, prefix, local_metadata):
         """A subclass's chance to adapt an older layout of its keys before loading (BatchNorm)."""
 
-    def _check_state_dict(self, state_dict, prefix, metadata, plan, missing, unexpected, errors):
+    def _check_state_dict(self, state_dict, prefix, metadata, plan, missing, unexpected, errors, strict=True):
         """Check this module's keys (recursively); record what to copy in ``plan``, write nothing."""
         local_metadata = {} if metadata is None else metadata.get(prefix[:-1], {})
         self._load_state_dict_pre_hook(state_dict, prefix, local_metadata)
+        for hook in self._load_state_dict_pre_hooks.values():
+            hook(self, state_dict, prefix, local_metadata, strict, missing, unexpected, errors)
         local = {k: v for k, v in self._parameters.items() if v is not None}
         local.update((k, v) for k, v in self._buffers.items()
                      if v is not None and k not in self._non_persistent_buffers_set)
@@ -643,7 +649,7 @@ class Module:
         for name, child in self._modules.items():
             if child is not None:
                 child._check_state_dict(state_dict, prefix + name + ".", metadata, plan, missing,
-                                        unexpected, errors)
+                                        unexpected, errors, strict)
 
     def load_state_dict(self, state_dict, strict=True, assign=False):
         """Copy parameters and buffers from ``state_dict`` (in place, under no_grad, so an
@@ -659,7 +665,7 @@ class Module:
         metadata = getattr(state_dict, "_metadata", None)
         state_dict = OrderedDict(state_dict)     # a copy: the pre-hooks may add keys
         plan, missing, unexpected, errors = [], [], [], []
-        self._check_state_dict(state_dict, "", metadata, plan, missing, unexpected, errors)
+        self._check_state_dict(state_dict, "", metadata, plan, missing, unexpected, errors, strict)
         if strict:
             if unexpected:
                 errors.insert(0, "Unexpected key(s) in state_dict: {}. ".format(
@@ -683,7 +689,40 @@ class Module:
                         module._buffers[name] = value
                 else:
                     target.copy_(value)
-        return _IncompatibleKeys(missing, unexpected)
+        result = _IncompatibleKeys(missing, unexpected)
+        for module in self.modules():
+            for hook in module._load_state_dict_post_hooks.values():
+                hook(module, result)
+        return result
+
+    def register_state_dict_pre_hook(self, hook):
+        """``hook(module, prefix, keep_vars)`` runs before the module's ``state_dict``."""
+        handle = RemovableHandle(self._state_dict_pre_hooks)
+        self._state_dict_pre_hooks[handle.id] = hook
+        return handle
+
+    def register_state_dict_post_hook(self, hook):
+        """``hook(module, state_dict, prefix, local_metadata)`` runs after the module (and its
+        children) wrote their entries; it may edit ``state_dict`` in place."""
+        handle = RemovableHandle(self._state_dict_hooks)
+        self._state_dict_hooks[handle.id] = hook
+        return handle
+
+    def register_load_state_dict_pre_hook(self, hook):
+        """``hook(module, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+        error_msgs)`` runs before the module's keys are checked; it may rename keys in
+        ``state_dict`` (a copy: the caller's dict is left alone), as torch's."""
+        handle = RemovableHandle(self._load_state_dict_pre_hooks)
+        self._load_state_dict_pre_hooks[handle.id] = hook
+        return handle
+
+    def register_load_state_dict_post_hook(self, hook):
+        """``hook(module, incompatible_keys)`` runs after a successful load. Unlike torch's, it runs
+        once the values are written, so it cannot clear keys to avoid the strict error: dlmath
+        checks everything before writing anything."""
+        handle = RemovableHandle(self._load_state_dict_post_hooks)
+        self._load_state_dict_post_hooks[handle.id] = hook
+        return handle
 
     # --- printing ----------------------------------------------------------------------
     def _get_name(self):
@@ -713,6 +752,14 @@ class Module:
 
 
 _EXTRA_STATE_KEY_SUFFIX = "_extra_state"
+
+
+def _named_error(module, exc):
+    """``exc`` again, its message prefixed with the layer's repr (``Linear(in_features=4, ...): ...``),
+    same type; a layer's forward raises it ``from None`` in an except clause (free on the happy path)."""
+    if type(exc) in (RuntimeError, ValueError, IndexError, TypeError):
+        return type(exc)(f"{module!r}: {exc}")
+    return exc
 
 
 def _identity_function():

@@ -13,7 +13,7 @@ import numbers
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
-from .module import Module
+from .module import Module, _named_error
 
 __all__ = ["LayerNorm", "RMSNorm", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d"]
 
@@ -62,7 +62,10 @@ class LayerNorm(Module):
                 init.zeros_(self.bias)
 
     def forward(self, input):
-        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+        try:
+            return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+        except RuntimeError as e:   # name the layer and its normalized_shape
+            raise _named_error(self, e) from None
 
     def extra_repr(self):
         return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
@@ -91,7 +94,10 @@ class RMSNorm(Module):
             init.ones_(self.weight)
 
     def forward(self, input):
-        return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)
+        try:
+            return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)
+        except RuntimeError as e:   # name the layer and its normalized_shape
+            raise _named_error(self, e) from None
 
     def extra_repr(self):
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
-from .module import Module
+from .module import Module, _named_error
 
 __all__ = ["Embedding"]
 
@@ -61,8 +61,11 @@ class Embedding(Module):
                 self.weight[self.padding_idx].fill_(0)
 
     def forward(self, input):
-        return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
-                           self.scale_grad_by_freq, self.sparse)
+        try:
+            return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
+                               self.scale_grad_by_freq, self.sparse)
+        except (RuntimeError, IndexError) as e:   # name the table (num_embeddings) next to the bad index
+            raise _named_error(self, e) from None
 
     def extra_repr(self):
         s = "{num_embeddings}, {embedding_dim}"
