@@ -269,6 +269,13 @@ def test_attention_dropout_statistics():
     assert F(dm).scaled_dot_product_attention(q, k, v, dropout_p=1.0).abs().sum().item() == 0
 
 
+def test_attention_float32_mask_with_float64_query(torch):
+    m = np.random.default_rng(4).standard_normal((3, 5)).astype(np.float32)
+    grads_like_torch(lambda lib, q, k, v: F(lib).scaled_dot_product_attention(q, k, v, attn_mask=lib.tensor(m)),
+                     *(np.random.default_rng(5).standard_normal(s) for s in ((2, 3, 4), (2, 5, 4), (2, 5, 2))),
+                     torch=torch)
+
+
 ATTENTION_ERRORS = [
     lambda lib: F(lib).scaled_dot_product_attention(lib.ones(2, 3, 4), lib.ones(2, 5, 4), lib.ones(2, 5, 4),
                                                     dropout_p=1.5),
@@ -280,6 +287,8 @@ ATTENTION_ERRORS = [
     lambda lib: F(lib).scaled_dot_product_attention(lib.ones(2, 3, 4), lib.ones(2, 5, 4), lib.ones(2, 5, 4),
                                                     attn_mask=lib.ones(3, 5, dtype=lib.int64)),
     lambda lib: F(lib).scaled_dot_product_attention(lib.ones(1, 4, 3, 2), lib.ones(1, 2, 5, 2), lib.ones(1, 2, 5, 2)),
+    lambda lib: F(lib).scaled_dot_product_attention(lib.ones(2, 3, 4), lib.ones(2, 5, 4), lib.ones(2, 5, 4),
+                                                    attn_mask=lib.zeros(3, 5, dtype=lib.float64)),
 ]
 
 

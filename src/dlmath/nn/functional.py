@@ -695,6 +695,8 @@ def _attention_args(query, key, value, attn_mask, dropout_p, is_causal, scale, e
     mask = None
     if attn_mask is not None:
         m = _tensor_arg(attn_mask, fname, "attn_mask")
+        if m.dtype == dm.float32 and q.dtype != dm.float32:
+            m = m.to(q.dtype)          # torch accepts a float (float32) mask for any query dtype
         if m.dtype != dm.bool and m.dtype != q.dtype:
             raise RuntimeError(f"{fname}: Expected attn_mask dtype to be bool or float or to match query dtype, "
                                f"but got attn_mask.dtype: {m.dtype} and query.dtype: {q.dtype} instead.")
