@@ -599,3 +599,69 @@ def test_complex_parameters_are_refused_by_adaptive_optimisers(name):
         opt = getattr(dm.optim, name)([z])
         z.grad = dm.ones_like(z)
         opt.step()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_dlmath_state_dict_loads_into_torch(torch, name):
+    """The other direction: a dlmath state dict (tensors converted) resumes torch's trajectory."""
+    kw = dict(lr=0.01, momentum=0.9) if name in ("SGD", "RMSprop") else dict(lr=0.01)
+    params = make_params(dm, "float32")
+    opt = getattr(dm.optim, name)(params, **kw)
+    train(dm, opt, params, "float32", 10)
+    sd = opt.state_dict()
+    tsd = {"state": {i: {k: (torch.tensor(v.detach().numpy().copy()) if isinstance(v, dm.Tensor) else v)
+                         for k, v in st.items()} for i, st in sd["state"].items()},
+           "param_groups": copy.deepcopy(sd["param_groups"])}
+    tparams = make_params(torch, "float32", init=[to_numpy(p).copy() for p in params])
+    topt = getattr(torch.optim, name)(tparams)
+    topt.load_state_dict(tsd)
+    theirs = train(torch, topt, tparams, "float32", 10, start=10)
+    ours = train(dm, opt, params, "float32", 10, start=10)
+    assert_same_trajectory(ours, theirs, "float32", name)
+
+
+def test_zero_grad_detaches_a_recorded_grad(torch):
+    """A gradient made with create_graph=True has a history: zero_grad(set_to_none=False) cuts it."""
+    for lib in (dm, torch):
+        x = lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad=True)
+        (x ** 3).sum().backward(create_graph=True)
+        assert x.grad.grad_fn is not None
+        opt = lib.optim.SGD([x], lr=0.1)
+        opt.zero_grad(set_to_none=False)
+        assert x.grad.grad_fn is None and not x.grad.requires_grad
+        assert to_numpy(x.grad).tolist() == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_nn_training_loop_matches_torch(torch, dtype):
+    """The whole loop with modules: Sequential(Linear, Tanh, Linear) with torch's weights, MSE loss,
+    AdamW and a OneCycleLR schedule stepped per batch, 20 steps; weights and losses compared."""
+    torch.manual_seed(0)
+    ref = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2))
+    weights = {k: v.detach().numpy().astype(dtype) for k, v in ref.state_dict().items()}
+    results = []
+    for lib in (dm, torch):
+        model = lib.nn.Sequential(lib.nn.Linear(3, 8), lib.nn.Tanh(), lib.nn.Linear(8, 2))
+        model.load_state_dict({k: lib.tensor(v.copy()) for k, v in weights.items()})
+        if dtype == "float64":
+            model.double()
+        opt = lib.optim.AdamW(model.parameters(), lr=0.01, weight_decay=0.05)
+        sched = lib.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.05, total_steps=20)
+        losses = []
+        for k in range(20):
+            x, y = BATCHES[k % len(BATCHES)]
+            x, y = lib.tensor(x, dtype=getattr(lib, dtype)), lib.tensor(y, dtype=getattr(lib, dtype))
+            opt.zero_grad()
+            loss = lib.nn.functional.mse_loss(model(x), y)
+            loss.backward()
+            opt.step()
+            sched.step()
+            losses.append(loss.item())
+        results.append((losses, {k: to_numpy(v).copy() for k, v in model.state_dict().items()},
+                        opt.param_groups[0]["betas"]))
+    (l1, w1, b1), (l2, w2, b2) = results
+    np.testing.assert_allclose(l1, l2, **TOL[dtype])
+    assert b1 == b2
+    for k in w2:
+        assert w1[k].dtype == w2[k].dtype == np.dtype(dtype)
+        np.testing.assert_allclose(w1[k], w2[k], **TOL[dtype], err_msg=k)
