@@ -9,7 +9,7 @@ import copy
 import numpy as np
 import pytest
 
-from helpers import AGAINST_TORCH, dlmath_only, dm, dtype_name, load_torch, to_numpy
+from helpers import AGAINST_TORCH, dlmath_only, dm, dtype_name, to_numpy
 
 RNG = np.random.default_rng(7)
 INIT = [RNG.standard_normal((5, 3)) * 0.5, RNG.standard_normal(5) * 0.1,
@@ -665,3 +665,19 @@ def test_nn_training_loop_matches_torch(torch, dtype):
     for k in w2:
         assert w1[k].dtype == w2[k].dtype == np.dtype(dtype)
         np.testing.assert_allclose(w1[k], w2[k], **TOL[dtype], err_msg=k)
+
+
+@pytest.mark.parametrize("name", ["Adam", "AdamW", "Adagrad"])
+def test_legacy_numeric_step_becomes_a_tensor(torch, name):
+    """A state dict from before torch 1.12 holds 'step' as a number: loading makes it a 0-d tensor."""
+    for lib in (dm, torch):
+        params = make_params(lib, "float64")
+        opt = getattr(lib.optim, name)(params, lr=0.01)
+        train(lib, opt, params, "float64", 2)
+        sd = copy.deepcopy(opt.state_dict())
+        for st in sd["state"].values():
+            st["step"] = float(st["step"])
+        opt2 = getattr(lib.optim, name)(params)
+        opt2.load_state_dict(sd)
+        step = opt2.state[params[0]]["step"]
+        assert isinstance(step, lib.Tensor) and step.shape == () and step.item() == 2.0

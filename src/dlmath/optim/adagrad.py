@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..creation import full_like
+from ..tensor import Tensor
 from .optimizer import (Optimizer, _check_flags, _check_lr, _check_nonneg, _check_real, _step_tensor,
                         _value)
 
@@ -56,7 +57,6 @@ class Adagrad(Optimizer):
             group.setdefault("maximize", False)
             group.setdefault("differentiable", False)
             group.setdefault("fused", None)
-        from ..tensor import Tensor
         for state in self.state.values():
             if "step" in state and not isinstance(state["step"], Tensor):
                 state["step"] = _step_tensor(state["step"])
