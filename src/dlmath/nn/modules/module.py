@@ -559,6 +559,14 @@ class Module:
         return self._apply(lambda t: t.to(dtype) if t.is_floating_point() or t.is_complex() else t)
 
     def cpu(self):
+        """A no-op: dlmath runs on the CPU."""
+        return self
+
+    def cuda(self, device=None):
+        raise RuntimeError(f"{self._get_name()}.cuda(): dlmath runs on the CPU only")
+
+    def share_memory(self):
+        """A no-op kept for torch's API (dlmath has no multiprocessing tensor sharing)."""
         return self
 
     # --- state dict ------------------------------------------------------------------
