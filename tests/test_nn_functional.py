@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 import pytest
 
-from helpers import (Arg, assert_raises_like_torch, build, compare_with_torch, dm, grads_like_torch,
+from helpers import (AGAINST_TORCH, Arg, assert_raises_like_torch, dlmath_only, build, compare_with_torch, dm, grads_like_torch,
                      materialize, numerical_vjp_check, second_order_check, to_numpy)
 
 
@@ -178,7 +178,8 @@ def test_derivatives(name, fn, samples, check):
     for s in samples:
         args = build(dm, materialize(s))
         numerical_vjp_check(fn, args)
-        if check == "twice":
+        if check == "twice" and not (AGAINST_TORCH and name.startswith("sdpa")):
+            # (torch's CPU attention has no second derivative; dlmath's has)
             second_order_check(fn, args)
 
 
@@ -209,7 +210,7 @@ def test_batch_norm_errors(torch):
                                                            training=True, momentum=None), torch=torch)
     e = assert_raises_like_torch(lambda lib: F(lib).batch_norm(lib.ones(4, 3), lib.zeros(2), lib.ones(3)),
                                  torch=torch)
-    assert "batch_norm" in str(e) and "running_mean" in str(e)
+    assert AGAINST_TORCH or ("batch_norm" in str(e) and "running_mean" in str(e))
 
 
 def test_embedding_padding_row_gets_no_gradient():
@@ -361,6 +362,7 @@ def test_non_tensor_arguments_are_type_errors(torch):
                                                                               lib.ones(1, 1)), torch=torch)
 
 
+@dlmath_only
 def test_all_is_complete():
     names = ["bilinear", "layer_norm", "rms_norm", "batch_norm", "embedding", "normalize", "cosine_similarity",
              "pairwise_distance", "scaled_dot_product_attention", "pad", "leaky_relu", "elu", "glu", "selu",
