@@ -667,7 +667,7 @@ def test_nn_training_loop_matches_torch(torch, dtype):
         np.testing.assert_allclose(w1[k], w2[k], **TOL[dtype], err_msg=k)
 
 
-@pytest.mark.parametrize("name", ["Adam", "AdamW", "Adagrad"])
+@pytest.mark.parametrize("name", ["Adam", "AdamW", "RMSprop", "Adagrad"])
 def test_legacy_numeric_step_becomes_a_tensor(torch, name):
     """A state dict from before torch 1.12 holds 'step' as a number: loading makes it a 0-d tensor."""
     for lib in (dm, torch):
