@@ -272,7 +272,9 @@ def test_state_dict_shares_memory_and_keep_vars():
     assert list(m.state_dict(prefix="lin.")) == ["lin.weight", "lin.bias"]
 
 
+@dlmath_only
 def test_load_state_dict_numpy_values_and_in_place():
+    """dlmath takes NumPy arrays as values (torch wants tensors)."""
     m = dm.nn.Linear(2, 3)
     w = m.weight
     m.load_state_dict({"weight": np.ones((3, 2)), "bias": np.arange(3.0)})
@@ -324,7 +326,9 @@ def test_load_state_dict_size_mismatch_like_torch(torch):
         assert str(ours).replace("dlmath", "torch") == str(theirs)
 
 
+@dlmath_only
 def test_load_state_dict_writes_nothing_on_error():
+    """A deliberate difference: torch copies the keys that fit before raising; dlmath checks first."""
     m = Net.make(dm)
     before = {k: v.clone() for k, v in m.state_dict().items()}
     sd = {k: v + 1 for k, v in m.state_dict().items()}
