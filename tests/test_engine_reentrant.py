@@ -272,3 +272,22 @@ def test_retained_grad_accumulated_under_create_graph_keeps_its_graph(torch):
         grads.append((h.grad.detach().numpy(), a.grad.detach().numpy()))
     np.testing.assert_allclose(grads[0][0], grads[1][0])
     np.testing.assert_allclose(grads[0][1], grads[1][1])
+
+
+def test_function_returning_a_one_tuple_returns_a_one_tuple(torch):
+    grads = []
+    for lib in (dm, torch):
+        class One(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                return (x * 2,)
+
+            @staticmethod
+            def backward(ctx, g):
+                return g * 2
+        x = lib.ones(2, requires_grad=True)
+        out = One.apply(x)
+        assert isinstance(out, tuple) and len(out) == 1
+        out[0].sum().backward()
+        grads.append(x.grad.numpy())
+    np.testing.assert_array_equal(grads[0], grads[1])

@@ -240,9 +240,10 @@ class Function:
             for o, j in zip(outs, dirty):
                 if j is not None:
                     _check_dirty(args[j], cls.__name__)
-        arrays = outs[0]._data if single else tuple(o._data for o in outs)
+        one = len(outs) == 1   # (a 1-tuple from forward is one output, returned as a 1-tuple)
+        arrays = outs[0]._data if one else tuple(o._data for o in outs)
         result = record(op, args, needs if recording else None, arrays)
-        results = [result] if single else list(result)
+        results = [result] if one else list(result)
         for k, (o, r, j) in enumerate(zip(outs, results, dirty)):
             if j is not None:
                 # written in place: the input itself is the output, its history now this node
@@ -252,7 +253,7 @@ class Function:
                     x._tangent = r._tangent
                 if recording:
                     x.grad_fn, x.requires_grad, x._out_idx = op, True, k
-                    restamp(op, x._vc, None if single else k)
+                    restamp(op, x._vc, None if one else k)
                 results[k] = x
                 continue
             r._vc = o._vc   # the inner output's counter: ctx sees writes to the returned tensor
@@ -263,7 +264,7 @@ class Function:
                 r._vc = x._vc
                 r._view_ver = x._vc[0]
             if recording:
-                restamp(op, r._vc, None if single else k)
+                restamp(op, r._vc, None if one else k)
             if id(o) in ctx._non_diff or o._data.dtype.kind not in "fc":
                 r.requires_grad = False
                 r.grad_fn = None
