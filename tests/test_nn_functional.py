@@ -58,6 +58,8 @@ CASES = [
      [((2, 3, 4), (3, 4), (3, 4))], "twice"),
     ("layer_norm_list_shape", lambda lib, x, w: F(lib).layer_norm(x, [5], w), [((2, 5), (5,))], "twice"),
     ("rms_norm", lambda lib, x: F(lib).rms_norm(x, [4]), [((3, 4),)], "twice"),
+    ("rms_norm_float64_weight", lambda lib, x, w: F(lib).rms_norm(x.float(), [4], w).double(),
+     [((3, 4), (4,))], "none"),
     ("rms_norm_weight_eps", lambda lib, x, w: F(lib).rms_norm(x, (3, 4), w, eps=1e-2), [((2, 3, 4), (3, 4))], "twice"),
     ("batch_norm_eval", lambda lib, x, m, v, w, b: F(lib).batch_norm(x, m, v, w, b),
      [((4, 3), _const([0.1, -0.2, 0.3]), _const([1.5, 0.5, 2.0]), (3,), (3,))], "twice"),
@@ -313,6 +315,8 @@ def test_pad_errors(k, torch):
 
 
 MISC_ERRORS = [
+    lambda lib: F(lib).layer_norm(lib.ones(3, 4), (4,), lib.ones(4, dtype=lib.float64)),
+    lambda lib: F(lib).layer_norm(lib.ones(3, 4), (4,), None, lib.ones(4, dtype=lib.float64)),
     lambda lib: F(lib).layer_norm(lib.ones(3, 5), 5),
     lambda lib: F(lib).scaled_dot_product_attention(lib.ones(2, 3, 4, requires_grad=True), lib.ones(2, 3, 4),
                                                     lib.ones(2, 3, 4), attn_mask=lib.ones(3, 3, dtype=lib.bool),

@@ -368,7 +368,11 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     shape, axes = _normalized_shape("layer_norm", x, normalized_shape)
     weight = _affine_arg("layer_norm", weight, shape, "weight")
     bias = _affine_arg("layer_norm", bias, shape, "bias")
-    if _FUSED_LAYER_NORM and all(t is None or t.dtype == x.dtype for t in (weight, bias)):
+    for what, t in (("weight", weight), ("bias", bias)):
+        if t is not None and t.dtype != x.dtype:
+            raise RuntimeError(f"layer_norm: mixed dtype: expect {what} to have the input's scalar type "
+                               f"{x.dtype}, got {t.dtype} (input {shape_str(x.shape)})")
+    if _FUSED_LAYER_NORM:
         return _fused.LayerNormFunction.apply(x, weight, bias, axes, float(eps))
     return _layer_norm_composed(x, axes, weight, bias, eps)
 
@@ -385,7 +389,10 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     if eps is None:
         eps = float(np.finfo(x.dtype).eps)
     y = x * ((x * x).mean(axes, keepdim=True) + eps).rsqrt()
-    return y if weight is None else y * weight
+    if weight is None:
+        return y
+    y = y * weight
+    return y if y.dtype == x.dtype else y.to(x.dtype)   # torch: the result has the input's type
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1,
