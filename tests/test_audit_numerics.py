@@ -595,3 +595,18 @@ def test_double_backward_through_var_without_degrees_of_freedom_like_torch(torch
         ((g1 * g1).sum() + (g3 * g3).sum()).backward()
         grads.append((x1.grad.item(), x3.grad.item()))
     np.testing.assert_array_equal(grads[0], grads[1])
+
+
+@pytest.mark.parametrize("form", ["where", "masked_fill"])
+def test_forward_mode_through_a_minus_inf_mask_like_torch(torch, form):
+    """The branch without tangent gives an exact 0 tangent, not y * 0 (NaN at y = -inf)."""
+    outs = []
+    for lib in (dm, torch):
+        m = lib.tensor([True, False, True])
+        if form == "where":
+            f = (lambda x: lib.where(m, float("-inf"), x).softmax(0))
+        else:
+            f = (lambda x: x.masked_fill(m, float("-inf")).softmax(0))
+        _, t = lib.func.jvp(f, (lib.tensor([1.0, 2.0, 3.0]),), (lib.ones(3),))
+        outs.append(t.numpy())
+    np.testing.assert_array_equal(outs[0], outs[1])

@@ -330,8 +330,12 @@ class Where(Op):
 
     def jvp(self, xp, t, c, a, b, y):
         ta, tb = lift(xp, t[1], a, y), lift(xp, t[2], b, y)
-        ta = y * 0 if ta is None else ta
-        tb = y * 0 if tb is None else tb
+        # a branch without tangent contributes an exact 0 (not y * 0: NaN where y is +-inf,
+        # as in a -inf-masked attention row)
+        if ta is None:
+            return xp.where(c, 0.0, tb)
+        if tb is None:
+            return xp.where(c, ta, 0.0)
         return xp.where(c, ta, tb)
 
 
