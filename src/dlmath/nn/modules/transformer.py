@@ -125,13 +125,20 @@ class MultiheadAttention(Module):
                                      f"{tuple(key_padding_mask.shape)}")
             pad = _as_additive(key_padding_mask, q.dtype, "key_padding_mask").reshape(B, 1, 1, S)
             mask = pad if mask is None else mask + pad
-        scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(d))
-        if mask is not None:
-            scores = scores + mask
-        attn = scores.softmax(-1)
-        if self.dropout > 0 and self.training:
-            attn = F.dropout(attn, self.dropout, True)
-        out = (attn @ v).permute(2, 0, 1, 3).reshape(L, B, E)
+        dropout = self.dropout if self.training else 0.0
+        if not need_weights and not dropout:
+            # the weights are not wanted: the fused attention (F.scaled_dot_product_attention)
+            attn = None
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        else:
+            scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(d))
+            if mask is not None:
+                scores = scores + mask
+            attn = scores.softmax(-1)
+            if dropout:
+                attn = F.dropout(attn, dropout, True)
+            out = attn @ v
+        out = out.permute(2, 0, 1, 3).reshape(L, B, E)
         out = self.out_proj(out)
         if not batched:
             out = out.squeeze(1)
