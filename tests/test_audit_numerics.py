@@ -610,3 +610,21 @@ def test_forward_mode_through_a_minus_inf_mask_like_torch(torch, form):
         _, t = lib.func.jvp(f, (lib.tensor([1.0, 2.0, 3.0]),), (lib.ones(3),))
         outs.append(t.numpy())
     np.testing.assert_array_equal(outs[0], outs[1])
+
+
+def test_double_backward_through_var_of_everything_without_degrees_of_freedom_like_torch(torch):
+    """var() of one element: torch's first derivative (NaN) is a constant, so a second derivative
+    does not see it (fuzzer find: dlmath had made it depend on x, and returned NaN)."""
+    grads = []
+    for lib in (dm, torch):
+        x0 = lib.tensor([[[0.19, -0.39, -1.24], [1.46, -0.38, 0.43]]], dtype=lib.float64, requires_grad=True)
+        x2 = lib.tensor([[1.25]], dtype=lib.float64, requires_grad=True)
+        t4, _ = lib.split(x0, [1, 2], dim=-1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t10 = lib.var(lib.gather(t4, -3, lib.tensor([[[0]]])))
+        loss = 0.8 * t4.matmul(x2.repeat(1, 1, 2)).sum() + 0.7 * t10.sum()
+        g0, g2 = lib.autograd.grad(loss, [x0, x2], create_graph=True)
+        ((g0 * g0).sum() + (g2 * g2).sum()).backward()
+        grads.append(x0.grad.numpy())
+    np.testing.assert_array_equal(grads[0], grads[1])

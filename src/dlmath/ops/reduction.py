@@ -425,9 +425,11 @@ class Var(Op):
         if dof > 0:
             return 2.0 / dof, x - m
         with quiet():
+            if self.whole == "all":   # var(x): torch's +inf, or NaN where x is the mean, a constant
+                return None, xp.where(x == m, np.nan, np.inf)
             if self.whole:
-                # torch's +inf, or NaN where x is the mean; written as |x - m| * inf (not a
-                # constant) so that a second derivative sees it depend on x, as torch's does
+                # a 0-d x with a dim: the same values, but torch's depend on x, so a second
+                # derivative through them is NaN too: |x - m| * inf, not a constant
                 return None, xp.abs(x - m) * np.inf
             return (2.0 / dof if dof else np.inf), x - m
 
@@ -530,7 +532,7 @@ def _variance(input, dim, unbiased, keepdim, correction, axis, opname, welford, 
     for a in axes:
         n *= x.shape[a]
     shift = welford or f16 or n != x._data.size
-    v = apply(Var(axes, keepdim, correction, n, shift, dim is None or x.ndim == 0), x)
+    v = apply(Var(axes, keepdim, correction, n, shift, "all" if dim is None else x.ndim == 0), x)
     if sqrt:
         v = apply(StdSqrt(), v)
     return cast(v, np.dtype(_F16)) if half else v
