@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from timing import import_dlmath, import_torch, per_iteration
+from w2_mlp import _first_step
 from w2t_mlp import w2t_data
 
 V, D, HEADS, T, BATCH = 64, 128, 4, 64, 16
@@ -39,8 +40,8 @@ def _mlp(lib):
         opt.zero_grad()
         return loss
 
-    loss = step()
-    check = [float(loss)]
+    # the check is W2's: the loss and how far each parameter moved in the first step
+    check = _first_step(step, lambda: list(model.parameters()))
     return per_iteration(step), check
 
 
