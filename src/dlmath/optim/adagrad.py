@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from ..creation import full_like
-from ..tensor import Tensor
 from .optimizer import (Optimizer, _check_flags, _check_lr, _check_nonneg, _check_real, _step_tensor,
                         _value)
 
@@ -57,9 +56,7 @@ class Adagrad(Optimizer):
             group.setdefault("maximize", False)
             group.setdefault("differentiable", False)
             group.setdefault("fused", None)
-        for state in self.state.values():
-            if "step" in state and not isinstance(state["step"], Tensor):
-                state["step"] = _step_tensor(state["step"])
+        self._steps_as_tensors()
 
     def step(self, closure=None):
         """One Adagrad step for every parameter with a gradient; returns the closure's loss."""

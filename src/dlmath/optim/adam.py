@@ -72,12 +72,6 @@ class Adam(Optimizer):
             group.setdefault("fused", None)
         self._steps_as_tensors()
 
-    def _steps_as_tensors(self):
-        # a state dict from before torch 1.12 keeps 'step' as a number: a tensor from now on
-        for state in self.state.values():
-            if "step" in state and not isinstance(state["step"], Tensor):
-                state["step"] = _step_tensor(state["step"])
-
     def step(self, closure=None):
         """One Adam step for every parameter with a gradient; returns the closure's loss."""
         return self._run_step(closure, self._update_group)

@@ -332,6 +332,12 @@ class Optimizer:
 
     # -------------------------------------------------------------- state dict --
 
+    def _steps_as_tensors(self):
+        """A state dict from before torch 1.12 keeps 'step' as a number: a 0-d tensor from now on."""
+        for state in self.state.values():
+            if "step" in state and not isinstance(state["step"], Tensor):
+                state["step"] = _step_tensor(state["step"])
+
     def state_dict(self):
         """``{'state': {index: {...}}, 'param_groups': [{..., 'params': [indices]}]}``, as torch.
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from ..creation import zeros_like
-from ..tensor import Tensor
 from .optimizer import (Optimizer, _check_flags, _check_lr, _check_nonneg, _check_real, _step_tensor,
                         _value)
 
@@ -50,9 +49,7 @@ class RMSprop(Optimizer):
             group.setdefault("maximize", False)
             group.setdefault("differentiable", False)
             group.setdefault("capturable", False)
-        for state in self.state.values():      # a pre-1.12 numeric step becomes a tensor, as torch
-            if "step" in state and not isinstance(state["step"], Tensor):
-                state["step"] = _step_tensor(state["step"])
+        self._steps_as_tensors()
 
     def step(self, closure=None):
         """One RMSprop step for every parameter with a gradient; returns the closure's loss."""
