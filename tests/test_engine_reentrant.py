@@ -8,7 +8,7 @@ import threading
 import numpy as np
 import pytest
 
-from helpers import dm
+from helpers import dlmath_only, dm
 
 
 def _function_classes(lib):
@@ -225,6 +225,7 @@ def test_grad_from_threads_on_one_shared_graph():
     assert wrong[0] == 0
 
 
+@dlmath_only
 def test_anomaly_mode_is_per_thread():
     """One thread's detect_anomaly must not make another thread's forward raise."""
     entered, done = threading.Event(), threading.Event()

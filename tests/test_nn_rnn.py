@@ -14,7 +14,7 @@ def _pair(torch, cls, dtype="float64", **kw):
     theirs = getattr(torch.nn, cls)(I, H, **kw).to(getattr(torch, dtype))
     ours = getattr(dm.nn, cls)(I, H, dtype=getattr(dm, dtype), **kw)
     assert list(ours.state_dict()) == list(theirs.state_dict())
-    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    ours.load_state_dict({k: dm.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
     return ours, theirs
 
 
@@ -77,7 +77,7 @@ def test_cells_match_torch(torch, cls, kw):
     theirs = getattr(torch.nn, cls)(I, H, **kw).double()
     ours = getattr(dm.nn, cls)(I, H, dtype=dm.float64, **kw)
     assert list(ours.state_dict()) == list(theirs.state_dict())
-    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    ours.load_state_dict({k: dm.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
     rng = np.random.default_rng(4)
     X, S = rng.standard_normal((B, I)), rng.standard_normal((2, B, H))
     res = []

@@ -10,7 +10,7 @@ E, HEADS, L, B = 8, 2, 5, 3
 
 def _copy(ours, theirs):
     assert list(ours.state_dict()) == list(theirs.state_dict())
-    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    ours.load_state_dict({k: dm.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
 
 
 def _masks(lib, kind, dtype):
