@@ -157,3 +157,16 @@ def test_each_layer_loads_without_the_layers_above(layer):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     above = [m for m in out.split() if (layer_of(m) or 0) > layer]
     assert not above, f"loading layer {layer} loaded {above}"
+
+
+@dlmath_only
+def test_nn_and_optim_use_the_public_api_only():
+    """Code outside the core reaches tensors as a user would: no ``._data``, no graph nodes."""
+    offences = []
+    for name, path in modules().items():
+        if name.split(".")[1] not in ("nn", "optim", "utils", "datasets", "tour"):
+            continue
+        for k, line in enumerate(open(path, encoding="utf-8"), 1):
+            if "._data" in line or "autograd.node" in line or "autograd import node" in line:
+                offences.append(f"{path}:{k}: {line.strip()}")
+    assert not offences, "\n".join(offences)

@@ -198,7 +198,7 @@ def test_gibbs_inequality(n, seed):
 
 # ---------------------------------------------------------- forward mode (jvp) ----
 def _primitive_cases():
-    from dlmath.nn._primitives import BinaryCrossEntropy, Softplus, softmax_cross_entropy
+    from dlmath.ops.losses import BinaryCrossEntropy, Softplus, softmax_cross_entropy
     from dlmath.special import Entr, Erfc, LogNdtr
     u = RNG.uniform(0.05, 0.95, 5)
     ce = [softmax_cross_entropy(dm.zeros(3, 4, 2, requires_grad=True), np.array([[0, 3], [1, 1], [2, 0]]), 1).grad_fn,

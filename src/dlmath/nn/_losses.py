@@ -7,7 +7,7 @@ with logits is softplus(z) - z y = max(z, 0) - z y + log1p(exp(-|z|)),
 whose gradient is sigmoid(z) - y. Both are compositions of differentiable
 primitives, so second derivatives (Hessians of a loss) come for free; the
 two fused primitives (softplus, and BCE on probabilities) are in
-:mod:`dlmath.nn._primitives`, with the reason for each.
+:mod:`dlmath.ops.losses`, with the reason for each.
 
 Reductions, weights, ``ignore_index``, label smoothing, shapes, dtypes and
 error types follow PyTorch. Where dlmath is deliberately better (documented
@@ -23,12 +23,12 @@ import warnings
 
 import numpy as np
 
-from ..autograd.node import apply, make_tensor
+from ..creation import as_tensor
 from ..ops import elementwise as _ew, reduction as _red
 from ..ops._util import cast, quiet, result_dtype, shape_str, to_tensor
 from ..ops.indexing import gather as _gather
 from ..tensor import Tensor
-from ._primitives import BinaryCrossEntropy, softmax_cross_entropy, softplus
+from ..ops.losses import binary_cross_entropy_probs, softmax_cross_entropy, softplus
 
 _TORCH_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
                 "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool", "complex64": "ComplexFloat",
@@ -41,7 +41,7 @@ def _tname(dtype):
 
 def require_float(x: Tensor, fname: str) -> Tensor:
     """PyTorch's losses and activations are not defined for integer tensors (NotImplementedError)."""
-    if x._data.dtype.kind not in "fc":
+    if x.dtype.kind not in "fc":
         raise NotImplementedError(f"{fname}: not implemented for '{_tname(x.dtype)}' input of shape "
                                   f"{shape_str(x.shape)}; convert it with .float()")
     return x
@@ -80,7 +80,7 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
         return loss
     if reduction == "sum":
         return loss.sum()
-    if loss._data.size == 0:
+    if loss.numel() == 0:
         return loss.sum() / 0.0
     return loss.mean()
 
@@ -93,7 +93,7 @@ class _Targets:
 
 def _class_targets(fname, x, target, ignore_index):
     t = to_tensor(target, fname)
-    ta = t._data
+    ta = t.detach().numpy()
     if ta.dtype not in (np.int64, np.uint8):
         raise RuntimeError(f"{fname}: expected target dtype to be Long or Byte, but got {_tname(ta.dtype)} "
                            f"(input {shape_str(x.shape)}, target {shape_str(t.shape)})")
@@ -155,14 +155,14 @@ def _class_weight(fname, weight, x, c):
     if w.requires_grad:
         raise RuntimeError(f"The function '{fname}' is not differentiable with respect to argument 'weight'. "
                            "This input cannot have requires_grad True.")
-    return w._data
+    return w.detach().numpy()
 
 
 def _nll(nll, tg, w, reduction):
     """Weight, mask and reduce the per-entry -log p[target] as PyTorch (the weighted mean)."""
     if tg.ignored is not None:
         # ignored entries are not read (their row may be NaN: a fully masked position)
-        nll = _ew.where(make_tensor(tg.ignored), 0.0, nll)
+        nll = _ew.where(as_tensor(tg.ignored), 0.0, nll)
     if w is None:
         if reduction == "none":
             return nll
@@ -174,18 +174,18 @@ def _nll(nll, tg, w, reduction):
     wt = w[tg.safe]
     if tg.ignored is not None:
         wt = np.where(tg.ignored, 0, wt).astype(w.dtype)
-    loss = nll * make_tensor(wt)
+    loss = nll * as_tensor(wt)
     if reduction == "none":
         return loss
     if reduction == "sum":
         return loss.sum()
-    return _divide(loss.sum(), make_tensor(np.asarray(wt.sum(), dtype=w.dtype)))
+    return _divide(loss.sum(), as_tensor(np.asarray(wt.sum(), dtype=w.dtype)))
 
 
 def _picked(logp, tg):
     """-logp[target] (target-shaped) by gather: the NLL of given log-probabilities."""
     idx = np.expand_dims(tg.safe, tg.class_dim)
-    return -_gather(logp, tg.class_dim, make_tensor(idx)).reshape(tg.shape)
+    return -_gather(logp, tg.class_dim, as_tensor(idx)).reshape(tg.shape)
 
 
 def _divide(total, weight_sum):
@@ -201,7 +201,7 @@ def _total_weight(tg, w, dtype):
     wt = w[tg.safe]
     if tg.ignored is not None:
         wt = np.where(tg.ignored, 0, wt)
-    return make_tensor(np.asarray(wt.sum(), dtype=dtype))
+    return as_tensor(np.asarray(wt.sum(), dtype=dtype))
 
 
 def _broadcast_weight(w, ndim, class_dim):
@@ -261,17 +261,17 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     cd = tg.class_dim
     if tg.ignored is not None:
         rows = np.expand_dims(tg.ignored, cd)
-        if not np.isfinite(x._data[np.broadcast_to(rows, x.shape)]).all():
+        if not np.isfinite(x.detach().numpy()[np.broadcast_to(rows, x.shape)]).all():
             # an ignored row may be all -inf: zero it so log_softmax's backward stays finite there
-            x = _ew.where(make_tensor(rows), 0.0, x)
+            x = _ew.where(as_tensor(rows), 0.0, x)
     if label_smoothing <= 0.0:
         return _nll(softmax_cross_entropy(x, tg.safe, cd), tg, w, reduction)
     logp = _red.log_softmax(x, cd)
     loss = _nll(_picked(logp, tg), tg, w, reduction)
     c = tg.n_classes
-    smooth = -(logp * make_tensor(_broadcast_weight(w, x.ndim, cd)) if w is not None else logp).sum(cd)
+    smooth = -(logp * as_tensor(_broadcast_weight(w, x.ndim, cd)) if w is not None else logp).sum(cd)
     if tg.ignored is not None:
-        smooth = _ew.where(make_tensor(tg.ignored), 0.0, smooth)
+        smooth = _ew.where(as_tensor(tg.ignored), 0.0, smooth)
     if reduction == "sum":
         smooth = smooth.sum()
     elif reduction == "mean":
@@ -280,7 +280,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
 
 
 def _cross_entropy_probs(x, t, weight, ignore_index, reduction, label_smoothing):
-    if t._data.dtype.kind not in "fc":
+    if t.dtype.kind not in "fc":
         raise RuntimeError(f"cross_entropy: Expected floating point type for target with class probabilities, "
                            f"got {_tname(t.dtype)} (input and target of shape {shape_str(x.shape)})")
     if ignore_index >= 0:
@@ -302,10 +302,10 @@ def _cross_entropy_probs(x, t, weight, ignore_index, reduction, label_smoothing)
         t = t * (1 - label_smoothing) + label_smoothing / c
     logp = _red.log_softmax(x, cd)
     with quiet():
-        masked = np.isneginf(logp._data) & (t._data == 0)
+        masked = np.isneginf(logp.detach().numpy()) & (t.detach().numpy() == 0)
     if masked.any():
         # 0 * log 0 = 0: a masked class the target gives no mass costs nothing (the "double where")
-        logp = _ew.where(make_tensor(masked), 0.0, logp)
+        logp = _ew.where(as_tensor(masked), 0.0, logp)
     prod = logp * t
     if weight is not None:
         prod = prod * _broadcast_weight(weight, x.ndim, cd)
@@ -314,7 +314,7 @@ def _cross_entropy_probs(x, t, weight, ignore_index, reduction, label_smoothing)
     total = -prod.sum()
     if reduction == "sum":
         return total
-    n = x._data.size // c if c else 0
+    n = x.numel() // c if c else 0
     return total / float(n)
 
 
@@ -331,7 +331,7 @@ def _elementwise_weight(fname, weight, target, dtype, differentiable=True, what=
     if not differentiable and w.requires_grad:
         raise RuntimeError(f"The function '{fname}' is not differentiable with respect to argument '{what}'. "
                            "This input cannot have requires_grad True.")
-    return cast(w, dtype) if w._data.dtype != dtype else w
+    return cast(w, dtype) if w.dtype != dtype else w
 
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
@@ -351,11 +351,12 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     if t.dtype != x.dtype:
         raise RuntimeError(f"binary_cross_entropy: Found dtype {_tname(t.dtype)} but expected {_tname(x.dtype)} "
                            "(target must have the input's dtype)")
-    if not np.all((x._data >= 0) & (x._data <= 1)):
+    xa, ta = x.detach().numpy(), t.detach().numpy()
+    if not np.all((xa >= 0) & (xa <= 1)):
         raise RuntimeError("binary_cross_entropy: all elements of input should be between 0 and 1")
-    if not np.all((t._data >= 0) & (t._data <= 1)):
+    if not np.all((ta >= 0) & (ta <= 1)):
         raise RuntimeError("binary_cross_entropy: all elements of target should be between 0 and 1")
-    loss = apply(BinaryCrossEntropy(), x, t)
+    loss = binary_cross_entropy_probs(x, t)
     if weight is not None:
         loss = loss * _elementwise_weight("binary_cross_entropy", weight, t, x.dtype, differentiable=False)
     return _reduce(loss, reduction)
@@ -386,7 +387,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         raise ValueError(f"{fname}: Target size ({shape_str(t.shape)}) must be the same as input size "
                          f"({shape_str(z.shape)})")
     require_float(z, fname)
-    if t._data.dtype.kind not in "fc":
+    if t.dtype.kind not in "fc":
         raise RuntimeError(f"{fname}: result type {_tname(z.dtype)} can't be cast to the desired output type "
                            f"{_tname(t.dtype)} (target must be floating point)")
     dt = result_dtype((z, t))
@@ -395,7 +396,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
                                                              what="pos_weight")
     w = None if weight is None else _elementwise_weight(fname, weight, t, dt, differentiable=False)
     with quiet():
-        finite = bool(np.isfinite(z._data).all())
+        finite = bool(np.isfinite(z.detach().numpy()).all())
     if not finite:
         return _reduce(_bce_logits_at_infinity(z, t, pw, w), reduction)
     # the usual case: one softplus (the two-term form below costs a second one, ~1.6x the time)
@@ -443,9 +444,9 @@ def _times(c, s):
     reaches z as c * sigmoid) ever multiplies 0 by inf.
     """
     with quiet():
-        void = (c._data == 0) & np.isinf(s._data)
+        void = (c.detach().numpy() == 0) & np.isinf(s.detach().numpy())
     if void.any():
-        s = _ew.where(make_tensor(void), 0.0, s)
+        s = _ew.where(as_tensor(void), 0.0, s)
     return c * s
 
 
@@ -516,7 +517,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
         if reduction != "batchmean":
             _check_reduction(_legacy(None, None, reduction))
     x, t = to_tensor(input, "kl_div"), to_tensor(target, "kl_div")
-    if x._data.dtype.kind not in "fc" or t._data.dtype.kind not in "fc":
+    if x.dtype.kind not in "fc" or t.dtype.kind not in "fc":
         raise RuntimeError("kl_div: Integral inputs not supported.")
     try:
         np.broadcast_shapes(x.shape, t.shape)
@@ -527,19 +528,19 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     batch = x.shape[0] if x.ndim else None
     with quiet():
         if log_target:
-            void = np.broadcast_to(np.isneginf(t._data), np.broadcast_shapes(x.shape, t.shape))
+            void = np.broadcast_to(np.isneginf(t.detach().numpy()), np.broadcast_shapes(x.shape, t.shape))
         else:
-            void = (t._data == 0) & np.isinf(x._data)
+            void = (t.detach().numpy() == 0) & np.isinf(x.detach().numpy())
     if log_target:
         if void.any():
-            vt = make_tensor(void)
+            vt = as_tensor(void)
             t, x = _ew.where(vt, 0.0, t), _ew.where(vt, 0.0, x)
             loss = _ew.where(vt, 0.0, _ew.exp(t) * (t - x))
         else:
             loss = _ew.exp(t) * (t - x)
     else:
         if void.any():
-            x = _ew.where(make_tensor(void), 0.0, x)
+            x = _ew.where(as_tensor(void), 0.0, x)
         loss = special.xlogy(t, t) - t * x
     if reduction == "batchmean":
         s = loss.sum()

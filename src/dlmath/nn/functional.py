@@ -4,7 +4,7 @@ Activations are compositions of differentiable primitives, so second
 derivatives come for free; each is written in the form that cannot overflow
 or lose its gradient at extreme inputs (``logsigmoid`` is never
 ``log(sigmoid(x))``). The few fused primitives (softplus, softmax +
-cross-entropy, BCE on probabilities) are in :mod:`dlmath.nn._primitives`,
+cross-entropy, BCE on probabilities) are in :mod:`dlmath.ops.losses`,
 each with the reason it is fused. The losses live in
 :mod:`dlmath.nn._losses` and are re-exported here.
 """
@@ -16,12 +16,12 @@ import warnings
 import numpy as np
 
 from .. import special as _special
-from ..autograd.node import make_tensor
+from ..creation import as_tensor
 from ..ops import elementwise as _ew, reduction as _red
 from ..ops._util import shape_str, to_tensor
 from ..ops.matmul import matmul as _matmul
 from ..random import rng as _rng
-from ._primitives import softplus as _softplus
+from ..ops.losses import softplus as _softplus
 from . import _fused
 from ._losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, kl_div,  # noqa: F401
                       l1_loss, mse_loss, nll_loss, require_float, smooth_l1_loss, huber_loss, margin_ranking_loss,
@@ -102,8 +102,8 @@ def softplus(input, beta=1.0, threshold=20.0):
     soft = _softplus(bx)
     if beta != 1:
         soft = soft / beta
-    big = bx._data > threshold
-    return _ew.where(make_tensor(big), x, soft) if big.any() else soft
+    big = bx.detach().numpy() > threshold
+    return _ew.where(as_tensor(big), x, soft) if big.any() else soft
 
 
 def logsigmoid(input):
@@ -167,7 +167,7 @@ def one_hot(tensor, num_classes=-1):
     non-negative class indices, as in PyTorch.
     """
     t = to_tensor(tensor, "one_hot")
-    a = t._data
+    a = t.detach().numpy()
     if a.dtype != np.int64:
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
     if num_classes == -1:
@@ -179,7 +179,7 @@ def one_hot(tensor, num_classes=-1):
     if num_classes < 0 or (a.size and a.max() >= num_classes):
         raise RuntimeError(f"one_hot: Class values must be smaller than num_classes "
                            f"(got {int(a.max()) if a.size else 'none'} with num_classes={num_classes}).")
-    return make_tensor(np.eye(num_classes, dtype=np.int64)[a])
+    return as_tensor(np.eye(num_classes, dtype=np.int64)[a])
 
 
 def linear(input, weight, bias=None):
@@ -230,15 +230,15 @@ def dropout(input, p=0.5, training=True, inplace=False):
     if p < 0.0 or p > 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     x = to_tensor(input, "dropout")
-    if not training or p == 0 or x._data.size == 0:
+    if not training or p == 0 or x.numel() == 0:
         return x
-    dt = x._data.dtype
+    dt = x.dtype
     if p == 1:
         noise = np.zeros((), dtype=dt)
     else:
         keep = _rng().random(x.shape) < (1 - p)
         noise = keep.astype(dt) / dt.type(1 - p)
-    noise = make_tensor(noise)
+    noise = as_tensor(noise)
     return x.mul_(noise) if inplace else x * noise
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.node import Op, apply
-from ..ops._util import quiet
+from ._util import quiet
 
 
 class Softplus(Op):
@@ -147,3 +147,9 @@ def softmax_cross_entropy(x, target, axis):
         grid = list(np.ogrid[tuple(slice(0, n) for n in target.shape)])
         index = tuple(grid[:axis] + [target] + grid[axis:])
     return apply(SoftmaxCrossEntropy(axis, index), x)
+
+
+def binary_cross_entropy_probs(p, t):
+    """-(t log p + (1 - t) log(1 - p)) elementwise, for probabilities p (the fused rule above)."""
+    return apply(BinaryCrossEntropy(), p, t)
+
