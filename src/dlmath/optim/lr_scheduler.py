@@ -396,6 +396,20 @@ class CosineAnnealingLR(LRScheduler):
                 for base in self.base_lrs]
 
 
+def _check_members(name, schedulers, optimizer):
+    """The schedulers a SequentialLR or ChainedScheduler combines: stepping ones, on ``optimizer``."""
+    for i, s in enumerate(schedulers):
+        if not hasattr(s, "optimizer"):
+            raise TypeError(f"{name} at index {i} should have `optimizer` as its attribute.")
+        if isinstance(s, ReduceLROnPlateau):
+            raise ValueError(f"{name} does not support `ReduceLROnPlateau` scheduler as it requires "
+                             f"additional kwargs to be specified when calling `step`, but got one at index "
+                             f"{i} in the given schedulers sequence.")
+        if optimizer is not s.optimizer:
+            raise ValueError(f"{name} expects all schedulers to belong to the same optimizer, but got "
+                             f"scheduler {type(s).__name__} at index {i} with another optimizer.")
+
+
 class SequentialLR(LRScheduler):
     """Run ``schedulers`` one after another, switching at the epochs in ``milestones``
     (e.g. LinearLR warm-up, then CosineAnnealingLR). Each scheduler restarts its own count at its
@@ -405,16 +419,7 @@ class SequentialLR(LRScheduler):
         name = type(self).__name__
         if len(schedulers) < 1:
             raise ValueError(f"{name} expects at least one scheduler, but got no scheduler.")
-        for i, s in enumerate(schedulers):
-            if not hasattr(s, "optimizer"):
-                raise TypeError(f"{name} at index {i} should have `optimizer` as its attribute.")
-            if isinstance(s, ReduceLROnPlateau):
-                raise ValueError(f"{name} does not support `ReduceLROnPlateau` scheduler as it requires "
-                                 f"additional kwargs to be specified when calling `step`, but got one at index "
-                                 f"{i} in the given schedulers sequence.")
-            if optimizer is not s.optimizer:
-                raise ValueError(f"{name} expects all schedulers to belong to the same optimizer, but got "
-                                 f"scheduler {type(s).__name__} at index {i} with another optimizer.")
+        _check_members(name, schedulers, optimizer)
         if len(milestones) != len(schedulers) - 1:
             raise ValueError(f"Sequential Schedulers expects number of schedulers provided to be one more than "
                              f"the number of milestone points, but got number of schedulers {len(schedulers)} "
@@ -470,16 +475,7 @@ class ChainedScheduler(LRScheduler):
         if len(schedulers) < 1:
             raise ValueError(f"{name} expects at least one scheduler to be chained, but got no scheduler.")
         optimizer = optimizer or schedulers[0].optimizer
-        for i, s in enumerate(schedulers):
-            if not hasattr(s, "optimizer"):
-                raise TypeError(f"{name} at index {i} should have `optimizer` as its attribute.")
-            if isinstance(s, ReduceLROnPlateau):
-                raise ValueError(f"{name} does not support `ReduceLROnPlateau` scheduler as it requires "
-                                 f"additional kwargs to be specified when calling `step`, but got one at index "
-                                 f"{i} in the given schedulers sequence.")
-            if optimizer is not s.optimizer:
-                raise ValueError(f"{name} expects all schedulers to belong to the same optimizer, but got "
-                                 f"scheduler {type(s).__name__} at index {i} with another optimizer.")
+        _check_members(name, schedulers, optimizer)
         self._schedulers = schedulers
         self.optimizer = optimizer
         self._last_lr = _lrs(self._schedulers[-1].optimizer)
