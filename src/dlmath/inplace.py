@@ -16,7 +16,14 @@ from . import _dtype
 from ._grad_mode import state as _grad_state
 from .autograd import _flags, views
 from .autograd.node import apply, make_tensor, restamp
+# (the ops are a layer below: imported once here, not inside each in-place call)
+from .ops import elementwise as ew
+from .ops._util import cast, scalar_value, to_tensor, wrapped_int
+from .ops.combine import addcdiv, addcmul, lerp
 from .ops.declare import method
+from .ops.indexing import IndexPut, Overwrite, _direct_setitem
+from .ops.shape import expand
+from .random import rng
 from .tensor import Tensor
 
 
@@ -65,9 +72,6 @@ def _record_view(v, compute, opname):
     computed from its old one, then written into base as ``base[where v is] = new``,
     recorded like any index assignment, so base's history includes the write; v's
     own history is then regenerated as a view of the new base."""
-    from .ops.indexing import IndexPut, _direct_setitem
-    from .ops._util import cast
-    from .ops.shape import expand
     if v._data.size:
         _check_writeable(v, opname)
     if views.is_stale(v):
@@ -185,7 +189,6 @@ def add_scaled(x, other, alpha, opname):
 
     Under no_grad, on equal-shaped float arrays, one BLAS axpy pass does it, with no
     temporary for ``a * other``; otherwise it is ``x += a * other`` as written."""
-    from .ops import elementwise as ew
     if alpha == 1:
         return inplace_binary(x, ew.add, other, opname)
     if _records(x, (other,)) or _dual(x, (other,)) or not isinstance(other, Tensor):
@@ -212,7 +215,6 @@ _AXPY = {}
 
 def _ufunc_inplace(x, ufunc, other, opname):
     """``ufunc(x, other, out=x)``: no temporary, one pass (``w -= lr * g`` on big weights)."""
-    from .ops._util import scalar_value, wrapped_int
     data = x._data
     if isinstance(other, Tensor):
         od = other._data
@@ -271,7 +273,6 @@ def inplace_apply(x, op, *others, direct):
 
 
 def _ufunc_table():
-    from .ops import elementwise as ew
     return {ew.add: np.add, ew.sub: np.subtract, ew.mul: np.multiply, ew.div: np.true_divide}
 
 
@@ -308,8 +309,6 @@ def fill_(x, value):
 @method("copy_")
 def copy_(x, src, opname="copy_"):
     """x's elements replaced by ``src`` broadcast to x's shape (recorded as Overwrite)."""
-    from .ops._util import to_tensor, cast
-    from .ops.indexing import Overwrite
     if not isinstance(src, (Tensor, np.ndarray, list, tuple)):
         src = make_tensor(np.asarray(src, dtype=x._data.dtype))  # a number takes x's dtype exactly
     src = to_tensor(src, opname)
@@ -399,7 +398,6 @@ def _lerp_update(data, end, weight):
 @method("addcmul_")
 def addcmul_(x, tensor1, tensor2, *, value=1):
     """x += value * tensor1 * tensor2, in place (Adam's second moment)."""
-    from .ops.combine import addcmul
     return inplace_combine(x, "addcmul_", lambda a, t1, t2, v: addcmul(a, t1, t2, value=v),
                            (tensor1, tensor2, value), _addcmul_update)
 
@@ -407,7 +405,6 @@ def addcmul_(x, tensor1, tensor2, *, value=1):
 @method("addcdiv_")
 def addcdiv_(x, tensor1, tensor2, *, value=1):
     """x += value * tensor1 / tensor2, in place (Adam's step)."""
-    from .ops.combine import addcdiv
     return inplace_combine(x, "addcdiv_", lambda a, t1, t2, v: addcdiv(a, t1, t2, value=v),
                            (tensor1, tensor2, value), _addcdiv_update)
 
@@ -415,7 +412,6 @@ def addcdiv_(x, tensor1, tensor2, *, value=1):
 @method("lerp_")
 def lerp_(x, end, weight):
     """x += weight * (end - x), in place (an exponential moving average)."""
-    from .ops.combine import lerp
     return inplace_combine(x, "lerp_", lerp, (end, weight), _lerp_update)
 
 
@@ -435,7 +431,6 @@ def sub_(x, other, *, alpha=1):
 def uniform_(x, a=0.0, b=1.0, *, generator=None):
     """Fill x with samples of U(a, b). Recorded as an overwrite by a constant when grad is on
     (the old value's history then gets a zero gradient), as torch."""
-    from .random import rng
     if x._data.dtype.kind not in "fc":
         raise NotImplementedError(f"uniform_: not implemented for {_dtype.dtype_name(x._data.dtype)} tensors")
     if a > b:
@@ -446,7 +441,6 @@ def uniform_(x, a=0.0, b=1.0, *, generator=None):
 @method("normal_")
 def normal_(x, mean=0.0, std=1.0, *, generator=None):
     """Fill x with samples of N(mean, std^2), recorded as ``uniform_`` is."""
-    from .random import rng
     if x._data.dtype.kind not in "fc":
         raise NotImplementedError(f"normal_: not implemented for {_dtype.dtype_name(x._data.dtype)} tensors")
     if std < 0:
