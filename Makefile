@@ -3,6 +3,7 @@ PY := $(VENV)/bin/python
 STAMP_BASE := $(VENV)/.installed-base
 STAMP_TEST := $(VENV)/.installed-test
 STAMP_BENCH := $(VENV)/.installed-bench
+STAMP_TOUR := $(VENV)/.installed-tour
 
 .PHONY: demo test bench clean
 
@@ -17,8 +18,12 @@ $(STAMP_TEST): pyproject.toml | $(PY)
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@ $(STAMP_BASE)
 
-demo: $(STAMP_BASE)
-	$(PY) -m dlmath
+$(STAMP_TOUR): pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e '.[tour]'
+	touch $@ $(STAMP_BASE)
+
+demo: $(STAMP_TOUR)
+	$(PY) -m dlmath tour
 
 test: $(STAMP_TEST)
 	DLMATH_REQUIRE_ORACLE=1 $(PY) -m pytest src tests

@@ -1,61 +1,45 @@
-"""``python -m dlmath`` / ``dlmath``: the main job, run on data it makes itself.
-
-For now: logistic regression trained by gradient descent, the smallest
-network there is (one neuron, a sigmoid, binary cross-entropy), with every
-derivative coming from dlmath's reverse-mode autodiff. The tour of every
-concept will take this place.
-"""
+"""The ``dlmath`` command: ``dlmath tour`` runs the notes' mathematics as checked experiments,
+``dlmath list`` names them. ``python -m dlmath ...`` is the same command."""
 from __future__ import annotations
 
 import argparse
 import sys
-import time
 
 
-def logistic_regression(steps: int = 200, lr: float = 0.5, seed: int = 0, out=None) -> float:
-    """Fit p(y=1|x) = sigmoid(x . w + b) on two Gaussian blobs; return the final accuracy."""
-    import dlmath as dm
-
-    out = out or sys.stdout
-    gen = dm.Generator().manual_seed(seed)
-    n, d = 512, 2
-    # two classes: centres at (+1.5, +1) and (-1.5, -1), unit noise
-    y = (dm.rand(n, generator=gen) < 0.5).float()
-    centres = dm.tensor([1.5, 1.0])
-    x = dm.randn(n, d, generator=gen) + (2 * y - 1).unsqueeze(1) * centres
-
-    w = dm.zeros(d, requires_grad=True)
-    b = dm.zeros(1, requires_grad=True)
-    print(f"logistic regression: {n} points in {d}-D, {steps} steps of gradient descent (lr={lr})", file=out)
-    start = time.perf_counter()
-    for step in range(steps + 1):
-        logits = x @ w + b
-        # binary cross-entropy from logits, in its stable form:
-        # max(z, 0) - z y + log(1 + exp(-|z|))
-        loss = (logits.relu() - logits * y + (-logits.abs()).exp().log1p()).mean()
-        loss.backward()
-        with dm.no_grad():
-            w -= lr * w.grad
-            b -= lr * b.grad
-            w.grad = None
-            b.grad = None
-        if step % (steps // 10 or 1) == 0:
-            print(f"  step {step:4d}  loss {loss.item():.4f}", file=out)
-    with dm.no_grad():
-        accuracy = (((x @ w + b) > 0).float() == y).float().mean().item()
-    elapsed = time.perf_counter() - start
-    print(f"weights {[round(v, 3) for v in w.tolist()]}, bias {b.item():.3f}", file=out)
-    print(f"final accuracy {accuracy:.3f} ({elapsed:.2f} s)", file=out)
-    return accuracy
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dlmath", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command")
+    tour = commands.add_parser("tour", help="run the experiments, write figures, results.json and report.html")
+    tour.add_argument("--section", help="one chapter: 10.1, 10.2, 10.3, 10.4 or its name (e.g. calculus)")
+    tour.add_argument("--only", help="comma-separated experiment ids (see `dlmath list`)")
+    tour.add_argument("--quick", action="store_true", help="smaller sizes and fewer steps: under a minute")
+    tour.add_argument("--out", default="dlmath-tour", help="output directory (default ./dlmath-tour)")
+    tour.add_argument("--no-plots", action="store_true", help="skip figures and report.html")
+    tour.add_argument("--seed", type=int, default=0, help="seed for every experiment (default 0)")
+    commands.add_parser("list", help="print every experiment's id, section and claim")
+    return parser
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="dlmath", description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=200)
-    parser.add_argument("--seed", type=int, default=0)
+    parser = _parser()
     args = parser.parse_args(argv)
-    logistic_regression(steps=args.steps, seed=args.seed)
-    return 0
+    if args.command is None:
+        parser.print_help()
+        return 0
+    from dlmath import tour
+
+    if args.command == "list":
+        for experiment in tour.all_experiments():
+            print(f"{experiment.id:<22} {experiment.section}  {experiment.claim}")
+        return 0
+    only = [i.strip() for i in args.only.split(",") if i.strip()] if args.only else None
+    try:
+        experiments = tour.select(args.section, only)
+    except ValueError as exc:
+        parser.error(str(exc))
+    document = tour.run_tour(experiments, quick=args.quick, seed=args.seed, plots=not args.no_plots,
+                             out_dir=args.out)
+    return 0 if all(e["passed"] for e in document["experiments"].values()) else 1
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""placeholder: experiments land here."""
