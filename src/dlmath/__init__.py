@@ -24,6 +24,7 @@ from . import optim
 from . import distributions
 from . import linalg
 from . import func
+from . import datasets
 from .explain import explain
 from .linalg import norm_legacy as norm
 from .sampling import sample, bernoulli, multinomial, normal
