@@ -10,6 +10,7 @@ module can be read, and loaded, after the ones it builds on.
 """
 import ast
 import os
+import re
 
 import pytest
 
@@ -147,11 +148,14 @@ def test_each_layer_loads_without_the_layers_above(layer):
     names = [n for n in modules() if layer_of(n) == layer and not n.endswith("__main__")]
     if not names:
         pytest.skip("no module in this layer yet")
+    # The top layer (the tour, the command line) is written against the public API, i.e. the
+    # package's __init__, so it loads with the package; there is nothing above it to catch.
+    stub = ("sys.modules.setdefault('dlmath', type(sys)('dlmath'))\n"
+            f"sys.modules['dlmath'].__path__ = [{os.path.abspath(SRC)!r}]\n") if layer < len(LAYERS) - 1 else ""
     code = (
         "import sys, importlib\n"
         f"import importlib.util\n"
-        "sys.modules.setdefault('dlmath', type(sys)('dlmath'))\n"
-        f"sys.modules['dlmath'].__path__ = [{os.path.abspath(SRC)!r}]\n"
+        + stub +
         f"for n in {names!r}: importlib.import_module(n)\n"
         "print('\\n'.join(sorted(m for m in sys.modules if m.startswith('dlmath.'))))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
@@ -168,6 +172,6 @@ def test_nn_and_optim_use_the_public_api_only():
         if len(parts) < 2 or parts[1] not in ("nn", "optim", "utils", "datasets", "tour"):
             continue
         for k, line in enumerate(open(path, encoding="utf-8"), 1):
-            if "._data" in line or "autograd.node" in line or "autograd import node" in line:
+            if re.search(r"\._data\b", line) or "autograd.node" in line or "autograd import node" in line:
                 offences.append(f"{path}:{k}: {line.strip()}")
     assert not offences, "\n".join(offences)

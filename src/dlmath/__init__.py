@@ -25,7 +25,9 @@ from . import distributions
 from . import linalg
 from . import func
 from . import datasets
+from . import utils
 from .explain import explain
+from .serialization import save, load
 from .linalg import norm_legacy as norm
 from .sampling import sample, bernoulli, multinomial, normal
 from .comparison import allclose, isclose, equal
