@@ -4,7 +4,8 @@ what it is called in dlmath; :mod:`.report` turns it into the report's last sect
 A symbol is a list of ``(text, style)`` parts, style ``"i"`` (italic), ``"b"`` (bold) or
 ``""``, so the report can set it as mathematics without trusting any markup. ``finds``
 are regular expressions searched in each experiment's source: an experiment whose code
-matches one is listed as a place where the notation is at work.
+matches one is listed as a place where the notation is at work; no ``finds`` means the
+notation is everywhere (every experiment makes tensors).
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ NOTATION = [
     Notation([("x", "i"), (", ", ""), ("x", "b"), (", ", ""), ("W", "b")],
              "scalar, vector, matrix",
              ["dm.tensor(3.0)", "dm.tensor([1., 2.])", "dm.randn(m, n)", "x.shape", "x.dim()"],
-             [r"\bdm\.(tensor|randn|rand|zeros|ones|eye|arange|linspace)\("]),
+             []),
     Notation([("ŷ", "i"), (" / ", ""), ("y", "i")],
              "prediction / ground truth",
              ["y_hat = model(x)", "target", "loss_fn(y_hat, y)"],
@@ -37,7 +38,7 @@ NOTATION = [
              "learning rate",
              ["optim.SGD(params, lr=η)", "optim.Adam(params, lr=η)", "lr_scheduler"],
              [r"\blr\s*=", r"\blearning_rate\b", r"\boptim\."]),
-    Notation([("L", "i"), (", ∇", ""), ("θ", "i"), ("L", "i")],
+    Notation([("L", "i"), (", ∇", ""), ("θ", "sub"), ("L", "i")],
              "loss, its gradient with respect to the parameters",
              ["loss = F.mse_loss(y_hat, y)", "loss.backward()", "p.grad", "dm.autograd.grad(loss, params)"],
              [r"\.backward\(", r"\.grad\b", r"_loss\("]),
@@ -62,7 +63,7 @@ NOTATION = [
     Notation([("𝔼", ""), (", ", ""), ("Var", "")],
              "expectation, variance",
              ["x.mean()", "x.var()", "d.mean, d.variance (dm.distributions)", "dm.sample"],
-             [r"\.mean\(", r"\.var\(", r"\.variance\b", r"\bdistributions\b"]),
+             [r"\.(var|std)\(", r"\.variance\b", r"\bdistributions\b", r"\bdm\.sample\b"]),
 ]
 
 

@@ -20,6 +20,10 @@ from .registry import SECTIONS
 from .terminal import headline_rows
 
 NOTATION_ID = "notation"
+MAX_LINKS = 8  # experiments linked from one notation row
+
+# The browser enforces what the page promises: nothing but the page's own styles and data: images.
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 
 CSS = """
 :root { --ink: #1d2330; --muted: #5d6677; --line: #e3e6ec; --paper: #fff; --tint: #f6f7f9;
@@ -82,9 +86,12 @@ summary { cursor: pointer; color: var(--muted); font-size: .9rem; }
 pre { background: var(--tint); padding: .7rem .9rem; overflow-x: auto; border-radius: 4px; line-height: 1.4; margin: .4rem 0; }
 .highlight { background: var(--tint); }
 td.symbol { font-family: "STIX Two Math", "Cambria Math", "Times New Roman", serif; font-size: 1.15rem; white-space: nowrap; }
-td code { white-space: nowrap; }
-td code + code { margin-left: .2rem; }
-.where a { margin-right: .5rem; white-space: nowrap; }
+td.names code { display: inline-block; background: var(--tint); border: 1px solid var(--line); border-radius: 3px;
+                padding: 0 .3rem; margin: 0 .25rem .25rem 0; font-size: .8rem; }
+table.notation td:nth-child(2) { min-width: 10rem; }
+.where a, .where span { display: inline-block; margin-right: .6rem; font-size: .85rem; }
+.where span { color: var(--muted); }
+nav.toc .count { color: var(--muted); font-size: .8rem; }
 @media (max-width: 900px) { .page { display: block; } nav.toc { position: static; max-height: none; } }
 @media print { nav.toc { display: none; } .page { display: block; } details { display: block; } }
 """
@@ -110,6 +117,7 @@ def write_report(results, document: dict, path) -> Path:
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
 <title>dlmath tour — {passed}/{len(results)} claims hold</title>
 <style>{style}</style>
 </head>
@@ -156,7 +164,9 @@ def _toc(by_section: dict) -> str:
             f'<a href="#{_e(r.experiment.id)}">{_e(r.experiment.title)}</a></li>'
             for r in by_section[number])
         if entries:
-            items.append(f'<li><a href="#section-{number}">{number} {_e(name)}</a><ol>{entries}</ol></li>')
+            held = sum(r.passed for r in by_section[number])
+            count = f'<span class="count">{held}/{len(by_section[number])}</span>'
+            items.append(f'<li><a href="#section-{number}">{number} {_e(name)}</a> {count}<ol>{entries}</ol></li>')
     items.append(f'<li><a href="#{NOTATION_ID}">10.5 Notation</a></li>')
     return f'<nav class="toc"><h2>Contents</h2><ol>{"".join(items)}</ol></nav>'
 
@@ -241,9 +251,13 @@ def _notation(results) -> str:
     for n in NOTATION:
         names = " ".join(f"<code>{_e(name)}</code>" for name in n.dlmath)
         found = appearances(n, sources)
-        where = "".join(f'<a href="#{_e(i)}" title="{_e(titles[i])}">{_e(i)}</a>' for i in found)
+        where = "".join(f'<a href="#{_e(i)}" title="{_e(titles[i])}">{_e(i)}</a>' for i in found[:MAX_LINKS])
+        if len(found) > MAX_LINKS:
+            where += f"<span>and {len(found) - MAX_LINKS} more</span>"
+        if not n.finds:
+            where = "every experiment"
         rows.append(f'<tr><td class="symbol">{_symbol(n.symbol)}</td><td>{_e(n.meaning)}</td>'
-                    f'<td>{names}</td><td class="where">{where or "—"}</td></tr>')
+                    f'<td class="names">{names}</td><td class="where">{where or "—"}</td></tr>')
     return f"""<h2 class="section" id="{NOTATION_ID}"><span class="num">10.5</span>Notation</h2>
 <p>The notes' symbols, what they mean, and what to type in dlmath. The last column links the
 experiments whose code uses them.</p>
