@@ -11,7 +11,9 @@ BLOCKS = re.findall(r"```python\n(.*?)```", README, re.S)
 @pytest.mark.parametrize("index", range(len(BLOCKS)))
 def test_readme_python_block_runs(index, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the examples write files (a checkpoint)
-    exec(compile(BLOCKS[index], f"README.md block {index}", "exec"), {})
+    namespace = {}  # blocks build on the ones before them, as a reader's session would
+    for i in range(index + 1):
+        exec(compile(BLOCKS[i], f"README.md block {i}", "exec"), namespace)
 
 
 def test_readme_has_code():
