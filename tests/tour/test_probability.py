@@ -21,3 +21,26 @@ def test_attention_scaling(headline):
     assert h["grad_norm_unscaled"] < h["grad_norm_scaled"] / 10
     assert h["vanishing_rows_scaled"] == 0
     assert h["vanishing_rows_unscaled"] > 0.25
+
+
+def test_distributions(headline):
+    h = headline("distributions")
+    # each loss is its distribution's -log-likelihood, to float64 rounding
+    assert h["bce_vs_neg_log_lik_max_abs_diff"] <= 1e-12
+    assert h["ce_vs_neg_log_lik_max_abs_diff"] <= 1e-12
+    assert h["mse_vs_gaussian_nll_max_abs_diff"] <= 1e-12
+    assert h["gelu_vs_x_phi_max_abs_diff"] <= 1e-12
+    # the tanh GELU's worst error: 4.73e-4 at |x| = 2.70
+    assert h["gelu_tanh_max_abs_error"] == pytest.approx(4.73e-4, rel=0.01)
+    assert h["gelu_tanh_worst_x"] == pytest.approx(2.70, abs=0.02)
+    assert h["init_std_rel_error"] <= 0.01
+    # rms error sqrt(1.2 / N) = 0.011 at the quick tour's N = 10^4
+    assert 0.005 <= h["rsample_grad_rel_error"] <= 0.018
+
+
+def test_softmax_distribution(headline):
+    h = headline("softmax-distribution")
+    assert h["max_abs_sum_error"] <= 1e-12
+    assert h["min_probability"] > 0  # even for logits of scale 30
+    assert h["largest_logit_scale"] >= 30
+    assert h["shift_invariance_max_abs_diff"] <= 1e-12
