@@ -18,7 +18,7 @@ import pytest
 
 import dlmath as dm
 from dlmath.tour import run as tour_run
-from dlmath.tour.notation import NOTATION
+from dlmath.tour.notation import NOTATION, mathematics
 from dlmath.tour.registry import Experiment, at_most, close_to, is_true
 from dlmath.tour.report import write_report
 
@@ -50,9 +50,14 @@ def _raises(run):
     raise ValueError("shapes <3> & <4> differ")
 
 
+def _learning_rate(optimizer):
+    return optimizer.param_groups[0]["lr"]
+
+
 def _no_figure(run):
+    # "sigmoid" in a comment or a string is not a use of the sigmoid
     optimizer = dm.optim.SGD([dm.zeros(2, requires_grad=True)], lr=0.1)
-    return {"lr": optimizer.param_groups[0]["lr"]}
+    return {"lr": _learning_rate(optimizer), "note": len("sigmoid")}
 
 
 FAKE = [
@@ -112,7 +117,7 @@ class Page(HTMLParser):
         self._in_style = tag == "style"
 
     def handle_endtag(self, tag):
-        if tag == "article":
+        if tag == "article" and self._article:
             self._article.pop()
         self._in_style = False
 
@@ -257,5 +262,25 @@ def test_fake_report_shows_each_case(fake):
     # the notation table links the experiment that uses the sigmoid and the one with a learning rate
     notation = html.split('id="notation"')[1]
     assert 'href="#passes"' in notation and 'href="#no-figure"' in notation
+    sigmoid_row = next(row for row in notation.split("<tr>") if "activation" in row)
+    assert 'href="#passes"' in sigmoid_row and 'href="#no-figure"' not in sigmoid_row
+    # the code that ran includes the module's helpers it calls
+    no_figure = html.split('id="no-figure"')[1]
+    assert "_learning_rate" in "".join(Page(no_figure).text) and "test_report._no_figure" in text
     # run times and the formula
     assert "dL/db = sum_i dL/dY[i, :]" in text and re.search(r"\d\.\d\d s", text)
+
+
+def test_notation_searches_only_the_mathematics():
+    source = '''@experiment("x", claim="uses the sigmoid")
+def f(run):
+    """Docstring: sigmoid."""
+    y = dm.sigmoid(x)  # a sigmoid
+    label = "x.var()"
+    ax.plot(a * b)
+    return {"lr": 0.1}
+'''
+    lines = [line.strip() for line in mathematics(source) if line.strip()]
+    assert lines[0] == "def f(run):"
+    assert "dm.sigmoid(x)" in lines[1] and "a sigmoid" not in lines[1]
+    assert not any("var" in line or "ax.plot" in line or "Docstring" in line for line in lines)

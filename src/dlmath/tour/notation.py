@@ -9,7 +9,9 @@ notation is everywhere (every experiment makes tensors).
 """
 from __future__ import annotations
 
+import io
 import re
+import tokenize
 from dataclasses import dataclass
 
 
@@ -45,16 +47,17 @@ NOTATION = [
     Notation([("⊙", "")],
              "elementwise (Hadamard) product",
              ["a * b", "dm.mul(a, b)"],
-             [r"\bdm\.mul\(", r"\w\s\*\s\w"]),
+             # a product of two named things (not a number times something)
+             [r"\bdm\.mul\(", r"(?<![\w.])[A-Za-z_]\w*(\(\)|\[[^]]*\])?\s\*\s[A-Za-z_(]", r"\)\s\*\s[A-Za-z_(]"]),
     Notation([("δ", "i"), ("ˡ", "")],
              "error signal at layer l (∂L / ∂z at that layer's pre-activation)",
              ["dm.autograd.grad(loss, z)", "z.retain_grad(); z.grad", "dm.func.vjp"],
-             [r"\bautograd\.grad\(", r"\.retain_grad\(", r"\bvjp\("]),
+             [r"\bautograd\.grad\(", r"\.retain_grad\(", r"\bvjp\(", r"\bdelta\w*\s*="]),
     Notation([("d", "i"), ("model", "sub"), (", ", ""), ("d", "i"), ("k", "sub"), (", ", ""), ("h", "i")],
              "model dimension, head dimension, number of heads",
              ["nn.MultiheadAttention(embed_dim=d_model, num_heads=h)", "d_k = d_model // h",
               "F.scaled_dot_product_attention"],
-             [r"\bMultiheadAttention\b", r"\bscaled_dot_product_attention\b", r"\bd_(model|k)\b",
+             [r"\bMultiheadAttention\b", r"\bscaled_dot_product_attention\b", r"\bd_(model|k)\b", r"\bsqrt\(d(_k)?\)",
               r"\bnum_heads\b"]),
     Notation([("n", "i"), (" / ", ""), ("T", "i")],
              "sequence length / time steps",
@@ -68,6 +71,31 @@ NOTATION = [
 
 
 def appearances(notation: Notation, sources: dict[str, str]) -> list[str]:
-    """The ids (in ``sources``' order) of the experiments whose source uses ``notation``."""
+    """The ids (in ``sources``' order) of the experiments whose code uses ``notation``."""
     patterns = [re.compile(p) for p in notation.finds]
-    return [eid for eid, code in sources.items() if any(p.search(code) for p in patterns)]
+    return [eid for eid, source in sources.items()
+            if any(p.search(line) for line in mathematics(source) for p in patterns)]
+
+
+# a line that draws: ax.plot(...), ax[0].set_title(...), fig.colorbar(...), run.figure(...)
+_DRAWING = re.compile(r"\b(ax\w*|fig|plt)\s*[.\[]|\brun\.figure\(")
+
+
+def mathematics(source: str) -> list[str]:
+    """The lines of ``source`` that compute: no decorator, docstring, comment or string text
+    (a claim that names the sigmoid does not use it), and no drawing (``ax.plot(x * 10)``)."""
+    lines = source.splitlines()
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type in (tokenize.COMMENT, tokenize.STRING):
+                (r0, c0), (r1, c1) = token.start, token.end
+                for row in range(r0 - 1, r1):
+                    line = lines[row]
+                    start = c0 if row == r0 - 1 else 0
+                    end = c1 if row == r1 - 1 else len(line)
+                    lines[row] = line[:start] + " " * (end - start) + line[end:]
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        pass  # an odd source is searched as it is
+    body = next((i for i, line in enumerate(lines) if line.lstrip().startswith("def ")), 0)
+    return [line for line in lines[body:] if not _DRAWING.search(line)]
+

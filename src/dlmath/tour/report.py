@@ -104,14 +104,15 @@ def write_report(results, document: dict, path) -> Path:
     style = CSS + _code_css()
     passed = sum(r.passed for r in results)
     by_section = {number: [r for r in results if r.experiment.section == number] for number in SECTIONS}
+    sources = {r.experiment.id: code_that_ran(r.experiment.function) for r in results}
     body = [_header(document, passed, len(results)), _toc(by_section)]
     main = []
     for number, name in SECTIONS.items():
         if by_section[number]:
             main.append(f'<h2 class="section" id="section-{number}"><span class="num">{number}</span>'
                         f"{_e(name)}</h2>")
-            main.extend(_experiment(r, out_dir) for r in by_section[number])
-    main.append(_notation(results))
+            main.extend(_experiment(r, out_dir, sources[r.experiment.id]) for r in by_section[number])
+    main.append(_notation(results, sources))
     page = f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -171,7 +172,7 @@ def _toc(by_section: dict) -> str:
     return f'<nav class="toc"><h2>Contents</h2><ol>{"".join(items)}</ol></nav>'
 
 
-def _experiment(result, out_dir: Path) -> str:
+def _experiment(result, out_dir: Path, source: str) -> str:
     ex = result.experiment
     parts = [f'<article id="{_e(ex.id)}" class="{"passed" if result.passed else "failed"}">',
              f'<h3>{_e(ex.title)} {_badge(result.passed)}<span class="id">{_e(ex.id)}</span>'
@@ -187,7 +188,8 @@ def _experiment(result, out_dir: Path) -> str:
         label = "traceback" if text.startswith("Traceback") else f"log {i + 1}" if len(result.logs) > 1 else "log"
         parts.append(f"<details{' open' if len(text) < 1200 else ''}><summary>{label}</summary>"
                      f"<pre>{_e(text)}</pre></details>")
-    parts.append(f"<details><summary>the code that ran</summary>{_code(ex.function)}</details>")
+    where = f"{ex.function.__module__}.{ex.function.__name__}"
+    parts.append(f"<details><summary>the code that ran <code>{_e(where)}</code></summary>{_code(source)}</details>")
     parts.append("</article>")
     return "\n".join(parts)
 
@@ -220,8 +222,29 @@ def _source(function) -> str:
         return f"# the source of {getattr(function, '__name__', function)!r} is not available"
 
 
-def _code(function) -> str:
-    source = _source(function)
+def _helpers(function) -> list:
+    """The functions of ``function``'s own module that it names (a chapter's private training loop, say)."""
+    names, codes = {}, [function.__code__]
+    while codes:  # nested functions and comprehensions have code objects of their own
+        code = codes.pop(0)
+        names.update(dict.fromkeys(code.co_names))
+        codes += [c for c in code.co_consts if inspect.iscode(c)]
+    found = (function.__globals__.get(name) for name in names)
+    return [f for f in found if inspect.isfunction(f) and f.__module__ == function.__module__]
+
+
+def code_that_ran(function) -> str:
+    """The experiment's source, then the source of every helper of its module it calls, transitively."""
+    ran, todo = [], [function]
+    while todo:
+        f = todo.pop(0)
+        if f not in ran:
+            ran.append(f)
+            todo += _helpers(f)
+    return "\n\n".join(_source(f) for f in ran)
+
+
+def _code(source: str) -> str:
     try:
         from pygments import highlight
         from pygments.formatters import HtmlFormatter
@@ -244,8 +267,7 @@ def _symbol(parts) -> str:
     return "".join(f"<{tags[s]}>{_e(t)}</{tags[s]}>" if s in tags else _e(t) for t, s in parts)
 
 
-def _notation(results) -> str:
-    sources = {r.experiment.id: _source(r.experiment.function) for r in results}
+def _notation(results, sources: dict) -> str:
     titles = {r.experiment.id: r.experiment.title for r in results}
     rows = []
     for n in NOTATION:
