@@ -57,12 +57,14 @@ def test_chain_rule(headline, quick_tour):
     # the product of local Jacobians is autograd's gradient, to float64 rounding
     assert h["max_abs_diff"] <= 1e-14
     assert h["loss"] > 0
-    # explain's backward pass: loss (mul, sum, pow, sub), two linear layers (matmul, transpose,
-    # add each) and tanh
-    assert h["explain_steps"] == 11
+    # explain's backward pass reaches the four parameters, through at least the loss's
+    # square and difference, two layers and tanh (how many ops a layer is depends on nn)
+    assert h["explain_leaves"] == 4
+    assert h["explain_steps"] >= 5
     report = (quick_tour.out / "report.html").read_text()
     assert "steps of the chain rule" in report
-    assert "0.weight" in report
+    for name in ("0.weight", "0.bias", "2.weight", "2.bias", "Tanh"):
+        assert name in report
 
 
 def test_jacobians(headline):
@@ -74,7 +76,8 @@ def test_jacobians(headline):
     assert h["rnn_max_abs_diff"] <= 1e-14
     assert h["rnn_product_max_rel_diff"] <= 1e-12
     # default init (spectral radius < 1): the gradient through 30 steps has vanished
-    assert h["rnn_gradient_norm_after_T_default"] < 1e-3
+    assert h["rnn_steps"] == 30
+    assert h["rnn_norm_after_all_steps"] < 1e-3
 
 
 def test_hessian_curvature(headline):

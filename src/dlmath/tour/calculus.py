@@ -9,13 +9,14 @@ fast a first-order method can go -- and what Newton's method and Adam do about i
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 
 import dlmath as dm
 import dlmath.nn.functional as F
 
-from .registry import above, at_least, at_most, between, experiment, is_false, satisfies
+from .registry import above, at_most, between, experiment, is_false, satisfies
 
 # Machine epsilon (the gap between 1 and the next float) of the two dtypes the chapter
 # compares. NumPy's finfo holds the constants (dlmath has no dm.finfo yet).
@@ -231,7 +232,7 @@ def _heatmap(ax, matrix, title):
           "Jacobians by hand gives exactly what autograd's backward pass computes; dm.explain "
           "prints that backward pass step by step.",
     formula="dL/dW1 = dL/dy . dy/dh . dh/dz . dz/dW1, with dy/dh = W2, dh/dz = diag(1 - h^2)",
-    expect={"max_abs_diff": at_most(1e-14)})
+    expect={"max_abs_diff": at_most(1e-14), "explain_leaves": between(4, 4)})
 def chain_rule(run):
     """A two-layer network y = W2 tanh(W1 x + b1) + b2 with the loss L = (y - t)^2 / 2, float64.
 
@@ -276,8 +277,20 @@ def chain_rule(run):
              "dL/dW1, flattened\n1 x 12")
     axes[5].set_yticks([0, 1], ["product", "autograd"])
     fig.suptitle("The chain rule as a product of Jacobians, from the loss (left) back to the weights W1")
-    steps = int(text.split(": ")[1].split(" steps")[0])
-    return {"max_abs_diff": diff, "loss": loss.item(), "explain_steps": steps}
+    leaves, steps = re.search(r"to (\d+) leaves: (\d+) steps of the chain rule", text).groups()
+    return {"max_abs_diff": diff, "loss": loss.item(), "explain_leaves": int(leaves), "explain_steps": int(steps)}
+
+
+def _jacobian_product(rnn, xs, h0):
+    """dh_T/dh_0 of a one-layer tanh RNN run over ``xs``, as the product of the per-step
+    Jacobians diag(1 - h_t^2) W_hh, and its spectral norm after each step."""
+    hs = rnn(xs, h0.reshape(1, 1, -1))[0].reshape(len(xs), -1).detach()
+    W = rnn.weight_hh_l0.detach()
+    product, norms = dm.eye(len(h0), dtype=h0.dtype), []
+    for h in hs:
+        product = dm.diag(1 - h ** 2) @ W @ product
+        norms.append(dm.linalg.matrix_norm(product, ord=2).item())
+    return product, norms
 
 
 @experiment(
@@ -305,58 +318,69 @@ def jacobians(run):
     softmax_diff = max((dm.func.jacrev(softmax)(logits) - closed).abs().max().item(),
                        (dm.func.jacfwd(softmax)(logits) - closed).abs().max().item())
 
-    # A dm.nn.RNN run over a sequence; h_T as a function of h_0, differentiated whole by
-    # jacrev, against the product of one closed-form Jacobian per step.
+    # A dm.nn.RNN over a sequence: h_T as a function of h_0, differentiated whole by jacrev,
+    # against the product of one closed-form Jacobian per step.
     hidden, steps = 16, run.size(60, 30)
     rnn = dm.nn.RNN(4, hidden, dtype=dm.float64)
     xs = dm.randn(steps, 1, 4, generator=run.generator, dtype=dm.float64)
     h0 = 0.5 * dm.randn(hidden, generator=run.generator, dtype=dm.float64)
-    final = lambda h, T: rnn(xs[:T], h.reshape(1, 1, hidden))[1].reshape(hidden)
-    W = rnn.weight_hh_l0.detach().clone()   # a copy: detach() shares the parameter's memory
+    last_state = lambda T: lambda h: rnn(xs[:T], h.reshape(1, 1, hidden))[1].reshape(hidden)
+    one_step = _jacobian_product(rnn, xs[:1], h0)[0]
+    rnn_diff = (dm.func.jacrev(last_state(1))(h0) - one_step).abs().max().item()
+    product, norms = _jacobian_product(rnn, xs, h0)
+    whole = dm.func.jacrev(last_state(steps))(h0)
+    product_diff = ((whole - product).abs().max() / product.abs().max()).item()  # relative: it is tiny
 
     fig, (ax_soft, ax_rnn) = run.figure(1, 2, width=9.6, height=3.9)
     _heatmap(ax_soft, closed, "softmax Jacobian diag(p) - p p^T (8 classes)")
     ax_soft.set_xticks(range(8), [f"{v:.2f}" for v in p.tolist()], fontsize=7)
     ax_soft.set_xlabel("p of each class (column j: d p_i / d z_j)")
+    W = rnn.weight_hh_l0.detach().clone()   # a copy: detach() shares the parameter's memory
     for gain in (1.0, 2.0, 4.0):
         with dm.no_grad():   # rescale the recurrent weights: spectral radius = gain x default's
             rnn.weight_hh_l0.copy_(gain * W)
-        hs = rnn(xs, h0.reshape(1, 1, hidden))[0].reshape(steps, hidden).detach()
-        product, norms = dm.eye(hidden, dtype=dm.float64), []
-        for t in range(steps):
-            product = dm.diag(1 - hs[t] ** 2) @ rnn.weight_hh_l0.detach() @ product
-            norms.append(dm.linalg.matrix_norm(product, ord=2).item())
         radius = dm.linalg.spectral_radius(rnn.weight_hh_l0.detach()).item()
-        ax_rnn.plot(range(1, steps + 1), norms, label=f"spectral radius of W_hh = {radius:.2f}")
-        if gain == 1.0:
-            one_step = dm.func.jacrev(lambda h: final(h, 1))(h0)
-            rnn_diff = (one_step - dm.diag(1 - hs[0] ** 2) @ W).abs().max().item()
-            whole = dm.func.jacrev(lambda h: final(h, steps))(h0)
-            product_diff = ((whole - product).abs().max() / product.abs().max()).item()  # relative: both ~1e-11
-            default_norm = norms[-1]
+        ax_rnn.plot(range(1, steps + 1), _jacobian_product(rnn, xs, h0)[1],
+                    label=f"spectral radius of W_hh = {radius:.2f}" + (" (default init)" if gain == 1 else ""))
     ax_rnn.set(yscale="log", xlabel="steps back in time T", ylabel="|dh_T / dh_0| (spectral norm)",
                title="Backprop through time: a product of Jacobians")
     ax_rnn.legend()
     return {"softmax_max_abs_diff": softmax_diff,
             "softmax_row_sum_max_abs": closed.sum(dim=1).abs().max().item(),
             "rnn_max_abs_diff": rnn_diff, "rnn_product_max_rel_diff": product_diff,
-            "rnn_gradient_norm_after_T_default": default_norm}
+            "rnn_steps": steps, "rnn_norm_after_all_steps": norms[-1]}
 
 
 # ---------------------------------------------------------------------------------------
-def _steps_to_tolerance(optimizer_class, lr, loss_fn, w0, tol, cap):
-    """Optimizer steps until loss_fn(w) <= tol * loss_fn(w0) (cap if never), and the loss curve."""
+def _steps_to_tolerance(optimizer_class, lr, loss_fn, w0, tol=1e-8, cap=50000):
+    """Steps of a dm.optim optimizer until loss_fn(w) <= tol * loss_fn(w0) (``cap`` if never)."""
     w = dm.nn.Parameter(w0.clone())
     optimizer = optimizer_class([w], lr=lr)
-    start, curve = loss_fn(w).item(), []
+    start = loss_fn(w).item()
     for step in range(cap + 1):
         optimizer.zero_grad()
         loss = loss_fn(w)
-        curve.append(loss.item() / start)
-        if curve[-1] <= tol or step == cap:
-            return step, curve
+        if loss.item() <= tol * start or step == cap:
+            return step
         loss.backward()
         optimizer.step()
+
+
+def _adam_against_sgd(run, kappas, dim=10):
+    """Steps to reduce 1/2 sum_i lambda_i w_i^2 1e8-fold, lambda log-spaced in [1, kappa], for
+    SGD at its best fixed step, Adam, and Adam on the same quadratic rotated."""
+    rotation = dm.linalg.qr(dm.randn(dim, dim, generator=run.generator, dtype=dm.float64))[0]
+    w0 = dm.ones(dim, dtype=dm.float64)
+    counts = {"sgd": [], "adam": [], "adam_rotated": []}
+    for kappa in run.progress(kappas, "condition numbers"):
+        lam = dm.logspace(0, math.log10(kappa), dim, dtype=dm.float64)
+        aligned = lambda v: 0.5 * (lam * v * v).sum()
+        rotated = lambda v: 0.5 * (lam * (rotation @ v) ** 2).sum()
+        eig = dm.linalg.eigvalsh(dm.func.hessian(aligned)(w0))    # the curvatures, read off H
+        counts["sgd"].append(_steps_to_tolerance(dm.optim.SGD, 2 / (eig[0] + eig[-1]).item(), aligned, w0))
+        counts["adam"].append(_steps_to_tolerance(dm.optim.Adam, 0.1, aligned, w0))
+        counts["adam_rotated"].append(_steps_to_tolerance(dm.optim.Adam, 0.1, rotated, w0))
+    return counts
 
 
 @experiment(
@@ -398,9 +422,8 @@ def hessian_curvature(run):
 
     # Gradient descent with step 1/L, L = |X|^2 / 4n + l2 >= every curvature the loss has.
     lr = 1 / (dm.linalg.eigvalsh(X.T @ X / (4 * len(X)))[-1].item() + 1e-3)
-    cap = 20000
     w, descent = dm.zeros(5, dtype=dm.float64), []
-    for _ in run.progress(range(cap + 1), "gradient descent"):
+    for _ in run.progress(range(20001), "gradient descent"):   # capped at 20000 steps
         g = grad(w)
         descent.append(dm.linalg.vector_norm(g).item())
         if descent[-1] <= 1e-8:
@@ -426,21 +449,11 @@ def hessian_curvature(run):
 
     # (2) Adam against SGD on axis-aligned and rotated quadratics of growing kappa.
     kappas = run.size([10, 30, 100, 300, 1000], [10, 100, 1000])
-    rotation = dm.linalg.qr(dm.randn(10, 10, generator=run.generator, dtype=dm.float64))[0]
-    w0 = dm.ones(10, dtype=dm.float64)
-    counts = {"SGD, lr = 2/(λ_min + λ_max)": [], "Adam, lr = 0.1": [], "Adam, lr = 0.1, same quadratic rotated": []}
-    for kappa in run.progress(kappas, "condition numbers"):
-        lam = dm.logspace(0, math.log10(kappa), 10, dtype=dm.float64)
-        aligned = lambda v: 0.5 * (lam * v * v).sum()
-        rotated = lambda v: 0.5 * (lam * (rotation @ v) ** 2).sum()
-        eig = dm.linalg.eigvalsh(dm.func.hessian(aligned)(w0))     # = lam: curvature, read off H
-        sgd, _ = _steps_to_tolerance(dm.optim.SGD, 2 / (eig[0] + eig[-1]).item(), aligned, w0, 1e-8, 50000)
-        adam, _ = _steps_to_tolerance(dm.optim.Adam, 0.1, aligned, w0, 1e-8, 50000)
-        adam_rot, _ = _steps_to_tolerance(dm.optim.Adam, 0.1, rotated, w0, 1e-8, 50000)
-        for key, value in zip(counts, (sgd, adam, adam_rot)):
-            counts[key].append(value)
-    for (label, values), marker in zip(counts.items(), "os^"):
-        ax_adam.plot(kappas, values, marker + "-", label=label)
+    counts = _adam_against_sgd(run, kappas)
+    labels = {"sgd": "SGD, lr = 2/(λ_min + λ_max)", "adam": "Adam, lr = 0.1",
+              "adam_rotated": "Adam, lr = 0.1, same quadratic rotated"}
+    for (key, label), marker in zip(labels.items(), "os^"):
+        ax_adam.plot(kappas, counts[key], marker + "-", label=label)
     ax_adam.set(xscale="log", yscale="log", xlabel="condition number κ = λ_max / λ_min",
                 ylabel="steps to reduce the loss 1e8-fold", title="Quadratics: Adam adapts to axis-aligned curvature")
     ax_adam.legend()
@@ -448,9 +461,10 @@ def hessian_curvature(run):
     # SGD's error along lambda_min and lambda_max shrinks by rho = (kappa-1)/(kappa+1) per step,
     # the loss by rho^2: at most ln(1e8) / (2 ln(1/rho)) steps.
     rho = (kappas[-1] - 1) / (kappas[-1] + 1)
-    return {"newton_iters": len(newton) - 1, "gd_iters": len(descent) - 1, "gd_hit_cap": len(descent) > cap,
+    return {"newton_iters": len(newton) - 1, "gd_iters": len(descent) - 1, "gd_hit_cap": descent[-1] > 1e-8,
             "gd_rate_predicted": predicted_rate, "gd_rate_measured": measured_rate,
             "gd_rate_rel_error": abs((1 - measured_rate) / (1 - predicted_rate) - 1),
             "hessian_min_eigenvalue": curvatures[0].item(), "hessian_max_eigenvalue": curvatures[-1].item(),
-            "kappa": kappas[-1], "sgd_steps": sgd, "adam_steps": adam, "adam_steps_rotated": adam_rot,
+            "kappa": kappas[-1], "sgd_steps": counts["sgd"][-1], "adam_steps": counts["adam"][-1],
+            "adam_steps_rotated": counts["adam_rotated"][-1],
             "sgd_steps_bound": math.ceil(math.log(1e8) / (2 * math.log(1 / rho)))}
