@@ -430,3 +430,23 @@ op("F.poisson_nll_loss", lambda lib, a, b: lib.nn.functional.poisson_nll_loss(a,
    [((3, 4), (3, 4))], domain=("real", "positive"))
 op("F.cosine_embedding_loss", lambda lib, a, b: lib.nn.functional.cosine_embedding_loss(
     a, b, lib.tensor([1.0, -1.0, 1.0], dtype=a.dtype), reduction="none"), [((3, 4), (3, 4))])
+
+# ----------------------------------- elementary and special functions (issue #14) ----
+ELEMENTARY = {  # name -> domain (each also as a method and under torch's arc- aliases where it has them)
+    "tan": "unit", "asin": "unit", "acos": "unit", "atan": "real", "sinh": "real", "cosh": "real",
+    "asinh": "real", "atanh": "unit", "log2": "positive", "log10": "positive", "exp2": "real",
+    "erfc": "real", "erfinv": "unit", "lgamma": "positive", "digamma": "positive",
+}
+for _name, _domain in ELEMENTARY.items():
+    op(_name, lambda lib, a, n=_name: getattr(a, n)(), UNARY_SHAPES, domain=_domain)
+    op(f"{_name}_fn", lambda lib, a, n=_name: getattr(lib, n)(a), [((3, 4),)], domain=_domain)
+for _alias in ("arcsin", "arccos", "arctan", "arcsinh", "arctanh"):
+    op(_alias, lambda lib, a, n=_alias: getattr(lib, n)(a), [((3, 4),)], domain="unit")
+op("acosh", lambda lib, a: lib.acosh(a + 1), [((3, 4),), ((),)], domain="positive")
+op("arccosh", lambda lib, a: lib.arccosh(a + 1), [((3, 4),)], domain="positive")
+op("polygamma_1", lambda lib, a: lib.polygamma(1, a), [((3, 4),)], domain="positive")
+op("polygamma_2", lambda lib, a: lib.polygamma(2, a), [((3, 4),)], domain="positive")
+op("hypot", lambda lib, a, b: lib.hypot(a, b), BINARY, domain=("nonzero", "nonzero"))
+op("hypot_method", lambda lib, a, b: a.hypot(b), [((3, 4), (4,))], domain=("nonzero", "nonzero"))
+op("logaddexp", lambda lib, a, b: lib.logaddexp(a, b), BINARY)
+op("logaddexp_method", lambda lib, a, b: a.logaddexp(b), [((3, 4), (4,))])
