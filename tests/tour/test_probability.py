@@ -44,3 +44,20 @@ def test_softmax_distribution(headline):
     assert h["min_probability"] > 0  # even for logits of scale 30
     assert h["largest_logit_scale"] >= 30
     assert h["shift_invariance_max_abs_diff"] <= 1e-12
+
+
+def test_kl_divergence(headline):
+    h = headline("kl-divergence")
+    assert h["identity_max_abs_error"] <= 1e-12  # H(p, q) = H(p) + KL(p||q)
+    assert h["min_kl"] >= 0
+    # forward KL: moment matching over both modes; reverse KL: one mode
+    assert h["forward_kl_sigma"] == pytest.approx(math.sqrt(4.25), abs=0.003)
+    assert abs(h["forward_kl_mu"]) < 0.01
+    assert h["reverse_kl_sigma"] == pytest.approx(0.5, abs=0.005)
+    assert abs(h["reverse_kl_mu"]) == pytest.approx(2.0, abs=0.01)
+    assert h["kl_pq"] == pytest.approx(0.5 * math.log(17) - math.log(2), abs=1e-3)
+    assert h["kl_qp"] == pytest.approx(math.log(2), abs=1e-3)
+    # RLHF: the trained policy is pi_ref exp(r / beta) / Z, and its KL falls as beta grows
+    assert h["max_abs_diff_to_closed_form"] <= 1e-4
+    assert h["kl_by_beta"] == pytest.approx(h["kl_closed_form_by_beta"], abs=1e-4)
+    assert h["kl_by_beta"][0] > h["kl_by_beta"][1] > h["kl_by_beta"][2] > 0

@@ -12,10 +12,10 @@ import math
 import dlmath as dm
 import dlmath.nn.functional as F
 
+from dlmath.distributions import Bernoulli, Categorical, Normal, kl_divergence
+
 from . import probability_variance  # noqa: F401  (registers the chapter's first experiments)
 from .registry import at_most, between, close_to, experiment, is_true, satisfies
-
-from dlmath.distributions import Bernoulli, Categorical, Normal  # noqa: E402
 
 
 @experiment(
@@ -201,4 +201,142 @@ def softmax_distribution(run):
         "min_probability": min_prob,
         "shift_invariance_max_abs_diff": shift_diff,
         "largest_logit_scale": scales[-1],
+    }
+
+
+def _adam_to_convergence(parameters, objective, steps, lr=0.1):
+    """Minimise ``objective()`` with Adam, annealing the step to zero so it settles on the optimum
+    (beta2 = 0.9: the step size forgets the large gradients of the first steps quickly)."""
+    opt = dm.optim.Adam(parameters, lr=lr, betas=(0.9, 0.9))
+    schedule = dm.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    for _ in range(steps):
+        loss = objective()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        schedule.step()
+    return objective().item()
+
+
+@experiment(
+    "kl-divergence", section="10.3", title="Entropy, cross-entropy, KL, and the RLHF penalty",
+    claim="Cross-entropy is the entropy of the labels plus the KL divergence from them, so "
+          "minimising it minimises the KL. KL is not symmetric: fitting one Gaussian to two modes "
+          "by KL(p||q) covers both, by KL(q||p) picks one. RLHF's penalty beta KL(pi||pi_ref) keeps "
+          "a policy near its reference: the optimum is pi_ref reweighted by exp(r / beta).",
+    formula="H(p, q) = H(p) + KL(p||q);   argmax_pi E_pi[r] - beta KL(pi||pi_ref) = pi_ref exp(r / beta) / Z",
+    expect={
+        "identity_max_abs_error": at_most(1e-12),
+        "min_kl": satisfies(">= 0 (Gibbs' inequality)", lambda v, h: v >= 0),
+        # forward KL matches moments: Var p = 0.5^2 + 2^2
+        "forward_kl_sigma": close_to(math.sqrt(4.25), abs_tol=0.003),
+        "reverse_kl_sigma": close_to(0.5, abs_tol=0.005),  # one mode, N(2, 0.5^2)
+        # separated modes: KL(p||N(0, 4.25)) = 1/2 ln(4.25 / 0.25) - ln 2; KL(N(2, 0.25)||p) = ln 2
+        "kl_pq": close_to(0.5 * math.log(17) - math.log(2), abs_tol=1e-3),
+        "kl_qp": close_to(math.log(2), abs_tol=1e-3),
+        "max_abs_diff_to_closed_form": at_most(1e-4),
+        "kl_by_beta": satisfies("= KL(pi*||pi_ref) of the closed form, ± 1e-4",
+                                lambda v, h: max(abs(a - b) for a, b in zip(v, h["kl_closed_form_by_beta"])) <= 1e-4),
+    })
+def kl_divergence_experiment(run):
+    """H(p, q) = -sum p log q = -sum p log p + sum p log(p / q) = H(p) + KL(p||q) >= H(p).
+
+    KL(p||q) = E_p[log p - log q] is large wherever p has mass and q does not: minimised
+    over Gaussians q it matches p's mean and variance and spreads over both modes. The
+    reverse, KL(q||p) = E_q[log q - log p], is large wherever q has mass and p does not:
+    q hides inside one mode. RLHF maximises E_pi[r] - beta KL(pi||pi_ref); writing
+    pi* = pi_ref exp(r / beta) / Z turns it into -beta KL(pi||pi*) + beta log Z, so the
+    optimum is pi* and the KL it reaches falls as beta grows.
+    """
+    g, f64 = run.generator, dm.float64
+    # 1. the identity, for random pairs of distributions over 10 classes
+    p_logits = 2 * dm.randn(run.size(5000, 1000), 10, generator=g, dtype=f64)
+    q_logits = 2 * dm.randn(p_logits.shape[0], 10, generator=g, dtype=f64)
+    p, q = Categorical(logits=p_logits), Categorical(logits=q_logits)
+    entropy, kl = p.entropy(), kl_divergence(p, q)
+    cross_entropy = F.cross_entropy(q_logits, p.probs, reduction="none")  # probabilities as targets
+    identity_error = (cross_entropy - (entropy + kl)).abs().max()
+
+    # 2. one Gaussian fitted to two modes, each way, by integrals on a grid
+    x = dm.linspace(-10, 10, 4001, dtype=f64)
+    dx = 20 / 4000
+    modes = Normal(dm.tensor([-2.0, 2.0], dtype=f64), dm.tensor([0.5, 0.5], dtype=f64))
+    log_p = (modes.log_prob(x[:, None]) + math.log(0.5)).logsumexp(-1)
+    fits = {}
+    for direction in ("forward", "reverse"):
+        mu = dm.tensor(0.5, dtype=f64, requires_grad=True)  # off centre: the reverse fit must pick a side
+        log_sigma = dm.tensor(0.0, dtype=f64, requires_grad=True)
+
+        def kl_integral(direction=direction, mu=mu, log_sigma=log_sigma):
+            log_q = Normal(mu, log_sigma.exp()).log_prob(x)
+            a, b = (log_p, log_q) if direction == "forward" else (log_q, log_p)
+            return (a.exp() * (a - b)).sum() * dx  # KL(a||b) = integral a log(a / b)
+
+        value = _adam_to_convergence([mu, log_sigma], kl_integral, run.size(300, 200))
+        fits[direction] = (mu.item(), log_sigma.exp().item(), value)
+
+    # 3. the RLHF penalty: a policy over 8 tokens, one row per beta, trained by gradient ascent
+    betas = [0.1, 1.0, 10.0]
+    ref_logits = dm.randn(8, generator=g, dtype=f64)
+    reward = dm.randn(8, generator=g, dtype=f64)
+    beta = dm.tensor(betas, dtype=f64)[:, None]
+    ref = Categorical(logits=ref_logits.expand(3, 8))
+    logits = ref_logits.expand(3, 8).clone().requires_grad_()  # start at the reference policy
+
+    def negative_objective():
+        policy = Categorical(logits=logits)
+        return -((policy.probs * reward).sum(-1) - beta[:, 0] * kl_divergence(policy, ref)).sum()
+
+    _adam_to_convergence([logits], negative_objective, 500)
+    closed_form = Categorical(logits=ref_logits.log_softmax(-1) + reward / beta)
+    policy = Categorical(logits=logits.detach())
+    kl_reached = kl_divergence(policy, ref)
+
+    fig, ax = run.figure(2, 2, width=10, height=7.4)
+    pairs = dm.arange(6).numpy()
+    ax[0, 0].bar(pairs, entropy[:6].numpy(), label="H(p)")
+    ax[0, 0].bar(pairs, kl[:6].numpy(), bottom=entropy[:6].numpy(), label="KL(p||q)")
+    ax[0, 0].plot(pairs, cross_entropy[:6].numpy(), "k_", ms=22, mew=2, label="H(p, q) = F.cross_entropy")
+    ax[0, 0].set(xlabel="random pair (p, q) over 10 classes", ylabel="nats",
+                 ylim=(0, 1.3 * cross_entropy[:6].max().item()), title="Cross-entropy = entropy + KL")
+    ax[0, 0].legend(loc="upper left", fontsize=8, ncol=3)
+    ax[0, 1].fill_between(x.numpy(), log_p.exp().numpy(), color="0.8", label="p: two modes")
+    for (direction, (mu, sigma, value)), style in zip(fits.items(), ("C0-", "C3--")):
+        q_density = Normal(mu, sigma).log_prob(x).exp()
+        name = "KL(p||q)" if direction == "forward" else "KL(q||p)"
+        ax[0, 1].plot(x.numpy(), q_density.numpy(), style, label=f"min {name}: sigma = {sigma:.3f}")
+    ax[0, 1].set(xlabel="x", ylabel="density", xlim=(-6, 6), title="Forward KL covers, reverse KL seeks a mode")
+    ax[0, 1].legend(fontsize=8)
+    tokens = dm.arange(8).numpy()
+    ax[1, 0].bar(tokens - 0.3, ref.probs[0].numpy(), width=0.2, color="0.6", label="pi_ref")
+    for k, b in enumerate(betas):
+        ax[1, 0].bar(tokens - 0.1 + 0.2 * k, policy.probs[k].numpy(), width=0.2, label=f"trained, beta = {b:g}")
+        ax[1, 0].plot(tokens - 0.1 + 0.2 * k, closed_form.probs[k].numpy(), "k.", ms=4)
+    ax[1, 0].plot([], [], "k.", label="pi_ref exp(r / beta) / Z")
+    ax[1, 0].set_xticks(tokens, [f"{t}\nr={v:.2f}" for t, v in zip(tokens, reward.tolist())])
+    ax[1, 0].tick_params(axis="x", labelsize=7.5)
+    ax[1, 0].set(xlabel="token and its reward", ylabel="probability", title="RLHF: the trained policy is the closed form")
+    ax[1, 0].legend(fontsize=7)
+    sweep = dm.logspace(-1.5, 1.5, 60, dtype=f64)
+    optimum = Categorical(logits=ref_logits.log_softmax(-1) + reward / sweep[:, None])
+    ax[1, 1].plot(kl_divergence(optimum, Categorical(logits=ref_logits.expand(60, 8))).numpy(),
+                  (optimum.probs * reward).sum(-1).numpy(), "k-", lw=1, label="closed form, beta from 0.03 to 30")
+    for k, b in enumerate(betas):
+        ax[1, 1].plot(kl_reached[k].item(), (policy.probs[k] * reward).sum().item(), "o", ms=8,
+                      label=f"trained, beta = {b:g}")
+    ax[1, 1].set(xlabel="KL(pi||pi_ref) (nats)", ylabel="expected reward E_pi[r]",
+                 title="The penalty trades reward for staying close")
+    ax[1, 1].legend(fontsize=8)
+    return {
+        "identity_max_abs_error": identity_error,
+        "min_kl": kl.min(),
+        "forward_kl_sigma": fits["forward"][1],
+        "forward_kl_mu": fits["forward"][0],
+        "reverse_kl_sigma": fits["reverse"][1],
+        "reverse_kl_mu": fits["reverse"][0],
+        "kl_pq": fits["forward"][2],
+        "kl_qp": fits["reverse"][2],
+        "max_abs_diff_to_closed_form": (policy.probs - closed_form.probs).abs().max(),
+        "kl_by_beta": kl_reached,
+        "kl_closed_form_by_beta": kl_divergence(closed_form, ref),
     }
