@@ -284,3 +284,14 @@ def f(run):
     assert lines[0] == "def f(run):"
     assert "dm.sigmoid(x)" in lines[1] and "a sigmoid" not in lines[1]
     assert not any("var" in line or "ax.plot" in line or "Docstring" in line for line in lines)
+
+
+def test_a_report_of_nothing_and_of_a_lost_figure(tmp_path, fake):
+    document = {**fake.document, "experiments": {}}
+    page = Page(write_report([], document, tmp_path / "empty.html").read_text())
+    assert "notation" in page.ids and "0/0" in " ".join(page.text)
+    # a figure file that went missing: the page is still written, without that image
+    result = tour_run.Result(FAKE[0], headline={"grad_rows": 32.0}, checks={"grad_rows": ("32", True)},
+                             figure="figures/gone.png")
+    page = Page(write_report([result], document, tmp_path / "lost.html").read_text())
+    assert page.images == [] and "could not be read" in " ".join(page.text)

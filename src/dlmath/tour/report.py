@@ -59,6 +59,7 @@ header.top h1 { margin: 0 0 .3rem; font-size: 1.9rem; letter-spacing: -.01em; }
 .badge.pass { color: var(--pass); background: var(--pass-bg); }
 .badge.fail { color: var(--fail); background: var(--fail-bg); }
 .summary { margin-top: .8rem; font-size: 1.05rem; }
+.lede { margin: .2rem 0 .6rem; color: var(--muted); max-width: 46rem; }
 h2.section { margin: 2.6rem 0 .2rem; font-size: 1.45rem; padding-bottom: .3rem; border-bottom: 2px solid var(--ink); }
 h2.section .num { color: var(--muted); font-weight: 500; margin-right: .5rem; }
 article { padding: 1.6rem 0 1.4rem; border-bottom: 1px solid var(--line); }
@@ -93,7 +94,7 @@ table.notation td:nth-child(2) { min-width: 10rem; }
 .where span { color: var(--muted); }
 nav.toc .count { color: var(--muted); font-size: .8rem; }
 @media (max-width: 900px) { .page { display: block; } nav.toc { position: static; max-height: none; } }
-@media print { nav.toc { display: none; } .page { display: block; } details { display: block; } }
+@media print { nav.toc { display: none; } .page { display: block; } }
 """
 
 
@@ -147,9 +148,12 @@ def _badge(ok: bool) -> str:
 
 def _header(document: dict, passed: int, total: int) -> str:
     mode = "quick" if document.get("quick") else "full"
-    verdict = "every claim holds" if passed == total else f"{total - passed} failed"
+    verdict = ("no experiment ran" if total == 0 else "every claim holds" if passed == total
+               else f"{total - passed} failed")
     return f"""<header class="top">
 <h1>The dlmath tour</h1>
+<p class="lede">The mathematics of deep learning, run: each concept of the notes as a small
+experiment with a figure, and its headline numbers checked against what the mathematics predicts.</p>
 <div class="meta"><span>dlmath <b>{_e(document.get("dlmath_version", "?"))}</b></span>
 <span><b>{mode}</b> run</span><span>seed <b>{_e(document.get("seed"))}</b></span>
 <span><b>{float(document.get("seconds", 0)):.1f} s</b> in all</span></div>
@@ -197,7 +201,11 @@ def _experiment(result, out_dir: Path, source: str) -> str:
 def _figure(result, out_dir: Path) -> str:
     if not result.figure:
         return '<p class="nofig">(no figure)</p>'
-    data = base64.b64encode((out_dir / result.figure).read_bytes()).decode("ascii")
+    try:
+        data = base64.b64encode((out_dir / result.figure).read_bytes()).decode("ascii")
+    except OSError as exc:  # a figure gone from the disk costs the report that figure, not the page
+        return f'<p class="nofig">(figure {_e(result.figure)} could not be read: {_e(exc.strerror)})</p>'
+
     alt = f"figure: {result.experiment.title}"
     return f'<figure><img src="data:image/png;base64,{data}" alt="{_e(alt)}"></figure>'
 
