@@ -64,6 +64,34 @@ def method(name, *aliases):
     return declare
 
 
+# The functions that take ``out=`` (torch's everyday ones: elementwise arithmetic and math,
+# products, reductions to one tensor, joins, where). Only the package's functions get it; the
+# Tensor methods are the plain functions, so no method pays for the keyword.
+OUT = frozenset("""
+    add sub mul div pow neg exp log log1p expm1 sqrt rsqrt reciprocal sin cos tan tanh sigmoid erf erfc
+    erfinv abs square sign floor ceil trunc round clamp maximum minimum remainder fmod atan2 floor_divide
+    asin acos atan sinh cosh asinh acosh atanh log2 log10 exp2 lgamma digamma polygamma hypot logaddexp
+    matmul mm bmm mv dot outer sum mean prod cumsum logsumexp cat stack where
+""".split())
+
+
+def _with_out(name, fn):
+    def function(*args, out=None, **kwargs):
+        if out is None:
+            return fn(*args, **kwargs)
+        from .out import write_out  # only a call that passes out= loads the writer
+
+        return write_out(name, fn(*args, **kwargs), out)
+    function.__name__, function.__qualname__, function.__doc__ = fn.__name__, fn.__qualname__, fn.__doc__
+    function.__wrapped__ = fn
+    return function
+
+
 def namespace():
     """Every declared function under each of its names (what ``dlmath`` exports)."""
-    return {n: d.fn for d in FUNCTIONS.values() for n in d.names()}
+    exported = {}
+    for d in FUNCTIONS.values():
+        fn = _with_out(d.name, d.fn) if d.name in OUT else d.fn
+        for n in d.names():
+            exported[n] = fn
+    return exported
