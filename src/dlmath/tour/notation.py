@@ -1,7 +1,7 @@
 """The notes' notation cheat-sheet (section 10.5) as data: each symbol, what it means, and
 what it is called in dlmath; :mod:`.report` turns it into the report's last section.
 
-A symbol is a list of ``(text, style)`` parts, style ``"i"`` (italic), ``"b"`` (bold) or
+A symbol is a list of ``(text, style)`` parts, style ``"i"`` (italic), ``"b"`` (bold), ``"sub"`` or
 ``""``, so the report can set it as mathematics without trusting any markup. ``finds``
 are regular expressions searched in each experiment's source: an experiment whose code
 matches one is listed as a place where the notation is at work; no ``finds`` means the

@@ -86,6 +86,7 @@ details { margin: .5rem 0; }
 summary { cursor: pointer; color: var(--muted); font-size: .9rem; }
 pre { background: var(--tint); padding: .7rem .9rem; overflow-x: auto; border-radius: 4px; line-height: 1.4; margin: .4rem 0; }
 .highlight { background: var(--tint); }
+pre.log { max-height: 26rem; overflow: auto; }  /* a long log scrolls in place */
 td.symbol { font-family: "STIX Two Math", "Cambria Math", "Times New Roman", serif; font-size: 1.15rem; white-space: nowrap; }
 td.names code { display: inline-block; background: var(--tint); border: 1px solid var(--line); border-radius: 3px;
                 padding: 0 .3rem; margin: 0 .25rem .25rem 0; font-size: .8rem; }
@@ -102,12 +103,11 @@ def write_report(results, document: dict, path) -> Path:
     """Write the report for ``results`` (the runner's list of ``Result``) to ``path``; return the path."""
     path = Path(path)
     out_dir = path.parent
-    style = CSS + _code_css()
+    style = _code_css() + CSS  # ours last, so it wins where both style the same element
     passed = sum(r.passed for r in results)
     by_section = {number: [r for r in results if r.experiment.section == number] for number in SECTIONS}
     sources = {r.experiment.id: code_that_ran(r.experiment.function) for r in results}
-    body = [_header(document, passed, len(results)), _toc(by_section)]
-    main = []
+    main = [_header(document, passed, len(results))]
     for number, name in SECTIONS.items():
         if by_section[number]:
             main.append(f'<h2 class="section" id="section-{number}"><span class="num">{number}</span>'
@@ -125,9 +125,8 @@ def write_report(results, document: dict, path) -> Path:
 </head>
 <body>
 <div class="page">
-{body[1]}
+{_toc(by_section)}
 <main>
-{body[0]}
 {chr(10).join(main)}
 </main>
 </div>
@@ -190,8 +189,9 @@ def _experiment(result, out_dir: Path, source: str) -> str:
     parts.append(_headline_table(result))
     for i, text in enumerate(result.logs):
         label = "traceback" if text.startswith("Traceback") else f"log {i + 1}" if len(result.logs) > 1 else "log"
-        parts.append(f"<details{' open' if len(text) < 1200 else ''}><summary>{label}</summary>"
-                     f"<pre>{_e(text)}</pre></details>")
+        lines = text.count("\n") + 1
+        parts.append(f"<details open><summary>{label} ({lines} line{'s' * (lines != 1)})</summary>"
+                     f'<pre class="log">{_e(text)}</pre></details>')
     where = f"{ex.function.__module__}.{ex.function.__name__}"
     parts.append(f"<details><summary>the code that ran <code>{_e(where)}</code></summary>{_code(source)}</details>")
     parts.append("</article>")
@@ -205,7 +205,6 @@ def _figure(result, out_dir: Path) -> str:
         data = base64.b64encode((out_dir / result.figure).read_bytes()).decode("ascii")
     except OSError as exc:  # a figure gone from the disk costs the report that figure, not the page
         return f'<p class="nofig">(figure {_e(result.figure)} could not be read: {_e(exc.strerror)})</p>'
-
     alt = f"figure: {result.experiment.title}"
     return f'<figure><img src="data:image/png;base64,{data}" alt="{_e(alt)}"></figure>'
 
@@ -271,8 +270,8 @@ def _code_css() -> str:
 
 
 def _symbol(parts) -> str:
-    tags = {"i": "i", "b": "b", "sub": "sub"}
-    return "".join(f"<{tags[s]}>{_e(t)}</{tags[s]}>" if s in tags else _e(t) for t, s in parts)
+    """``[("x", "b"), ...]`` as HTML: each part's text escaped, in <i>, <b> or <sub> as its style says."""
+    return "".join(f"<{s}>{_e(t)}</{s}>" if s in ("i", "b", "sub") else _e(t) for t, s in parts)
 
 
 def _notation(results, sources: dict) -> str:
