@@ -57,7 +57,7 @@ header.top h1 { margin: 0 0 .3rem; font-size: 1.9rem; letter-spacing: -.01em; }
 .badge { display: inline-block; padding: .05rem .55rem; border-radius: 999px; font-size: .78rem;
          font-weight: 700; letter-spacing: .03em; vertical-align: middle; }
 .badge.pass { color: var(--pass); background: var(--pass-bg); }
-.badge.fail { color: var(--fail); background: var(--fail-bg); }
+.badge.fail { color: #fff; background: var(--fail); }
 .summary { margin-top: .8rem; font-size: 1.05rem; }
 .lede { margin: .2rem 0 .6rem; color: var(--muted); max-width: 46rem; }
 h2.section { margin: 2.6rem 0 .2rem; font-size: 1.45rem; padding-bottom: .3rem; border-bottom: 2px solid var(--ink); }
@@ -94,6 +94,7 @@ table.notation td:nth-child(2) { min-width: 10rem; }
 .where a, .where span { display: inline-block; margin-right: .6rem; font-size: .85rem; }
 .where span { color: var(--muted); }
 nav.toc .count { color: var(--muted); font-size: .8rem; }
+nav.toc .count.bad { color: var(--fail); font-weight: 700; }
 @media (max-width: 900px) { .page { display: block; } nav.toc { position: static; max-height: none; } }
 @media print { nav.toc { display: none; } .page { display: block; } }
 """
@@ -169,7 +170,8 @@ def _toc(by_section: dict) -> str:
             for r in by_section[number])
         if entries:
             held = sum(r.passed for r in by_section[number])
-            count = f'<span class="count">{held}/{len(by_section[number])}</span>'
+            bad = " bad" if held < len(by_section[number]) else ""
+            count = f'<span class="count{bad}">{held}/{len(by_section[number])}</span>'
             items.append(f'<li><a href="#section-{number}">{number} {_e(name)}</a> {count}<ol>{entries}</ol></li>')
     items.append(f'<li><a href="#{NOTATION_ID}">10.5 Notation</a></li>')
     return f'<nav class="toc"><h2>Contents</h2><ol>{"".join(items)}</ol></nav>'
