@@ -21,21 +21,24 @@ from .registry import at_least, at_most, close_to, experiment, is_true, satisfie
 LN_MAX = {dm.float32: 128 * math.log(2), dm.float64: math.log(1.7976931348623157e308)}
 
 
-def _plot_with_failures(ax, x, values, *, fail_at, floor=None, **style):
-    """Plot ``values`` against ``x`` with NaN/inf drawn at ``fail_at`` (a band outside the data)
-    so a failure is seen, not dropped; on a log axis, values below ``floor`` are drawn at it."""
+def _plot_with_failures(ax, x, values, *, fail_at, floor=None, ceiling=None, **style):
+    """Plot ``values`` against ``x`` with NaN/inf (and values above ``ceiling``) drawn at ``fail_at``,
+    a band outside the data, so a failure is seen, not dropped; values below ``floor`` are drawn at it."""
     import numpy as np
 
     v = np.asarray(values, dtype=float)
     if floor is not None:
         v = np.maximum(v, floor)
-    ax.plot(np.asarray(x), np.where(np.isfinite(v), v, fail_at), **style)
+    off = ~np.isfinite(v) | (v > ceiling if ceiling is not None else False)
+    ax.plot(np.asarray(x), np.where(off, fail_at, v), **style)
 
 
-def _fail_band(ax, low, high, text="NaN / inf"):
+def _fail_band(ax, low, high, text="NaN / inf", text_y=None):
+    """Shade the band where :func:`_plot_with_failures` draws failures, with a label at its middle."""
     ax.axhspan(low, high, color="tab:red", alpha=0.08, lw=0)
-    ax.text(0.5, (low * high) ** 0.5 if low > 0 else (low + high) / 2, text, transform=ax.get_yaxis_transform(),
-            ha="center", va="center", fontsize=8, color="tab:red")
+    middle = (low * high) ** 0.5 if low > 0 else (low + high) / 2
+    ax.text(0.5, text_y or middle, text, transform=ax.get_yaxis_transform(), ha="center", va="center",
+            fontsize=8, color="tab:red")
 
 
 # ln(1 + e^-1 + e^-2 + e^-3): how far below ln(max) the sum of the logsumexp sweep's four exponentials overflows.
@@ -82,7 +85,7 @@ def logsumexp(run):
         return (p.double() - exact).abs().max(dim=1).values
 
     fig, axes = run.figure(1, 2, width=9.2, height=3.6)
-    headline, naive_nan, stable_finite, breaks = {}, True, True, {}
+    naive_nan, stable_finite, stable_errors, breaks, softmax_diffs, lse_errors = [], [], {}, {}, [], []
     for ax, dtype, name, span in zip(axes, (dm.float32, dm.float64), ("float32", "float64"), (150, 1000)):
         z = (c.unsqueeze(1) + offsets).to(dtype)               # exact: multiples of 1/4 up to 1000
         naive = z.exp() / z.exp().sum(dim=1, keepdim=True)
@@ -90,16 +93,14 @@ def logsumexp(run):
         stable = shifted.exp() / shifted.exp().sum(dim=1, keepdim=True)
         naive_error, stable_error = error(naive), error(stable)
 
-        naive_nan = naive_nan and bool(naive[0].isnan().any()) and bool(naive[-1].isnan().any())
-        stable_finite = stable_finite and bool(stable.isfinite().all())
+        naive_nan.append(bool(naive[0].isnan().any() & naive[-1].isnan().any()))  # at c = -1000 and 1000
+        stable_finite.append(bool(stable.isfinite().all()))
+        stable_errors[name] = stable_error.max().item()
         broken = ~naive_error.isfinite() | (naive_error > 1e-3)
         breaks[name] = c[broken & (c > 0)].min().item()         # the first logit where the naive form fails
-        headline[f"stable_max_error_{name}"] = stable_error.max().item()
-        headline["dm_softmax_max_abs_diff"] = max(headline.get("dm_softmax_max_abs_diff", 0.0),
-                                                  (dm.softmax(z, dim=1) - stable).abs().max().item())
-        lse_error = ((dm.logsumexp(z, dim=1).double() - exact_lse).abs() / exact_lse.abs().clamp(min=1)).max()
-        headline["dm_logsumexp_max_rel_error"] = max(headline.get("dm_logsumexp_max_rel_error", 0.0),
-                                                     lse_error.item())
+        softmax_diffs.append((dm.softmax(z, dim=1) - stable).abs().max().item())
+        lse = dm.logsumexp(z, dim=1).double()
+        lse_errors.append(((lse - exact_lse).abs() / exact_lse.abs().clamp(min=1)).max().item())
 
         # Errors below the unit roundoff u of the dtype are drawn at u: both forms are exact there.
         u = 2.0 ** -24 if dtype == dm.float32 else 2.0 ** -53
@@ -120,8 +121,16 @@ def logsumexp(run):
         ax.set_title(f"{name}: dotted at ±ln(largest {name}) = ±{LN_MAX[dtype]:.1f}")
     axes[1].legend(loc="center", fontsize=8)
     fig.suptitle("Softmax of large logits: the naive form turns into NaN, the shifted one stays exact")
-    return {"naive_has_nan": naive_nan, "stable_is_finite": stable_finite, **headline,
-            "naive_float32_breaks_at": breaks["float32"], "naive_float64_breaks_at": breaks["float64"]}
+    return {
+        "naive_has_nan": all(naive_nan),
+        "stable_is_finite": all(stable_finite),
+        "stable_max_error_float32": stable_errors["float32"],
+        "stable_max_error_float64": stable_errors["float64"],
+        "dm_softmax_max_abs_diff": max(softmax_diffs),
+        "dm_logsumexp_max_rel_error": max(lse_errors),
+        "naive_float32_breaks_at": breaks["float32"],
+        "naive_float64_breaks_at": breaks["float64"],
+    }
 
 
 @experiment(
@@ -167,17 +176,18 @@ def eps_guards(run):
     sigma = dm.cat([dm.logspace(1, -8, 181, dtype=dtype), dm.zeros(1, dtype=dtype)])
     u = dm.tensor([1.0, -1.0, 1.0, -1.0], dtype=dtype)
     v = dm.tensor([1.0, 1.0, -1.0, -1.0], dtype=dtype)
+    def normalise(x, eps):  # by hand, over each row
+        return (x - x.mean(dim=1, keepdim=True)) / (x.var(dim=1, unbiased=False, keepdim=True) + eps).sqrt()
+
     gains, outputs = {}, {}
-    for name in ("no eps", "eps"):
+    for name, layer in (("no eps", lambda x: normalise(x, 0.0)),
+                        ("eps", lambda x: F.layer_norm(x, (4,), eps=eps_norm))):
         x = (sigma.unsqueeze(1) * u).requires_grad_()
-        if name == "eps":
-            y = F.layer_norm(x, (4,), eps=eps_norm)
-        else:  # by hand: divide by the standard deviation itself
-            y = (x - x.mean(dim=1, keepdim=True)) / x.var(dim=1, unbiased=False, keepdim=True).sqrt()
+        y = layer(x)
         (y * v).sum().backward()
         gains[name] = x.grad.norm(dim=1) / v.norm()
         outputs[name] = y.detach()
-    hand = (x - x.mean(dim=1, keepdim=True)) / (x.var(dim=1, unbiased=False, keepdim=True) + eps_norm).sqrt()
+    by_hand = normalise(sigma.unsqueeze(1) * u, eps_norm)
     predicted_gain = 1 / (sigma ** 2 + eps_norm).sqrt()
 
     fig, (left, right) = run.figure(1, 2, width=9.2, height=3.6)
@@ -195,7 +205,7 @@ def eps_guards(run):
 
     s = sigma[:-1].numpy()  # sigma = 0 has no place on a log axis: its values are in the legend
     right.plot(s, gains["no eps"][:-1].numpy(), color="tab:red", lw=1.5,
-               label=f"x / sigma:  1/sigma  (at sigma = 0: {gains['no eps'][-1].item():.0f})")
+               label=f"(x - mean) / sigma:  1/sigma  (at sigma = 0: {gains['no eps'][-1].item():.0f})")
     right.plot(s, gains["eps"][:-1].numpy(), color="tab:blue", lw=3, alpha=0.5,
                label=f"F.layer_norm, eps = {eps_norm:g}  (at 0: {gains['eps'][-1].item():.0f})")
     right.plot(s, predicted_gain[:-1].numpy(), color="black", ls="--", lw=1, label="1 / sqrt(sigma^2 + eps)")
@@ -215,7 +225,7 @@ def eps_guards(run):
         "with_eps_is_finite": finite(entropy_guarded, guarded_grad, outputs["eps"], gains["eps"]),
         "gain_at_zero_spread": gains["eps"][-1].item(),
         "gain_max_rel_error": ((gains["eps"] - predicted_gain).abs() / predicted_gain).max().item(),
-        "layer_norm_vs_hand_max_abs_diff": (outputs["eps"] - hand.detach()).abs().max().item(),
+        "layer_norm_vs_hand_max_abs_diff": (outputs["eps"] - by_hand).abs().max().item(),
         "entropy_with_eps": entropy_guarded.item(),
     }
 
@@ -224,11 +234,12 @@ def _predicted_naive_failures(z, classes):
     """How many of the fused-losses sweep's 4 x len(z) naive (loss, gradient) pairs float32 cannot hold.
 
     sigmoid(z) = 1 / (1 + e^-z) is exactly 1 once e^-z < 2^-24 (half a float32 step below 1),
-    z > 24 ln 2 = 16.6, and exactly 0 once e^-z overflows, z < -ln(max) = -88.7; either way one
-    log is log 0 = -inf, and 0 * -inf = NaN for the other target. The softmax probability p of
-    the target stays positive over the sweep, but the gradient of -log p is -1/p, which overflows
-    once -log p > ln(max): z < -(ln(max) - ln(K - 1)) with the target's logit z, z > ln(max) when
-    z is a rival's logit.
+    z > 24 ln 2 = 16.6, and exactly 0 once e^-z overflows, z < -ln(max) = -88.7. Either way one
+    of log s, log(1 - s) is -inf: the loss is inf, or NaN where the target multiplies that log
+    by 0, and so is the gradient, for both targets. The softmax probability p of the target
+    stays positive over the sweep, but the gradient of -log p is -1/p, which overflows once
+    -log p > ln(max): z < -(ln(max) - ln(K - 1)) when z is the target's logit, z > ln(max) when
+    it is a rival's.
     """
     ln_max = LN_MAX[dm.float32]
     sigmoid_saturates = ((z > 24 * math.log(2)) | (z < -ln_max)).sum().item()
@@ -337,3 +348,102 @@ def fused_losses(run):
     axes[0, 1].legend(loc="center right", fontsize=8)
     fig.suptitle("Confident logits: the two-step forms give NaN where float32 rounds the probability to 0 or 1")
     return headline
+
+
+def _recall_model(hidden, radius, seed):
+    """A tanh RNN and a linear read-out; the recurrent matrix rescaled to spectral radius ``radius``."""
+    dm.manual_seed(seed)  # both runs start from the same weights
+    rnn, head = dm.nn.RNN(1, hidden, batch_first=True), dm.nn.Linear(hidden, 1)
+    with dm.no_grad():
+        rnn.weight_hh_l0.mul_(radius / dm.linalg.spectral_radius(rnn.weight_hh_l0))
+    return rnn, head
+
+
+def _train_recall(run, name, rnn, head, x, y, *, steps, lr, max_norm):
+    """Plain SGD on the mean squared error; returns the loss and the gradient norm (before clipping) per step."""
+    parameters = list(rnn.parameters()) + list(head.parameters())
+    optimizer = dm.optim.SGD(parameters, lr=lr)
+    losses, norms = [], []
+    for _ in run.progress(range(steps), f"training, {name}"):
+        optimizer.zero_grad()
+        states, _ = rnn(x)
+        loss = F.mse_loss(head(states[:, -1]), y)
+        loss.backward()
+        # Returns the norm before clipping; with max_norm = inf it only measures.
+        norms.append(dm.nn.utils.clip_grad_norm_(parameters, max_norm).item())
+        optimizer.step()
+        losses.append(loss.item())
+    return losses, norms
+
+
+@experiment(
+    "gradient-clipping", section="10.4", title="Gradient clipping tames exploding gradients",
+    claim="Backpropagation through time multiplies by the recurrent Jacobian once per step, so the gradient "
+          "of a tanh RNN whose recurrent matrix has spectral radius 2 is large and grows fast wherever the "
+          "weights move. Plain SGD's step is lr * |g|: each step lands where |g| is larger, and within a few "
+          "dozen steps loss and gradient overflow to inf/NaN. Rescaling g to norm at most c "
+          "(dm.nn.utils.clip_grad_norm_) keeps its direction and bounds every step by lr * c: the same network "
+          "at the same learning rate learns the task.",
+    formula="g <- g * min(1, c / |g|);   dL/dh_0 = dL/dh_T prod_t diag(1 - h_t^2) W_hh",
+    expect={
+        "clipped_final_loss": satisfies("< 0.5 x chance", lambda v, h: v < 0.5 * h["chance_loss"]),
+        "unclipped_final_loss": satisfies("> 2 x clipped (or non-finite)",
+                                          lambda v, h: not math.isfinite(v) or v > 2 * h["clipped_final_loss"]),
+        "unclipped_nonfinite_steps": at_least(1),
+        "clipped_nonfinite_steps": at_most(0),
+    })
+def gradient_clipping(run):
+    """A recall task: read T = 20 numbers, output the first. The answer has to travel through
+    all 20 recurrent steps, and so does its gradient: dL/dh_0 is a product of 20 Jacobians
+    diag(1 - h_t^2) W_hh, which can grow like the spectral radius of W_hh to the 20th power
+    where the units are not saturated (Pascanu, Mikolov and Bengio, 2013).
+
+    Both runs start from the same weights (W_hh rescaled to spectral radius 2) with SGD at
+    learning rate 0.3; one clips the gradient norm at c = 0.5. Here |g| is a few units even
+    on a good path, so nearly every step of the clipped run is rescaled to length lr * c:
+    clipping makes the step size a choice rather than a consequence of the landscape. The
+    chance level is the variance of the target (the loss of predicting 0).
+    """
+    steps, lr, max_norm = run.size(400, 150), 0.3, 0.5
+    x = dm.randn(256, 20, 1, generator=run.generator)
+    y = x[:, 0]                                     # recall the first input, 20 steps later
+    runs = {}
+    for name, clip in (("unclipped", math.inf), ("clipped", max_norm)):
+        rnn, head = _recall_model(16, 2.0, run.seed)
+        runs[name] = _train_recall(run, name, rnn, head, x, y, steps=steps, lr=lr, max_norm=clip)
+
+    def final(losses):  # the mean of the last 20 steps: SGD's loss is noisy
+        return sum(losses[-20:]) / 20
+
+    fig, (left, right) = run.figure(1, 2, width=9.2, height=3.6)
+    chance = y.var(unbiased=False).item()
+    colors = {"unclipped": "tab:red", "clipped": "tab:blue"}
+    for name, (losses, norms) in runs.items():
+        for ax, values in ((left, losses), (right, norms)):
+            _plot_with_failures(ax, range(steps), values, fail_at=3e6, ceiling=1e6, color=colors[name], lw=1.1,
+                                label=name)
+    left.axhline(chance, color="grey", ls=":", lw=1, label="chance (predict 0)")
+    right.axhline(max_norm, color="black", ls="--", lw=1, label=f"clip threshold c = {max_norm}")
+    first_nan = next((k for k, v in enumerate(runs["unclipped"][0]) if not math.isfinite(v)), None)
+    for ax, what in ((left, "training loss (MSE)"), (right, "gradient norm |g| before clipping")):
+        _fail_band(ax, 2e6, 5e7, "> 1e6, then inf / NaN" + (f" from step {first_nan}" if first_nan else ""),
+                   text_y=1.6e7)
+        ax.set_yscale("log")
+        ax.set_ylim(top=1e8)
+        ax.set_xlabel("SGD step")
+        ax.set_ylabel(what)
+        ax.legend(loc="center right", fontsize=8)
+    left.set_title("loss: without clipping it overflows")
+    right.set_title("|g| before clipping; the step is lr * min(|g|, c)")
+    fig.suptitle(f"Tanh RNN, spectral radius 2, recall over 20 steps, SGD lr = {lr}")
+
+    return {
+        "clipped_final_loss": final(runs["clipped"][0]),
+        "unclipped_final_loss": final(runs["unclipped"][0]),
+        "unclipped_nonfinite_steps": sum(not math.isfinite(v) for v in runs["unclipped"][0]),
+        "clipped_nonfinite_steps": sum(not math.isfinite(v) for v in runs["clipped"][0]),
+        "chance_loss": chance,
+        "unclipped_max_finite_grad_norm": max(v for v in runs["unclipped"][1] if math.isfinite(v)),
+        "clipped_max_grad_norm": max(runs["clipped"][1]),
+        "clipped_steps_fraction": sum(n > max_norm for n in runs["clipped"][1]) / steps,
+    }
