@@ -127,6 +127,23 @@ def _logistic_regression(generator, n, scales, l2, correlation=0.0):
     return loss, X
 
 
+def _descent_paths(ax, loss, lr, starts, n_steps):
+    """Contours of a two-weight loss and gradient-descent paths on them: each step leaves its
+    contour at a right angle."""
+    a, b = np.meshgrid(np.linspace(-3, 3, 121), np.linspace(-3, 3, 121))
+    surface = loss(dm.tensor(np.stack([a.ravel(), b.ravel()]))).reshape(a.shape)  # one batched call
+    low = surface.min().item()   # contours spaced geometrically above the minimum
+    ax.contour(a, b, surface.numpy(), levels=low + np.geomspace(1e-3, surface.max().item() - low, 16),
+               cmap="viridis", linewidths=0.8)
+    grad = dm.func.grad(loss)
+    for start in starts:
+        w, path = dm.tensor(start, dtype=dm.float64), [start]
+        for _ in range(n_steps):
+            w = w - lr * grad(w)
+            path.append(w.tolist())
+        ax.plot(*np.array(path).T, ".-", ms=3, lw=1, color="tab:red")
+
+
 @experiment(
     "steepest-ascent", section="10.2", title="The gradient points uphill",
     claim="Of all unit directions u, the directional derivative D_u L = grad L . u is largest "
@@ -172,31 +189,18 @@ def steepest_ascent(run):
     angle = dm.atan2(u[:, 1], u[:, 0]).numpy()
     ax_slope.scatter(np.degrees(angle), slopes.numpy(), s=3, color="tab:blue", label="random unit directions u")
     grad_angle = math.degrees(math.atan2(grad[1].item(), grad[0].item()))
-    ax_slope.axvline(grad_angle, color="tab:red", label="direction of grad L")
-    ax_slope.axhline(grad_norm.item(), color="tab:red", ls=":", label="|grad L| (the bound)")
+    ax_slope.axvline(grad_angle, color="tab:red", label="direction of ∇L")
+    ax_slope.axhline(grad_norm.item(), color="tab:red", ls=":", label="|∇L| (the bound)")
     ax_slope.set(xlabel="angle of u (degrees)", ylabel="directional derivative D_u L (forward mode)",
-                 title=f"At w0: {n_dirs} directions, none above |grad L|",
+                 title=f"At w0: {n_dirs} directions, none above |∇L|",
                  ylim=(-2.0 * grad_norm.item(), 1.25 * grad_norm.item()))
     ax_slope.legend(loc="lower center", ncol=2)
 
-    # Gradient descent from three starts on the loss surface: each step is perpendicular
-    # to the contour line it leaves.
-    a, b = np.meshgrid(np.linspace(-3, 3, 121), np.linspace(-3, 3, 121))
-    surface = loss(dm.tensor(np.stack([a.ravel(), b.ravel()]))).reshape(a.shape)  # one batched call
-    low = surface.min().item()   # contours spaced geometrically above the minimum
-    ax_path.contour(a, b, surface.numpy(), levels=low + np.geomspace(1e-3, surface.max().item() - low, 16),
-                    cmap="viridis", linewidths=0.8)
     # A step of 1.8/L, L = the largest curvature the loss can have (|X|^2 / 4n + l2), zig-zags
     # across the valley: the gradient is steepest locally, not aimed at the minimum.
     lr = 1.8 / (dm.linalg.eigvalsh(X.T @ X / (4 * len(X)))[-1].item() + 0.01)
-    step = dm.func.grad(loss)
-    for start in ([-2.0, 1.2], [2.5, 2.5], [2.5, -2.0]):
-        w, path = dm.tensor(start, dtype=dm.float64), [start]
-        for _ in range(run.size(40, 20)):
-            w = w - lr * step(w)
-            path.append(w.tolist())
-        ax_path.plot(*np.array(path).T, ".-", ms=3, lw=1, color="tab:red")
-    ax_path.annotate("grad L at w0", xy=w0.tolist(), xytext=(w0 + 0.8 * grad / grad_norm).tolist(),
+    _descent_paths(ax_path, loss, lr, [[-2.0, 1.2], [2.5, 2.5], [2.5, -2.0]], run.size(40, 20))
+    ax_path.annotate("∇L at w0", xy=w0.tolist(), xytext=(w0 + 0.8 * grad / grad_norm).tolist(),
                      arrowprops=dict(arrowstyle="<-", color="black"), ha="center", va="top")
     ax_path.set(xlabel="weight w1", ylabel="weight w2", aspect="equal",
                 title="Gradient descent paths (step 1.8/L) on the loss contours")
