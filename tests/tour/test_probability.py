@@ -61,3 +61,23 @@ def test_kl_divergence(headline):
     assert h["max_abs_diff_to_closed_form"] <= 1e-4
     assert h["kl_by_beta"] == pytest.approx(h["kl_closed_form_by_beta"], abs=1e-4)
     assert h["kl_by_beta"][0] > h["kl_by_beta"][1] > h["kl_by_beta"][2] > 0
+
+
+def test_init_variance(headline):
+    h = headline("init-variance")
+    # He keeps a ReLU stack's variance (1 in expectation; one width-256 net wanders log-normally)
+    assert 0.5 <= h["relu_he_std_ratio_l50"] <= 2.0
+    assert 0.5 <= h["relu_he_grad_ratio_l1_over_l50"] <= 2.0
+    # Xavier halves it at every layer: 29 halvings of the variance by layer 30
+    assert h["relu_xavier_log2_std_ratio_l30"] == pytest.approx(-14.5, abs=1.0)
+    # naive N(0, 1) weights: x sqrt(256 / 2) per layer
+    assert h["relu_naive_log10_std_ratio_l50"] == pytest.approx(49 * math.log10(math.sqrt(128)), abs=1.5)
+    # tanh under Xavier decays slowly, as the mean-field recursion says
+    assert h["tanh_xavier_mean_field_l50"] == pytest.approx(0.16, abs=0.01)
+    assert h["tanh_xavier_std_ratio_l50"] == pytest.approx(h["tanh_xavier_mean_field_l50"], rel=0.15)
+    # naive tanh: ~86% of the units at |tanh| > 0.99
+    assert h["naive_tanh_saturated_mean_field"] == pytest.approx(0.865, abs=0.01)
+    assert h["naive_tanh_saturated_fraction"] == pytest.approx(h["naive_tanh_saturated_mean_field"], abs=0.03)
+    # 30 ReLU layers: He learns, Xavier stalls at chance (He et al. 2015, fig. 3)
+    assert h["he_final_loss"] <= 1.5
+    assert h["xavier_final_loss"] >= math.log(10) - 0.05

@@ -11,8 +11,195 @@ from __future__ import annotations
 import math
 
 import dlmath as dm
+import dlmath.nn.functional as F
+from dlmath.distributions import Normal
 
 from .registry import at_most, between, close_to, experiment, satisfies
+
+
+def digits_split(generator, train=1300):
+    """The 1797 8x8 digits shuffled by ``generator``: (x_train, y_train, x_test, y_test), 1300 / 497,
+    each image a row of 64 pixels standardised with the training set's mean and std (the
+    std floored at 1 grey level, so a pixel that is blank in every training image stays ~0)."""
+    images, labels = dm.datasets.load_digits()
+    order = dm.randperm(labels.shape[0], generator=generator)
+    x, y = images.reshape(-1, 64)[order], labels[order]
+    mean, std = x[:train].mean(0), x[:train].std(0).clamp(min=1.0)
+    x = (x - mean) / std
+    return x[:train], y[:train], x[train:], y[train:]
+
+
+def train_classifier(run, model, optimizer, x, y, steps, *, batch=64, clip=None, every=0, on_eval=None,
+                     what="training"):
+    """Minibatch SGD on cross-entropy: the loop a PyTorch user writes. Returns the loss of every
+    step; ``on_eval(step)`` runs before the first step and then every ``every`` steps."""
+    losses = []
+    for step in run.progress(range(steps), what):
+        if every and step % every == 0 and on_eval is not None:
+            model.eval()
+            with dm.no_grad():
+                on_eval(step)
+            model.train()
+        rows = dm.randint(0, x.shape[0], (batch,), generator=run.generator)
+        loss = F.cross_entropy(model(x[rows]), y[rows])
+        optimizer.zero_grad()
+        loss.backward()
+        if clip is not None:
+            dm.nn.utils.clip_grad_norm_(model.parameters(), clip)
+        optimizer.step()
+        losses.append(loss.item())
+    if every and on_eval is not None:
+        model.eval()
+        with dm.no_grad():
+            on_eval(steps)
+    return losses
+
+
+def _gaussian_mean(f, q, points=4001):
+    """E[f(sqrt(q) z)], z ~ N(0, 1), by a Riemann sum on [-10, 10]: the mean-field expectation."""
+    z = dm.linspace(-10, 10, points, dtype=dm.float64)
+    weight = Normal(0.0, 1.0).log_prob(z).exp() * (20 / (points - 1))
+    return (f(math.sqrt(q) * z) * weight).sum().item()
+
+
+INITS = {  # name -> (in-place initialiser of a weight, its variance for fan_in = fan_out = n)
+    "naive": (lambda w: dm.nn.init.normal_(w, 0.0, 1.0), lambda n: 1.0),
+    "xavier": (lambda w: dm.nn.init.xavier_normal_(w), lambda n: 1.0 / n),
+    "he": (lambda w: dm.nn.init.kaiming_normal_(w, nonlinearity="relu"), lambda n: 2.0 / n),
+}
+
+
+@experiment(
+    "init-variance", section="10.3", title="Initialisation keeps the variance alive through depth",
+    claim="Each layer multiplies the variance of its activations by fan_in * Var(w) * E[phi(h)^2] / Var(h). "
+          "Xavier/Glorot's Var(w) = 1 / fan_in makes the factor 1 for tanh near 0 but 1/2 for ReLU, which "
+          "zeroes half its inputs; He/Kaiming's 2 / fan_in restores it. Through 50 layers the wrong "
+          "choice vanishes or explodes, and a 30-layer ReLU net under Xavier does not train (He et al. 2015).",
+    formula="Var(h_l) = n Var(w) E[phi(h_(l-1))^2]:  ReLU, Xavier: Var halves each layer;  ReLU, He: Var constant",
+    expect={
+        # 1 in expectation; one network of width 256 wanders by a log-normal factor (sd of its log
+        # ~0.3 over seeds), while a variance gain off by just 3% per layer would end outside
+        "relu_he_std_ratio_l50": between(0.5, 2.0),
+        "relu_xavier_log2_std_ratio_l30": close_to(-14.5, abs_tol=1.0),  # (30 - 1) halvings of the variance
+        "tanh_xavier_std_ratio_l50": satisfies("= mean-field prediction ± 15%",
+                                               lambda v, h: abs(v / h["tanh_xavier_mean_field_l50"] - 1) <= 0.15),
+        "naive_tanh_saturated_fraction": satisfies("= mean-field prediction ± 0.03",
+                                                   lambda v, h: abs(v - h["naive_tanh_saturated_mean_field"]) <= 0.03),
+        "he_final_loss": satisfies("<= 1.0 (full), <= 1.5 (--quick)",
+                                   lambda v, h: v <= (1.5 if h["quick"] else 1.0)),
+        "xavier_final_loss": satisfies("stalls: >= ln 10 - 0.05 = 2.25",
+                                       lambda v, h: v >= math.log(10) - 0.05),
+    })
+def init_variance(run):
+    """A layer h_l = phi(W h_(l-1)) with n inputs and weights of variance s^2 has pre-activations
+    of variance q_l = n s^2 E[phi(h)^2]: the mean-field recursion, exact for wide layers.
+
+    ReLU keeps half of a symmetric input: E[relu(h)^2] = q / 2, so q_l = (n s^2 / 2) q_(l-1):
+    Xavier (n s^2 = 1) halves it at every layer, He (n s^2 = 2) keeps it. Tanh is linear
+    near 0, so Xavier keeps its variance at first, then it decays slowly (q_l ~ 1 / (2l)).
+    With s = 1 the pre-activations have std ~ sqrt(n) = 16 and tanh is saturated at +-1:
+    its derivative is ~0 and no gradient passes. Backward, the gradient is multiplied by
+    W^T and phi' at each layer: the same factor for fan_in = fan_out, so it follows suit.
+    """
+    g, f64 = run.generator, dm.float64
+    depth, width, batch = 50, 256, run.size(128, 64)
+    # float64: a naive ReLU stack grows 1e51-fold, beyond float32's range
+    x = dm.randn(batch, width, generator=g, dtype=f64, requires_grad=True)
+    activations = {"tanh": dm.nn.Tanh, "relu": dm.nn.ReLU}
+    forward_std, backward_std, last = {}, {}, {}
+    configs = [(a, i) for a in activations for i in INITS]
+    for act, init in run.progress(configs, "50-layer stacks"):
+        layers = [dm.nn.Linear(width, width, bias=False, dtype=f64).requires_grad_(False) for _ in range(depth)]
+        for layer in layers:
+            INITS[init][0](layer.weight)  # (no weight gradients needed: only dLoss/dh)
+        hidden, h = [], x
+        for layer in layers:
+            h = activations[act]()(layer(h))
+            hidden.append(h)
+        # back-propagate a unit-variance gradient from the top: dLoss/dh_l at every layer
+        grads = dm.autograd.grad(hidden[-1], hidden, grad_outputs=dm.randn(batch, width, generator=g, dtype=f64))
+        forward_std[act, init] = [t.std().item() for t in hidden]
+        backward_std[act, init] = [t.std().item() for t in grads]
+        last[act, init] = hidden[-1].detach()
+
+    # mean-field predictions: iterate q_l = n s^2 E[phi(sqrt(q_(l-1)) z)^2] from q_1 = n s^2 (x ~ N(0, 1))
+    def mean_field(phi, gain):
+        q, stds = gain, []
+        for _ in range(depth):
+            second_moment = _gaussian_mean(lambda t: phi(t) ** 2, q)
+            stds.append(math.sqrt(second_moment - _gaussian_mean(phi, q) ** 2))
+            q_last, q = q, gain * second_moment
+        return stds, q_last  # the std at every layer, the pre-activation variance of the last
+    theory = {(act, init): mean_field(lambda t, a=act: getattr(t, a)(), width * INITS[init][1](width))
+              for act, init in configs if not (act, init) == ("relu", "naive")}
+    # |tanh(h)| > 0.99 where |h| > atanh(0.99) = 2.65, h ~ N(0, q_50)
+    threshold = math.atanh(0.99) / math.sqrt(theory["tanh", "naive"][1])
+    saturated_theory = 2 * (1 - Normal(0.0, 1.0).cdf(dm.tensor(threshold)).item())
+
+    # training: 30 ReLU layers of width 64 on the digits, the same SGD for both initialisations
+    x_train, y_train, _, _ = digits_split(g)
+    steps, curves, final = run.size(300, 150), {}, {}
+    for init in ("he", "xavier"):
+        dims = [64] + [64] * 30
+        model = dm.nn.Sequential(*[m for a, b in zip(dims, dims[1:]) for m in (dm.nn.Linear(a, b), dm.nn.ReLU())],
+                                 dm.nn.Linear(64, 10))
+        for module in model.modules():
+            if isinstance(module, dm.nn.Linear):
+                INITS[init][0](module.weight)
+                dm.nn.init.zeros_(module.bias)
+        optimizer = dm.optim.SGD(model.parameters(), lr=0.02, momentum=0.9)
+        # a deep plain net's first steps spike: clip both runs' gradient norm at 1, the same way
+        curves[init] = train_classifier(run, model, optimizer, x_train, y_train, steps, clip=1.0,
+                                        what=f"30 layers, {init} init")
+        with dm.no_grad():
+            final[init] = F.cross_entropy(model(x_train), y_train).item()
+
+    layers_axis = list(range(1, depth + 1))
+    fig, ax = run.figure(2, 2, width=10, height=7.6)
+    for k, (act, init) in enumerate(configs):
+        style = dict(color=f"C{k}", label=f"{act}, {init}")
+        ax[0, 0].semilogy(layers_axis, forward_std[act, init], **style)
+        ax[0, 1].semilogy(layers_axis, backward_std[act, init], **style)
+        if (act, init) in theory:
+            ax[0, 0].semilogy(layers_axis, theory[act, init][0], "k:", lw=1)
+    ax[0, 0].plot([], [], "k:", lw=1, label="mean-field theory")
+    ax[0, 0].set(xlabel="layer", ylabel="std of the activations", title="Forward: 50 layers of width 256")
+    ax[0, 1].set(xlabel="layer", ylabel="std of dLoss/d(activations)", title="Backward: the gradient, layer by layer")
+    for a in ax[0]:
+        a.set_ylim(1e-9, 1e9)  # naive ReLU leaves the chart: x sqrt(128) per layer, 1e51 at layer 50
+    ax[0, 0].legend(fontsize=7, ncol=2, loc="lower left")
+    ax[0, 0].annotate("relu, naive: x11 per layer", (10, 1e8), fontsize=8, color="C3")
+    bins = dm.linspace(-1, 1, 61).numpy()
+    ax[1, 0].hist(last["tanh", "naive"].flatten().numpy(), bins=bins, alpha=0.6, density=True,
+                  label="naive N(0, 1) weights")
+    ax[1, 0].hist(last["tanh", "xavier"].flatten().numpy(), bins=bins, alpha=0.6, density=True,
+                  label="Xavier weights")
+    ax[1, 0].set(xlabel="tanh activation at layer 50", ylabel="density", yscale="log",
+                 title="Naive init saturates tanh at ±1")
+    ax[1, 0].legend()
+    for k, init in enumerate(("he", "xavier")):
+        smooth = [sum(curves[init][max(0, i - 9):i + 1]) / len(curves[init][max(0, i - 9):i + 1])
+                  for i in range(steps)]  # running mean of 10 steps over the raw batch losses
+        ax[1, 1].plot(curves[init], color=f"C{k}", alpha=0.25, lw=0.8)
+        ax[1, 1].plot(smooth, color=f"C{k}", label=f"{init} init: train-set loss {final[init]:.2f} at the end")
+    ax[1, 1].axhline(math.log(10), color="0.4", ls=":", lw=1, label="ln 10: chance")
+    ax[1, 1].set(xlabel="SGD step (batch 64)", ylabel="cross-entropy (nats)", ylim=(0, 4),
+                 title="30 ReLU layers on the digits (cf. He et al. 2015, fig. 3)")
+    ax[1, 1].legend()
+    ratio = {key: stds[-1] / stds[0] for key, stds in forward_std.items()}
+    return {
+        "relu_he_std_ratio_l50": ratio["relu", "he"],
+        "relu_xavier_log2_std_ratio_l30": math.log2(forward_std["relu", "xavier"][29] / forward_std["relu", "xavier"][0]),
+        "tanh_xavier_std_ratio_l50": ratio["tanh", "xavier"],
+        "tanh_xavier_mean_field_l50": theory["tanh", "xavier"][0][-1] / theory["tanh", "xavier"][0][0],
+        "naive_tanh_saturated_fraction": (last["tanh", "naive"].abs() > 0.99).double().mean(),
+        "naive_tanh_saturated_mean_field": saturated_theory,
+        "relu_naive_log10_std_ratio_l50": math.log10(ratio["relu", "naive"]),
+        "relu_he_grad_ratio_l1_over_l50": backward_std["relu", "he"][0] / backward_std["relu", "he"][-1],
+        "he_final_loss": final["he"],
+        "xavier_final_loss": final["xavier"],
+        "quick": run.quick,
+    }
 
 
 @experiment(
