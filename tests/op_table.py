@@ -450,3 +450,51 @@ op("hypot", lambda lib, a, b: lib.hypot(a, b), BINARY, domain=("nonzero", "nonze
 op("hypot_method", lambda lib, a, b: a.hypot(b), [((3, 4), (4,))], domain=("nonzero", "nonzero"))
 op("logaddexp", lambda lib, a, b: lib.logaddexp(a, b), BINARY)
 op("logaddexp_method", lambda lib, a, b: a.logaddexp(b), [((3, 4), (4,))])
+
+# ------------------- order statistics, counting, arrangement (issue #14) ----
+op("cumprod", lambda lib, a: lib.cumprod(a, 1), [((3, 4),), ((2, 3, 2),)])
+op("cumprod_with_zeros", lambda lib, a: a.cumprod(0),
+   [(np.array([2.0, 0.0, 3.0, 0.0, 1.5]),), (np.array([[0.5, 2.0], [0.0, 1.0], [3.0, 0.0]]),)], fd=True)
+op("cummax", lambda lib, a: lib.cummax(a, 1).values, [((3, 4),)], domain="grid")
+op("cummin_indices", lambda lib, a: a.cummin(0).indices, [((5, 3),)], domain="grid", grad=False, fd=False)
+op("median_all", lambda lib, a: lib.median(a), [((3, 5),), ((4,),)], domain="grid")
+op("median_dim", lambda lib, a: a.median(1, keepdim=True).values, [((3, 5),), ((2, 4),)], domain="grid")
+op("median_indices", lambda lib, a: a.median(0).indices, [((5, 3),)], domain="grid", grad=False, fd=False)
+op("mode", lambda lib, a: lib.mode(a.round(), 1).values,
+   [(np.array([[1.0, 2.0, 2.0, 3.0], [4.0, 4.0, 1.0, 1.0]]),)], grad=False, fd=False)
+op("quantile_linear", lambda lib, a: lib.quantile(a, 0.3, dim=1), [((3, 5),)], domain="grid")
+op("quantile_many", lambda lib, a: a.quantile(lib.tensor([0.1, 0.5, 0.95], dtype=a.dtype)), [((4, 5),)],
+   domain="grid")
+for _mode in ("lower", "higher", "midpoint", "nearest"):
+    op(f"quantile_{_mode}", lambda lib, a, m=_mode: lib.quantile(a, 0.35, dim=0, keepdim=True, interpolation=m),
+       [((6, 3),)], domain="grid")
+op("unique_counts", lambda lib, a: lib.unique(a.round(), return_inverse=True, return_counts=True)[2],
+   [((4, 5),)], grad=False, fd=False)
+op("unique_inverse", lambda lib, a: lib.unique(a.round(), return_inverse=True)[1], [((4, 5),)],
+   grad=False, fd=False)
+op("bincount", lambda lib, a: lib.bincount((a.abs() * 3).long().reshape(-1), minlength=12),
+   [((4, 5),)], grad=False, fd=False)
+op("bincount_weights", lambda lib, a, w: lib.bincount((a.abs() * 3).long(), weights=w), [((8,), (8,))],
+   grad=False, fd=False)
+op("histc", lambda lib, a: lib.histc(a, bins=7), [((20,),)], grad=False, fd=False)
+op("histc_range", lambda lib, a: a.histc(bins=5, min=-1, max=1), [((4, 6),)], grad=False, fd=False)
+op("searchsorted", lambda lib, s, v: lib.searchsorted(s.sort().values, v), [((3, 6), (3, 4))],
+   grad=False, fd=False)
+op("searchsorted_right", lambda lib, s, v: lib.searchsorted(s.sort().values, v, right=True), [((6,), (2, 3))],
+   grad=False, fd=False)
+op("bucketize", lambda lib, v, b: lib.bucketize(v, b.sort().values), [((3, 4), (5,))], grad=False, fd=False)
+op("count_nonzero", lambda lib, a: lib.count_nonzero(a.round(), dim=1), [((4, 5),)], grad=False, fd=False)
+op("meshgrid_ij", lambda lib, a, b: sum(g.sum() * (k + 1) for k, g in enumerate(lib.meshgrid(a, b, indexing="ij"))),
+   [((3,), (4,))])
+op("meshgrid_xy", lambda lib, a, b, c: lib.stack(lib.meshgrid(a, b, c, indexing="xy")) * lib.arange(1.0, 4.0).reshape(3, 1, 1, 1),
+   [((3,), (4,), (2,))])
+op("rot90", lambda lib, a: lib.rot90(a), [((3, 4),), ((2, 3, 4),)])
+op("rot90_k", lambda lib, a: a.rot90(3, (1, 2)) * a.rot90(-1, (1, 2)), [((2, 3, 3),)])
+op("rot90_two", lambda lib, a: lib.rot90(a, 2, (0, 1)), [((3, 4),)])
+op("diff", lambda lib, a: lib.diff(a), [((3, 5),), ((6,),)])
+op("diff_n2_dim0", lambda lib, a, p: a.diff(n=2, dim=0, prepend=p), [((4, 3), (2, 3))])
+op("cdist", lambda lib, a, b: lib.cdist(a, b), [((4, 3), (5, 3)), ((2, 4, 3), (2, 2, 3))])
+op("cdist_p1", lambda lib, a, b: lib.cdist(a, b, p=1.0), [((4, 3), (5, 3))], domain="grid", twice=False)
+op("nan_to_num", lambda lib, a: lib.nan_to_num(a / (a.abs() > 0.3), nan=0.5, posinf=2.0), [((3, 4),)],
+   domain="nonzero")
+op("nan_to_num_method", lambda lib, a: (a.log()).nan_to_num(), [((3, 4),)], domain="nonzero", fd=False)

@@ -13,7 +13,7 @@ import math
 import numpy as np
 from scipy import special as _special
 
-from ..autograd.node import Op, apply2
+from ..autograd.node import Op, apply1
 from ..tensor import Tensor
 from ._util import lift, quiet
 from .binary import _binary
@@ -266,6 +266,20 @@ class Logaddexp(Op):
         return out
 
 
+class NanToNum(Unary):
+    """x with NaN, +inf and -inf replaced by finite numbers; d/dx = 1 where x is finite, else 0."""
+    __slots__ = ("nan", "posinf", "neginf")
+
+    def __init__(self, nan, posinf, neginf):
+        self.nan, self.posinf, self.neginf = nan, posinf, neginf
+
+    def forward(self, x):
+        return np.nan_to_num(x, nan=self.nan, posinf=self.posinf, neginf=self.neginf)
+
+    def vjp(self, xp, g, x, y):
+        return (xp.where(xp.isfinite(x) if not isinstance(x, Tensor) else x.isfinite(), g, 0.0),)
+
+
 # --- the public functions ---------------------------------------------------------------------
 @public(inplace="unary")
 def tan(input): return _unary(Tan, input, "tan")
@@ -299,6 +313,18 @@ def erfinv(input): return _unary(Erfinv, input, "erfinv")
 def lgamma(input): return _unary(Lgamma, input, "lgamma")
 @public(inplace="unary")
 def digamma(input): return polygamma(0, input)
+
+
+@public(inplace="unary")
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+    """Replace NaN by ``nan`` and +-inf by ``posinf``/``neginf`` (default: the dtype's largest and
+    smallest finite values)."""
+    from ._util import to_tensor
+
+    x = to_tensor(input, "nan_to_num")
+    if x.dtype.kind not in "fc":
+        return x.clone()
+    return apply1(NanToNum(nan, posinf, neginf), x)
 
 
 @public
