@@ -43,6 +43,9 @@ class Console:
         self.rich = None
         if not plain:
             self.rich = rich.console.Console(file=self.file, highlight=False)
+            if not self.rich.is_terminal:
+                # a log file or a pipe has no width to respect: don't cut headline keys short
+                self.rich = rich.console.Console(file=self.file, highlight=False, width=132)
 
     # ---- sections and experiments
     def section(self, number: str, name: str) -> None:
@@ -65,7 +68,7 @@ class Console:
 
             table = Table(box=None, padding=(0, 2), show_header=True, header_style="dim")
             for column in ("headline", "value", "expected", ""):
-                table.add_column(column)
+                table.add_column(column, overflow="fold")
             for key, value, expected, ok in rows:
                 style = {"PASS": "green", "FAIL": "bold red"}.get(ok, "")
                 table.add_row(key, value, expected, f"[{style}]{ok}[/]" if style else ok)
