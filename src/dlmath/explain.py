@@ -5,7 +5,7 @@ it multiplies the gradient arriving at the op's output (d loss / d out) by the
 op's local derivative (d out / d in) and passes the product on to the op's
 inputs. ``explain`` runs exactly that (the same vjp rules as ``backward``,
 without touching ``.grad`` or freeing the graph) and prints every step: the
-op, its shapes, its local derivative as a formula (the first line of the
+op, its shapes, its local derivative as a formula (the first paragraph of the
 primitive's docstring) and, for small tensors, as numbers, the gradient that
 comes in and the gradient that flows on.
 
@@ -38,8 +38,15 @@ def _fmt(a, max_numel):
 
 
 def _doc(node):
-    doc = (type(node).__doc__ or "").strip()
-    return doc.splitlines()[0] if doc else type(node).__name__
+    """The formula a node's docstring starts with: its first paragraph, on one line. A node made by
+    a custom ``Function.apply`` is described by that Function's docstring, not the node's."""
+    owner = getattr(node, "fn", None)
+    kind = owner if isinstance(owner, type) else type(node)
+    doc = (kind.__doc__ or "").strip()
+    if not doc:
+        return kind.__name__
+    paragraph = doc.split("\n\n")[0]
+    return " ".join(line.strip() for line in paragraph.splitlines())
 
 
 def _order(root):
