@@ -68,9 +68,39 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
                            f"(input shape {tuple(x.shape)})")
     if x.ndim == 0:
         return TopKResult(x.clone(), make_tensor(np.zeros((), np.int64)))
-    order = _order(x, axis, largest, "topk")
-    idx = make_tensor(np.take(order, np.arange(k), axis=axis).astype(np.int64))
+    idx = _top_k_indices(x._data, k, axis, largest)
+    if idx is None:
+        order = _order(x, axis, largest, "topk")
+        idx = np.take(order, np.arange(k), axis=axis)
+    idx = make_tensor(idx.astype(np.int64))
     return TopKResult(gather(x, axis, idx), idx)
+
+
+def _top_k_indices(a, k, axis, largest):
+    """The first k of the stable order (see ``_order``) without sorting whole rows, when k is small.
+
+    A partition finds each row's k-th value; only the elements on the right side of it (ties
+    included, so the stable tie order survives) are sorted, by (row, value, position). None when
+    a full sort is as cheap (k near n) or NaN makes the order special."""
+    n = a.shape[axis]
+    if k == 0 or 8 * k > n or a.dtype.kind not in "iuf" or (a.dtype.kind == "f" and np.isnan(a).any()):
+        return None
+    rows = np.moveaxis(a, axis, -1)
+    lead = rows.shape[:-1]
+    rows = rows.reshape(-1, n)
+    if largest:
+        kth = np.partition(rows, n - k, axis=1)[:, n - k:n - k + 1]
+        r, c = np.nonzero(rows >= kth)
+        # descending by value without negation, which overflows int minima: ~v reverses any int order
+        key = -rows[r, c] if a.dtype.kind == "f" else ~rows[r, c]
+    else:
+        kth = np.partition(rows, k - 1, axis=1)[:, k - 1:k]
+        r, c = np.nonzero(rows <= kth)
+        key = rows[r, c]
+    order = np.lexsort((c, key, r))  # by row, then value, then position (the stable order)
+    starts = np.concatenate(([0], np.cumsum(np.bincount(r, minlength=rows.shape[0]))[:-1]))
+    picked = c[order[starts[:, None] + np.arange(k)]]
+    return np.moveaxis(picked.reshape(lead + (k,)), -1, axis)
 
 
 def _bool_reduce(fn, opname, input, dim, keepdim):
