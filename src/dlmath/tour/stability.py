@@ -399,12 +399,12 @@ def gradient_clipping(run):
     where the units are not saturated (Pascanu, Mikolov and Bengio, 2013).
 
     Both runs start from the same weights (W_hh rescaled to spectral radius 2) with SGD at
-    learning rate 0.3; one clips the gradient norm at c = 0.5. Here |g| is a few units even
+    learning rate 0.3; one clips the gradient norm at c = 0.2. Here |g| is a few units even
     on a good path, so nearly every step of the clipped run is rescaled to length lr * c:
     clipping makes the step size a choice rather than a consequence of the landscape. The
     chance level is the variance of the target (the loss of predicting 0).
     """
-    steps, lr, max_norm = run.size(400, 150), 0.3, 0.5
+    steps, lr, max_norm = run.size(400, 150), 0.3, 0.2
     x = dm.randn(256, 20, 1, generator=run.generator)
     y = x[:, 0]                                     # recall the first input, 20 steps later
     runs = {}
