@@ -47,3 +47,20 @@ def test_device_and_new_constructors():
     assert x.new_ones((2, 2)).tolist() == [[1.0, 1.0], [1.0, 1.0]]
     assert x.new_full((2,), 7).tolist() == [7.0, 7.0]
     assert x.new_tensor([1, 2]).dtype == dm.float64
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "int8", "uint8"])
+@pytest.mark.parametrize("largest", [True, False])
+def test_topk_partition_path_matches_the_stable_sort(dtype, largest):
+    """For small k topk partitions instead of sorting whole rows; ties must keep the sort's order."""
+    import dlmath as dm
+    rng = np.random.default_rng(3)
+    a = (rng.integers(-4, 5, size=(7, 9, 64)) if dtype[0] in "iu" else rng.standard_normal((7, 9, 64))).astype(dtype)
+    if dtype == "int64":
+        a[0, 0, 0] = np.iinfo(np.int64).min
+    for axis, k in ((2, 5), (0, 0), (2, 8)):
+        values, indices = dm.tensor(a).topk(k, dim=axis, largest=largest)
+        order = dm.tensor(a).sort(dim=axis, descending=largest, stable=True).indices
+        expected = np.take(order.numpy(), np.arange(k), axis=axis)
+        np.testing.assert_array_equal(indices.numpy(), expected)
+        np.testing.assert_array_equal(values.numpy(), np.take_along_axis(a, expected, axis=axis))
