@@ -7,7 +7,7 @@ from ._dtype import (bool_ as bool, uint8, int8, int16, int32, int64, float16, f
                      complex64, complex128, half, float, double, short, int, long, cfloat, cdouble,
                      get_default_dtype, set_default_dtype)
 from ._grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
-from .tensor import Tensor, Size, Device as device
+from .tensor import Tensor, Size, Device as device, set_default_device, get_default_device
 from . import _methods  # noqa: F401  (binds operators and methods onto Tensor)
 from . import _alloc  # noqa: F401  (leaves malloc as found; DLMATH_MALLOC_TUNING=1 opts in, see _alloc)
 from .creation import (tensor, as_tensor, from_numpy, zeros, ones, empty, full, zeros_like, ones_like,
@@ -26,6 +26,7 @@ from . import linalg
 from . import func
 from . import datasets
 from . import utils
+from . import cuda, accelerator, backends
 from .explain import explain
 from .serialization import save, load
 from .linalg import norm_legacy as norm

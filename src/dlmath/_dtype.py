@@ -72,6 +72,36 @@ def dtype_name(d) -> str:
     return "dlmath." + _NAMES.get(d, str(d))
 
 
+# torch's legacy tensor types (torch.FloatTensor, ...), by dtype: what ``t.type()`` names
+LEGACY = {float32: "FloatTensor", float64: "DoubleTensor", float16: "HalfTensor", int64: "LongTensor",
+          int32: "IntTensor", int16: "ShortTensor", int8: "CharTensor", uint8: "ByteTensor", bool_: "BoolTensor",
+          complex64: "ComplexFloatTensor", complex128: "ComplexDoubleTensor"}
+_BY_LEGACY = {v: k for k, v in LEGACY.items()}
+
+
+def legacy_name(d) -> str:
+    """'FloatTensor' for float32 (torch's legacy type name, without the module)."""
+    name = LEGACY.get(d)
+    if name is None:
+        raise TypeError(f"type(): dtype {dtype_name(d)} has no legacy tensor type")
+    return name
+
+
+def legacy_dtype(spec) -> np.dtype:
+    """The dtype of a ``Tensor.type(...)`` argument: a dtype, a legacy type (dm.FloatTensor) or its
+    name ('torch.FloatTensor', 'dlmath.FloatTensor', 'FloatTensor')."""
+    d = getattr(spec, "_legacy_dtype", None)
+    if d is not None:
+        return d
+    if isinstance(spec, str):
+        module, _, name = spec.rpartition(".")
+        if name in _BY_LEGACY and module in ("", "torch", "dlmath"):
+            return _BY_LEGACY[name]
+        raise ValueError(f"type(): invalid type: {spec!r} (expected a dtype or a name such as "
+                         f"'torch.FloatTensor')")
+    return to_dtype(spec)
+
+
 def category(d: np.dtype) -> int:
     """0 bool, 1 integer, 2 floating, 3 complex."""
     return _CATEGORY[d.kind]

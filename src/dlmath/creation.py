@@ -10,7 +10,7 @@ import numpy as np
 from . import _dtype
 from .autograd.node import make_tensor
 from .random import rng
-from .tensor import Tensor
+from .tensor import Tensor, check_device
 
 
 def _finish(data, requires_grad):
@@ -229,6 +229,8 @@ def _unwrap(seq, found):
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """A new tensor holding a copy of ``data`` (a number, nested list, array or tensor)."""
+    if device is not None:
+        check_device(device, "tensor")
     dtype = _dtype.to_dtype(dtype)
     arr = _infer(data, dtype, "tensor")
     arr = np.array(arr, dtype=dtype if dtype is not None else arr.dtype, copy=True)
@@ -237,6 +239,8 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
 
 def as_tensor(data, dtype=None, device=None):
     """A tensor that shares memory with ``data`` when dtype allows (no copy for arrays)."""
+    if device is not None:
+        check_device(device, "as_tensor")
     if isinstance(data, Tensor) and (dtype is None or data.dtype == _dtype.to_dtype(dtype)):
         return data
     dtype = _dtype.to_dtype(dtype)
@@ -307,21 +311,29 @@ def _dt(dtype):
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False, out=None):
+    if device is not None:
+        check_device(device, "zeros")
     shape, dt = _size(size, "zeros"), _dt(dtype)
     return _finish(_alloc("zeros", shape, dt, lambda: np.zeros(shape, dtype=dt)), requires_grad)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False):
+    if device is not None:
+        check_device(device, "ones")
     shape, dt = _size(size, "ones"), _dt(dtype)
     return _finish(_alloc("ones", shape, dt, lambda: np.ones(shape, dtype=dt)), requires_grad)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False):
+    if device is not None:
+        check_device(device, "empty")
     shape, dt = _size(size, "empty"), _dt(dtype)
     return _finish(_alloc("empty", shape, dt, lambda: np.empty(shape, dtype=dt)), requires_grad)
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
+    if device is not None:
+        check_device(device, "full")
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
     if isinstance(fill_value, np.generic):
@@ -338,18 +350,26 @@ def _like(input, dtype):
 
 
 def zeros_like(input, *, dtype=None, device=None, requires_grad=False):
+    if device is not None:
+        check_device(device, "zeros_like")
     return _finish(np.zeros(input.shape, dtype=_like(input, dtype)), requires_grad)
 
 
 def ones_like(input, *, dtype=None, device=None, requires_grad=False):
+    if device is not None:
+        check_device(device, "ones_like")
     return _finish(np.ones(input.shape, dtype=_like(input, dtype)), requires_grad)
 
 
 def empty_like(input, *, dtype=None, device=None, requires_grad=False):
+    if device is not None:
+        check_device(device, "empty_like")
     return _finish(np.empty(input.shape, dtype=_like(input, dtype)), requires_grad)
 
 
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False):
+    if device is not None:
+        check_device(device, "full_like")
     if isinstance(fill_value, (Tensor, np.generic)):
         fill_value = fill_value.item()
     dt = _like(input, dtype)
@@ -370,6 +390,8 @@ def _count(v, name, opname):
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
     """The identity matrix I: A I = A."""
+    if device is not None:
+        check_device(device, "eye")
     n = _count(n, "n", "eye")
     m = n if m is None else _count(m, "m", "eye")
     dt = _dt(dtype)
@@ -380,6 +402,8 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
 
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
     """Values from start to end (exclusive); int64 unless an argument is a float, as torch."""
+    if device is not None:
+        check_device(device, "arange")
     if end is None:
         start, end = 0, start
     vals = [v.item() if isinstance(v, (Tensor, np.generic)) else v for v in (start, end, step)]
@@ -409,12 +433,16 @@ def _steps(steps, opname):
 
 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
+    if device is not None:
+        check_device(device, "linspace")
     n, dt = _steps(steps, "linspace"), _dt(dtype)
     return _finish(_alloc("linspace", (n,), np.float64, lambda: np.linspace(start, end, n, dtype=np.float64))
                    .astype(dt), requires_grad)
 
 
-def logspace(start, end, steps, base=10.0, *, dtype=None, requires_grad=False):
+def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
+    if device is not None:
+        check_device(device, "logspace")
     n, dt = _steps(steps, "logspace"), _dt(dtype)
     return _finish(_alloc("logspace", (n,), np.float64, lambda: np.logspace(start, end, n, base=base))
                    .astype(dt), requires_grad)
@@ -423,6 +451,8 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, requires_grad=False):
 # --- random -----------------------------------------------------------------
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
     """Uniform on [0, 1)."""
+    if device is not None:
+        check_device(device, "rand")
     dt, shape = _dt(dtype), _size(size, "rand")
     work = dt if dt in (np.float32, np.float64) else np.float64
     return _finish(_alloc("rand", shape, work, lambda: rng(generator).random(shape, dtype=work))
@@ -431,6 +461,8 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
     """Standard normal N(0, 1): the raw material of weight initialisation."""
+    if device is not None:
+        check_device(device, "randn")
     dt, shape = _dt(dtype), _size(size, "randn")
     work = dt if dt in (np.float32, np.float64) else np.float64
     return _finish(_alloc("randn", shape, work, lambda: rng(generator).standard_normal(shape, dtype=work))
@@ -439,6 +471,8 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
 
 def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
     """Integers uniform in [low, high): ``randint(10, (3,))`` or ``randint(0, 10, (3,))``."""
+    if device is not None:
+        check_device(device, "randint")
     if size is None:
         if high is None or isinstance(high, (tuple, list)):
             low, high, size = 0, low, high
@@ -465,6 +499,8 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
 
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
     """A random permutation of 0 .. n-1."""
+    if device is not None:
+        check_device(device, "randperm")
     try:
         n = operator.index(n)
     except TypeError:
@@ -484,13 +520,20 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False)
                    requires_grad)
 
 
-def rand_like(input, *, dtype=None, generator=None):
-    return rand(*input.shape, dtype=_like(input, dtype), generator=generator)
+def rand_like(input, *, dtype=None, device=None, requires_grad=False, generator=None):
+    if device is not None:
+        check_device(device, "rand_like")
+    return rand(*input.shape, dtype=_like(input, dtype), generator=generator, requires_grad=requires_grad)
 
 
-def randn_like(input, *, dtype=None, generator=None):
-    return randn(*input.shape, dtype=_like(input, dtype), generator=generator)
+def randn_like(input, *, dtype=None, device=None, requires_grad=False, generator=None):
+    if device is not None:
+        check_device(device, "randn_like")
+    return randn(*input.shape, dtype=_like(input, dtype), generator=generator, requires_grad=requires_grad)
 
 
-def randint_like(input, low=0, high=None, *, dtype=None, generator=None):
-    return randint(low, high, tuple(input.shape), dtype=_like(input, dtype), generator=generator)
+def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_grad=False, generator=None):
+    if device is not None:
+        check_device(device, "randint_like")
+    return randint(low, high, tuple(input.shape), dtype=_like(input, dtype), generator=generator,
+                   requires_grad=requires_grad)

@@ -9,6 +9,8 @@ Most methods are bound in :mod:`dlmath._methods` from the functional ops, so
 """
 from __future__ import annotations
 
+import builtins
+
 import numpy as np
 
 from . import _dtype
@@ -24,8 +26,10 @@ class Tensor:
     # Make NumPy defer to our reflected operators: ndarray * Tensor -> Tensor.__rmul__
     __array_ufunc__ = None
 
-    def __init__(self, data=None, *, dtype=None, requires_grad=False):
+    def __init__(self, data=None, *, dtype=None, device=None, requires_grad=False):
         """``dm.Tensor(data)``: like ``torch.Tensor``, a float tensor of the default dtype."""
+        if device is not None:
+            check_device(device, "Tensor")
         from .creation import tensor as _tensor
         t = _tensor([] if data is None else data,
                     dtype=dtype if dtype is not None else _dtype.get_default_dtype())
@@ -242,21 +246,51 @@ class Tensor:
         raise NotImplementedError("register_hook: not supported yet")
 
     # --- conversions -----------------------------------------------------
-    def to(self, *args, dtype=None, **kwargs):
+    def to(self, *args, **kwargs):
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)`` (its dtype), and the
+        keywords ``dtype``, ``device``, ``copy``, ``non_blocking``: self when nothing changes
+        (and ``copy`` is False), as torch. A device other than the CPU raises RuntimeError."""
+        dtype = kwargs.pop("dtype", None)
+        device = kwargs.pop("device", None)
+        copy = kwargs.pop("copy", False)
+        kwargs.pop("non_blocking", None)
+        kwargs.pop("memory_format", None)
+        if kwargs:
+            raise TypeError(f"to() received an invalid combination of arguments: unexpected keyword(s) "
+                            f"{sorted(kwargs)}")
+        positional_bools = 0
         for a in args:
             if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif a is not None and not isinstance(a, str):
+                dtype = a._data.dtype
+            elif isinstance(a, (str, Device)):
+                device = a
+            elif isinstance(a, builtins.bool):   # non_blocking, copy given positionally
+                if positional_bools == 1:
+                    copy = a
+                positional_bools += 1
+            elif isinstance(a, builtins.int):    # a CUDA ordinal, as torch reads it
+                device = a
+            elif a is not None:
                 dtype = a
-        if dtype is None:
-            return self
-        from .ops._util import cast
-        return cast(self, _dtype.to_dtype(dtype))
+        if device is not None:
+            check_device(device, "to")
+        if dtype is not None:
+            dtype = _dtype.to_dtype(dtype)
+            if dtype != self._data.dtype:
+                from .ops._util import cast
+                return cast(self, dtype)
+        if copy:
+            from .ops.unary import clone
+            return clone(self)
+        return self
 
-    def type(self, dtype=None):
+    def type(self, dtype=None, non_blocking=False):
+        """``t.type()``: the legacy type name, 'dlmath.FloatTensor' for float32 (torch prints
+        'torch.FloatTensor'); ``t.type(dtype)``, ``t.type('torch.DoubleTensor')`` or
+        ``t.type(dm.DoubleTensor)``: the tensor cast to it (self when it already is)."""
         if dtype is None:
-            return _dtype.dtype_name(self._data.dtype)
-        return self.to(dtype)
+            return "dlmath." + _dtype.legacy_name(self._data.dtype)
+        return self.to(_dtype.legacy_dtype(dtype))
 
     def float(self): return self.to(_dtype.float32)
     def double(self): return self.to(_dtype.float64)
@@ -265,27 +299,55 @@ class Tensor:
     def int(self): return self.to(_dtype.int32)
     def bool(self): return self.to(_dtype.bool_)
     def type_as(self, other): return self.to(other.dtype)
-    def cpu(self): return self
+    def cpu(self, memory_format=None): return self
 
-    def new_tensor(self, data, dtype=None, requires_grad=False):
+    def cuda(self, device=None, non_blocking=False, memory_format=None):
+        check_device("cuda" if device is None else device if isinstance(device, (str, Device)) else "cuda",
+                     "Tensor.cuda")
+
+    @property
+    def is_cuda(self):
+        return False
+
+    @property
+    def is_cpu(self):
+        return True
+
+    @property
+    def is_mps(self):
+        return False
+
+    @property
+    def is_meta(self):
+        return False
+
+    def get_device(self):
+        """-1, the CPU's number in torch."""
+        return -1
+
+    def is_pinned(self, device=None):
+        return False
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
         from .creation import tensor
-        return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return tensor(data, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
 
-    def new_zeros(self, *size, dtype=None, requires_grad=False):
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
         from .creation import zeros
-        return zeros(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return zeros(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
 
-    def new_ones(self, *size, dtype=None, requires_grad=False):
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
         from .creation import ones
-        return ones(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return ones(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
 
-    def new_full(self, size, fill_value, dtype=None, requires_grad=False):
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
         from .creation import full
-        return full(size, fill_value, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return full(size, fill_value, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
 
-    def new_empty(self, *size, dtype=None, requires_grad=False):
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
         from .creation import empty
-        return empty(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return empty(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
     def contiguous(self, memory_format=None):
         """Self when its memory is in row-major order, else a copy that is (and so no alias)."""
         from .ops.shape import contiguous
@@ -295,23 +357,97 @@ class Tensor:
         return self._data.flags.c_contiguous
 
 
-class Device(str):
-    """torch.device('cpu'): everything dlmath computes lives in host memory."""
-    __slots__ = ()
+_DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve", "fpga",
+                 "maia", "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia", "privateuseone")
 
-    @property
-    def type(self):
-        return str(self)
 
-    @property
-    def index(self):
-        return None
+class Device:
+    """torch.device: ``dm.device("cpu")``, ``dm.device("cuda", 0)``, ``dm.device("cuda:1")``.
+
+    Any of torch's device types can be named (so code that builds ``torch.device("cuda")``
+    without using it runs), but dlmath computes on the CPU only: making or moving a tensor
+    to another device raises RuntimeError (see :func:`check_device`). A device equals
+    another device of the same type and index, and (unlike torch, where it is always
+    False) the string it prints as: ``t.device == "cpu"``.
+    """
+    __slots__ = ("type", "index")
+
+    def __init__(self, type, index=None):
+        if isinstance(type, Device):
+            if index is not None:
+                raise TypeError(f"device(): an index ({index!r}) cannot be given with a device ({type!r})")
+            self.type, self.index = type.type, type.index
+            return
+        if isinstance(type, int) and not isinstance(type, bool):
+            raise RuntimeError(f"device({type}): an integer names an accelerator's ordinal; "
+                               f"dlmath runs on the CPU only (use 'cpu')")
+        if not isinstance(type, str):
+            raise TypeError(f"device(): argument 'type' must be str, not {builtins.type(type).__name__}")
+        name, sep, idx = type.partition(":")
+        if sep:
+            if index is not None:
+                raise RuntimeError(f"device(): type (string) must not include an index because index was "
+                                   f"passed explicitly: {type}")
+            if not idx.isdigit() or (len(idx) > 1 and idx[0] == "0"):
+                raise RuntimeError(f"Invalid device string: {type!r}")
+            index = int(idx)
+        if name not in _DEVICE_TYPES:
+            raise RuntimeError(f"Expected one of {', '.join(_DEVICE_TYPES)} device type at start of device "
+                               f"string: {type}")
+        if index is not None:
+            index = int(index)
+            if index < 0:
+                raise RuntimeError(f"Device index must not be negative (device {name!r}, index {index})")
+        self.type, self.index = name, index
+
+    def __str__(self):
+        return self.type if self.index is None else f"{self.type}:{self.index}"
 
     def __repr__(self):
-        return f"device(type='{self}')"
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
+
+    def __eq__(self, other):
+        if isinstance(other, Device):
+            return self.type == other.type and self.index == other.index
+        if isinstance(other, str):
+            return str(self) == other
+        return NotImplemented
+
+    def __hash__(self):
+        return hash(str(self))
+
+    def __reduce__(self):
+        return (Device, (self.type, self.index))
+
+
+def check_device(device, opname):
+    """``device`` as a Device when it is the CPU; RuntimeError naming ``opname`` otherwise
+    (dlmath computes on the CPU only). None means the default device, the CPU."""
+    if device is None or device is CPU:
+        return CPU
+    if isinstance(device, builtins.int) and not isinstance(device, builtins.bool):
+        raise RuntimeError(f"{opname}: device {device} (an accelerator's ordinal) is not available: dlmath "
+                           f"runs on the CPU only (write device='cpu')")
+    d = device if isinstance(device, Device) else Device(device)
+    if d.type != "cpu":
+        raise RuntimeError(f"{opname}: device {str(d)!r} is not available: dlmath runs on the CPU only "
+                           f"(write device='cpu', or device = 'cuda' if dm.cuda.is_available() else 'cpu')")
+    return d
 
 
 CPU = Device("cpu")
+
+
+def set_default_device(device):
+    """torch.set_default_device: only the CPU (or None, the same) can be the default here."""
+    check_device(device, "set_default_device")
+
+
+def get_default_device():
+    """The device new tensors are made on: always the CPU."""
+    return CPU
 
 
 class Size(tuple):
