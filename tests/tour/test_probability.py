@@ -81,3 +81,19 @@ def test_init_variance(headline):
     # 30 ReLU layers: He learns, Xavier stalls at chance (He et al. 2015, fig. 3)
     assert h["he_final_loss"] <= 1.5
     assert h["xavier_final_loss"] >= math.log(10) - 0.05
+
+
+def test_batchnorm(headline):
+    h = headline("batchnorm")
+    assert h["target_accuracy"] == 0.9
+    # BN reaches 90% test accuracy within a few evaluations; without it, at least twice as slow
+    # (the quick run may end before the plain network gets there: None means never)
+    assert h["steps_to_target_bn"] <= 150
+    plain = h["steps_to_target_plain"]
+    assert plain is None or h["steps_to_target_bn"] < plain / 2
+    assert h["bn_final_acc"] >= 0.9
+    # the BN sigmoid's input distribution stays put; the plain one's moves
+    assert h["percentile_drift_bn"] < h["percentile_drift_plain"] / 2
+    # 5x the learning rate: BN still learns, the plain net saturates at chance
+    assert h["bn_final_acc_5x_lr"] >= 0.9
+    assert h["plain_final_acc_5x_lr"] <= 0.3

@@ -14,7 +14,7 @@ import dlmath as dm
 import dlmath.nn.functional as F
 from dlmath.distributions import Normal
 
-from .registry import at_most, between, close_to, experiment, satisfies
+from .registry import at_least, at_most, between, close_to, experiment, satisfies
 
 
 def digits_split(generator, train=1300):
@@ -199,6 +199,111 @@ def init_variance(run):
         "he_final_loss": final["he"],
         "xavier_final_loss": final["xavier"],
         "quick": run.quick,
+    }
+
+
+def _sigmoid_mlp(batchnorm):
+    """Ioffe & Szegedy's figure 1 network: 3 hidden layers of 100 sigmoids, BatchNorm before each."""
+    layers, width = [], 64
+    for _ in range(3):
+        layers += [dm.nn.Linear(width, 100), *([dm.nn.BatchNorm1d(100)] if batchnorm else []), dm.nn.Sigmoid()]
+        width = 100
+    return dm.nn.Sequential(*layers, dm.nn.Linear(100, 10))
+
+
+def _train_watching_a_sigmoid(run, model, lr, data, steps, every, what):
+    """Plain SGD (batch 60, as the paper); every ``every`` steps, the test accuracy and the 15th,
+    50th and 85th percentiles of one sigmoid's input over the training batches since the last look."""
+    x, y, x_test, y_test = data
+    optimizer = dm.optim.SGD(model.parameters(), lr=lr)
+    body, head = model[:-2], model[-2:]  # up to the last sigmoids' inputs; those sigmoids and the output
+    accuracy, percentiles, window = [], [], []
+    for step in run.progress(range(steps), what):
+        rows = dm.randint(0, x.shape[0], (60,), generator=run.generator)
+        z = body(x[rows])
+        loss = F.cross_entropy(head(z), y[rows])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        window.append(z[:, 0].detach())  # one unit of the last hidden layer, as the paper's figure
+        if (step + 1) % every == 0:
+            model.eval()  # BatchNorm uses its running statistics at test time
+            with dm.no_grad():
+                accuracy.append((model(x_test).argmax(-1) == y_test).double().mean().item())
+            model.train()
+            values = dm.cat(window).sort().values
+            percentiles.append([values[round(q * (values.shape[0] - 1))].item() for q in (0.15, 0.5, 0.85)])
+            window = []
+    return accuracy, percentiles
+
+
+@experiment(
+    "batchnorm", section="10.3", title="BatchNorm: normalise each unit's mean and variance",
+    claim="BatchNorm subtracts each unit's batch mean and divides by its batch std before the "
+          "nonlinearity, so a sigmoid's input keeps its distribution while the layers below "
+          "change. A sigmoid network then learns several times faster and survives a 5x "
+          "learning rate that saturates it without BatchNorm (Ioffe & Szegedy 2015, fig. 1).",
+    formula="BN(h) = gamma (h - mean_B(h)) / sqrt(var_B(h) + eps) + beta",
+    expect={
+        "steps_to_target_bn": satisfies("< steps_to_target_plain / 2 (never = infinite)",
+                                        lambda v, h: v < (h["steps_to_target_plain"] or math.inf) / 2),
+        "percentile_drift_bn": satisfies("< percentile_drift_plain / 2",
+                                         lambda v, h: v < h["percentile_drift_plain"] / 2),
+        "bn_final_acc_5x_lr": at_least(0.9),
+        "plain_final_acc_5x_lr": satisfies("<= 0.3: saturated, near chance (0.1)", lambda v, h: v <= 0.3),
+    })
+def batchnorm(run):
+    """For each unit, over the batch: mu_B = mean h, s_B^2 = var h, h' = (h - mu_B) / sqrt(s_B^2 + eps)
+    has mean 0 and variance 1, then gamma h' + beta lets the layer choose its own scale back.
+
+    Without it the distribution of a unit's input moves whenever the weights below move
+    ("internal covariate shift"); a sigmoid whose input drifts to large |h| saturates and
+    its gradient sigma'(h) vanishes. The learning rate is the plain network's good one
+    (2.0, found by a sweep; sigmoid gradients are small); 5x it drives the plain network's
+    sigmoids into saturation, where the gradient cannot bring them back.
+    """
+    data = digits_split(run.generator)
+    steps, every, lr = run.size(800, 300), 25, 2.0
+    target = 0.9
+    runs = {}
+    for name, batchnorm_on, rate, length in [("plain", False, lr, steps), ("bn", True, lr, steps),
+                                             ("plain 5x lr", False, 5 * lr, steps // 2),
+                                             ("bn 5x lr", True, 5 * lr, steps // 2)]:
+        runs[name] = _train_watching_a_sigmoid(run, _sigmoid_mlp(batchnorm_on), rate, data, length, every, name)
+
+    def steps_to(accuracy):
+        return next(((k + 1) * every for k, a in enumerate(accuracy) if a >= target), math.inf)
+
+    def drift(percentiles):  # mean move of the three percentiles from the first look to the last
+        return sum(abs(b - a) for a, b in zip(percentiles[0], percentiles[-1])) / 3
+
+    fig, ax = run.figure(1, 3, width=12, height=3.8)
+    for name, style in (("plain", "C0-"), ("bn", "C1-"), ("plain 5x lr", "C0:"), ("bn 5x lr", "C1:")):
+        accuracy = runs[name][0]
+        ax[0].plot([every * (k + 1) for k in range(len(accuracy))], accuracy, style,
+                   label=("with BN" if "bn" in name else "without BN") + (", 5x lr" if "5x" in name else ""))
+    ax[0].axhline(target, color="0.5", lw=1, ls="--", label=f"target {target}")
+    ax[0].set(xlabel="SGD step (batch 60)", ylabel="test accuracy", ylim=(0, 1), title="Test accuracy (497 digits)")
+    ax[0].legend(fontsize=8)
+    for a, name, title in ((ax[1], "plain", "Without BN"), (ax[2], "bn", "With BN")):
+        percentiles = runs[name][1]
+        looks = [every * (k + 1) for k in range(len(percentiles))]
+        for q, column in zip((15, 50, 85), zip(*percentiles)):
+            a.plot(looks, column, label=f"{q}th percentile")
+        a.set(xlabel="SGD step", ylabel="input of one last-layer sigmoid",
+              title=f"{title}: drift {drift(percentiles):.2f}")
+        a.legend(fontsize=8)
+    ax[2].sharey(ax[1])
+    return {
+        "steps_to_target_bn": steps_to(runs["bn"][0]),
+        "steps_to_target_plain": steps_to(runs["plain"][0]),
+        "target_accuracy": target,
+        "percentile_drift_bn": drift(runs["bn"][1]),
+        "percentile_drift_plain": drift(runs["plain"][1]),
+        "bn_final_acc": runs["bn"][0][-1],
+        "plain_final_acc": runs["plain"][0][-1],
+        "bn_final_acc_5x_lr": runs["bn 5x lr"][0][-1],
+        "plain_final_acc_5x_lr": runs["plain 5x lr"][0][-1],
     }
 
 
