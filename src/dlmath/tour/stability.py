@@ -176,6 +176,7 @@ def eps_guards(run):
     sigma = dm.cat([dm.logspace(1, -8, 181, dtype=dtype), dm.zeros(1, dtype=dtype)])
     u = dm.tensor([1.0, -1.0, 1.0, -1.0], dtype=dtype)
     v = dm.tensor([1.0, 1.0, -1.0, -1.0], dtype=dtype)
+
     def normalise(x, eps):  # by hand, over each row
         return (x - x.mean(dim=1, keepdim=True)) / (x.var(dim=1, unbiased=False, keepdim=True) + eps).sqrt()
 
