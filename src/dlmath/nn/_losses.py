@@ -401,7 +401,9 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         return _reduce(_bce_logits_at_infinity(z, t, pw, w), reduction)
     # the usual case: one softplus (the two-term form below costs a second one, ~1.6x the time)
     if pw is None:
-        loss = softplus(z) - z * t       # = max(z, 0) - z t + log1p(exp(-|z|)), d/dz = sigmoid(z) - t
+        # (1 - t) z + softplus(-z), torch's arrangement: for t = 1 the loss is softplus(-z) alone, so a
+        # confident right answer (z = 30) keeps its tiny loss 9.4e-14 instead of losing it in 30 - 30
+        loss = (1 - t) * z + softplus(-z)   # d/dz = (1 - t) - sigmoid(-z) = sigmoid(z) - t
     else:
         loss = (1 - t) * z + ((pw - 1) * t + 1) * softplus(-z)
     if w is not None:
