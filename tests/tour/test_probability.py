@@ -97,3 +97,15 @@ def test_batchnorm(headline):
     # 5x the learning rate: BN still learns, the plain net saturates at chance
     assert h["bn_final_acc_5x_lr"] >= 0.9
     assert h["plain_final_acc_5x_lr"] <= 0.3
+
+
+def test_mle_cross_entropy(headline):
+    h = headline("mle-cross-entropy")
+    assert h["test_accuracy"] >= 0.93  # the quick run's bound (0.97 in the full tour)
+    # CE and the Categorical -log-likelihood / N agree at every logged step (float32)
+    assert h["nll_vs_ce_max_abs_diff"] <= 1e-5
+    assert h["log10_likelihood_of_train_labels"] == pytest.approx(
+        -h["final_train_ce"] * 1300 / math.log(10), rel=1e-6)
+    # the coin's MLE by gradient descent is the sample mean, near the true 0.3
+    assert h["bernoulli_mle_abs_error"] <= 1e-8
+    assert h["bernoulli_mle"] == pytest.approx(0.3, abs=0.1)

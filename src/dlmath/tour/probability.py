@@ -15,6 +15,7 @@ import dlmath.nn.functional as F
 from dlmath.distributions import Bernoulli, Categorical, Normal, kl_divergence
 
 from . import probability_variance  # noqa: F401  (registers the chapter's first experiments)
+from .probability_variance import digits_split, train_classifier
 from .registry import at_most, between, close_to, experiment, is_true, satisfies
 
 
@@ -201,6 +202,90 @@ def softmax_distribution(run):
         "min_probability": min_prob,
         "shift_invariance_max_abs_diff": shift_diff,
         "largest_logit_scale": scales[-1],
+    }
+
+
+@experiment(
+    "mle-cross-entropy", section="10.3", title="Cross-entropy is maximum likelihood",
+    claim="A classifier's softmax output is a distribution over labels, and the likelihood of the "
+          "training labels is the product of the probabilities it gives them. Its negative log, "
+          "averaged, is exactly the cross-entropy loss: minimising one maximises the other. For a "
+          "coin, the maximum is known in closed form (the sample mean), and gradient descent on "
+          "BCE finds it.",
+    formula="-1/N log prod_i p(y_i | x_i) = -1/N sum_i log softmax(f(x_i))_(y_i) = CE;   argmax_p prod p^y (1-p)^(1-y) = mean(y)",
+    expect={
+        "test_accuracy": satisfies(">= 0.97 (full), >= 0.93 (--quick)",
+                                   lambda v, h: v >= (0.93 if h["quick"] else 0.97)),
+        "nll_vs_ce_max_abs_diff": at_most(1e-5),  # float32 training: agreement to rounding
+        "bernoulli_mle_abs_error": at_most(1e-8),
+    })
+def mle_cross_entropy(run):
+    """For labels y_i with model probabilities p(y | x_i) = softmax(f(x_i))_y, the log-likelihood
+    of the data is sum_i log p(y_i | x_i), and -1/N of it is the cross-entropy with one-hot
+    targets. The product itself underflows (1300 labels at p ~ 0.1 give 10^-1300), which is
+    why every library works with its log.
+
+    A Bernoulli(p) sample y_1..y_n has log-likelihood k log p + (n - k) log(1 - p), k = sum y;
+    its derivative k / p - (n - k) / (1 - p) is zero at p = k / n. Gradient descent on the
+    mean BCE over the logit of p must land there.
+    """
+    g = run.generator
+    x_train, y_train, x_test, y_test = digits_split(g)
+    model = dm.nn.Sequential(dm.nn.Linear(64, 64), dm.nn.ReLU(), dm.nn.Linear(64, 10))
+    loss_fn = dm.nn.CrossEntropyLoss()
+    optimizer = dm.optim.Adam(model.parameters(), lr=3e-3)
+    log = []  # (step, CE on the training set, its -log-likelihood / N, test accuracy)
+
+    def evaluate(step):
+        logits = model(x_train)
+        neg_log_lik = -Categorical(logits=logits).log_prob(y_train).mean()
+        accuracy = (model(x_test).argmax(-1) == y_test).double().mean().item()
+        log.append((step, loss_fn(logits, y_train).item(), neg_log_lik.item(), accuracy))
+
+    steps = run.size(600, 250)
+    train_classifier(run, model, optimizer, x_train, y_train, steps, every=25, on_eval=evaluate,
+                     what="MLP on the digits")
+    step_axis, ce, nll, accuracy = zip(*log)
+
+    # a coin with p = 0.3: the maximum-likelihood p is the fraction of heads
+    flips = (dm.rand(run.size(1000, 200), generator=g, dtype=dm.float64) < 0.3).double()
+    logit = dm.tensor(2.0, dtype=dm.float64, requires_grad=True)  # start far off, at p = 0.88
+    optimizer = dm.optim.SGD([logit], lr=0.5)
+    path = []
+    for _ in range(200):
+        loss = F.binary_cross_entropy_with_logits(logit.expand(flips.shape), flips)
+        path.append((logit.sigmoid().item(), -loss.item()))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    p_hat = logit.sigmoid().item()
+
+    fig, ax = run.figure(1, 3, width=12, height=3.8)
+    ax[0].semilogy(step_axis, ce, "-", lw=3, alpha=0.5, label="CrossEntropyLoss on the train set")
+    ax[0].semilogy(step_axis, nll, "k.", label="-log-likelihood / N (Categorical)")
+    ax[0].set(xlabel="Adam step (batch 64)", ylabel="nats per label", title="Minimising CE = maximising likelihood")
+    ax[0].legend(fontsize=8)
+    ax[1].plot(step_axis, accuracy, "o-", ms=3)
+    ax[1].axhline(0.97, color="0.5", ls="--", lw=1, label="0.97")
+    ax[1].set(xlabel="Adam step", ylabel="test accuracy (497 digits)", ylim=(0, 1),
+              title=f"64-64-10 MLP: {accuracy[-1]:.1%} on held-out digits")
+    ax[1].legend()
+    p = dm.linspace(0.01, 0.99, 197, dtype=dm.float64)
+    heads, n = flips.sum().item(), flips.shape[0]
+    ax[2].plot(p.numpy(), (Bernoulli(probs=p[:, None]).log_prob(flips).mean(-1)).numpy(), label="log-likelihood / n")
+    ax[2].plot(*zip(*path[:40:2]), "o", ms=4, label="gradient descent on BCE (every 2nd step)")
+    ax[2].axvline(heads / n, color="k", ls="--", lw=1, label=f"sample mean {heads / n:.3f}")
+    ax[2].set(xlabel="p", ylabel="mean log p(y_i) (nats)", ylim=(-2, 0),
+              title=f"Coin: MLE of p from {n} flips")
+    ax[2].legend(fontsize=8)
+    return {
+        "test_accuracy": accuracy[-1],
+        "nll_vs_ce_max_abs_diff": max(abs(a - b) for a, b in zip(ce, nll)),
+        "final_train_ce": ce[-1],
+        "log10_likelihood_of_train_labels": -ce[-1] * len(y_train) / math.log(10),
+        "bernoulli_mle": p_hat,
+        "bernoulli_mle_abs_error": abs(p_hat - heads / n),
+        "quick": run.quick,
     }
 
 
