@@ -234,8 +234,9 @@ def _mlp():
 def test_explain_walks_a_3_layer_mlp_op_by_op():
     loss, params = _mlp()
     buf = io.StringIO()
-    text = dm.explain(loss, names=params, file=buf)
-    assert buf.getvalue().strip() == text.strip()
+    assert dm.explain(loss, names=params, file=buf) is None  # printed, not also returned (a REPL would echo it)
+    text = buf.getvalue()
+    assert text.strip() == dm.explain(loss, names=params, file=None).strip()
     steps = re.findall(r"^\[(\d+)\] (\w+): (.*) -> (.*)$", text, flags=re.M)
     assert [s[1] for s in steps] == ["Mean", "Pow", "Sub", "Add", "MatMul", "Relu", "Add", "MatMul",
                                      "Tanh", "Add", "MatMul"]

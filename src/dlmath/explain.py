@@ -89,7 +89,8 @@ def _local_jacobian(node, args, k, out_shape, in_shape):
 
 
 def explain(tensor, names=None, max_numel=16, file=sys.stdout):
-    """Print (to ``file``; None: don't) and return the backward pass from ``tensor`` to the leaves.
+    """Print the backward pass from ``tensor`` to the leaves to ``file``; with ``file=None``, return it
+    as text instead (printing and returning both would show it twice at a REPL prompt).
 
     ``names``: optional {name: tensor} (e.g. ``dict(model.named_parameters())``)
     to label the leaves; ``max_numel``: tensors up to this size are printed in
@@ -164,4 +165,5 @@ def explain(tensor, names=None, max_numel=16, file=sys.stdout):
     text = "\n".join(head + lines + tail)
     if file is not None:
         print(text, file=file)
+        return None
     return text
