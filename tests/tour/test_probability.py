@@ -109,3 +109,20 @@ def test_mle_cross_entropy(headline):
     # the coin's MLE by gradient descent is the sample mean, near the true 0.3
     assert h["bernoulli_mle_abs_error"] <= 1e-8
     assert h["bernoulli_mle"] == pytest.approx(0.3, abs=0.1)
+
+
+def test_temperature(headline):
+    h = headline("temperature")
+    entropy = h["entropy_by_temperature"]  # T = 0.25, 0.5, 1, 1.5, 2
+    assert len(entropy) == 5
+    assert h["entropy_increasing"] is True
+    assert all(a < b for a, b in zip(entropy, entropy[1:]))
+    assert 0 < entropy[0] and entropy[-1] < math.log(27)
+    assert h["t0_is_argmax"] is True
+    # calibration: the mean entropy at T = 1 is close to the held-out cross-entropy
+    assert h["entropy_at_t1"] == pytest.approx(h["model_loss"], abs=0.1)
+    # uniform > bigram > the trained model (quick: fewer steps, still below the bigram)
+    assert h["uniform_loss"] == pytest.approx(math.log(27), abs=1e-6)
+    assert h["bigram_loss"] == pytest.approx(2.36, abs=0.05)
+    assert h["model_loss"] < h["bigram_loss"]
+    assert h["novel_names_at_t1"] > 0.5  # it invents names rather than reciting the list

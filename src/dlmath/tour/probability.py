@@ -425,3 +425,152 @@ def kl_divergence_experiment(run):
         "kl_by_beta": kl_reached,
         "kl_closed_form_by_beta": kl_divergence(closed_form, ref),
     }
+
+
+ALPHABET = ".abcdefghijklmnopqrstuvwxyz"  # "." starts and ends every name
+
+
+def _char_examples(names, context=3):
+    """(contexts, next characters) of every position of every name: "emma" gives
+    ... -> e, ..e -> m, .em -> m, emm -> a, mma -> ."""
+    xs, ys = [], []
+    for name in names:
+        window = [0] * context
+        for ch in name + ".":
+            xs.append(window)
+            ys.append(ALPHABET.index(ch))
+            window = window[1:] + [ys[-1]]
+    return dm.tensor(xs), dm.tensor(ys)
+
+
+def _generate(model, count, generator, **sampling):
+    """``count`` names, one character at a time from ``dm.sample(logits, **sampling)`` (cut at 15)."""
+    context = dm.zeros(count, 3, dtype=dm.int64)
+    letters = [[] for _ in range(count)]
+    with dm.no_grad():
+        for _ in range(15):
+            ids = dm.sample(model(context), generator=generator, **sampling)
+            context = dm.cat([context[:, 1:], ids[:, None]], dim=1)
+            for row, i in zip(letters, ids.tolist()):
+                row.append(ALPHABET[i])
+    return ["".join(row).split(".")[0] for row in letters]
+
+
+@experiment(
+    "temperature", section="10.3", title="Temperature: the entropy knob of sampling",
+    claim="A language model's output is a distribution over the next token; dividing its logits by a "
+          "temperature T before the softmax sharpens it (T < 1, lower entropy) or flattens it (T > 1, "
+          "toward uniform), and T -> 0 is the argmax. A character-level model of first names, trained "
+          "here, beats the bigram and uniform baselines, and samples names from dull to wild as T rises.",
+    formula="p_T(c) = softmax(z / T)_c;   H(p_T) increases with T, from 0 (argmax) to ln V (uniform)",
+    expect={
+        "entropy_by_temperature": satisfies("each in (0, ln 27) for T = 0.25, 0.5, 1, 1.5, 2",
+                                            lambda v, h: all(0 < e < math.log(27) for e in v)),
+        "entropy_increasing": is_true(),
+        "t0_is_argmax": is_true(),
+        # a calibrated model's average entropy at T = 1 is its expected cross-entropy
+        "entropy_at_t1": satisfies("= model_loss ± 0.1 (calibration)",
+                                   lambda v, h: abs(v - h["model_loss"]) <= 0.1),
+        "model_loss": satisfies("< bigram_loss - 0.1 (full), < bigram_loss (--quick)",
+                                lambda v, h: v < h["bigram_loss"] - (0 if h["quick"] else 0.1)),
+        "bigram_loss": satisfies("< uniform_loss", lambda v, h: v < h["uniform_loss"]),
+        "uniform_loss": close_to(math.log(27), abs_tol=1e-6),
+    })
+def temperature(run):
+    """The model reads the last 3 characters (embedded in 10 dimensions each) and outputs 27
+    logits z: an MLP language model in the style of Bengio et al. 2003, trained on 90% of
+    the 5163 names with cross-entropy and scored on the other 10%.
+
+    p_T = softmax(z / T): as T -> 0 all mass goes to the largest logit; as T -> infinity
+    every token gets 1/V. In between, dH/dT = Var_p_T(z) / T^3 >= 0, so the entropy rises
+    with T. Baselines: the uniform guess costs ln 27 = 3.30 nats per character; a bigram
+    table (counts of each next character after each character, plus one) costs less.
+    """
+    g = run.generator
+    names = dm.datasets.names()
+    names = [names[i] for i in dm.randperm(len(names), generator=g).tolist()]
+    split = int(0.9 * len(names))
+    x_train, y_train = _char_examples(names[:split])
+    x_val, y_val = _char_examples(names[split:])
+    training = set(names[:split])
+
+    # baselines: uniform, and the bigram table from one-hot counts (prev^T next, plus one)
+    counts = F.one_hot(x_train[:, -1], 27).float().T @ F.one_hot(y_train, 27).float() + 1
+    bigram = counts / counts.sum(1, keepdim=True)
+    bigram_loss = -bigram[x_val[:, -1], y_val].log().mean().item()
+    uniform_loss = -math.log(1 / 27)
+
+    model = dm.nn.Sequential(dm.nn.Embedding(27, 10), dm.nn.Flatten(), dm.nn.Linear(30, 64), dm.nn.Tanh(),
+                             dm.nn.Linear(64, 27))
+    steps = run.size(2000, 600)
+    optimizer = dm.optim.Adam(model.parameters(), lr=0.01)
+    schedule = dm.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
+    val_curve = []  # (step, loss on the held-out names)
+    for step in run.progress(range(steps), "character model"):
+        if step % 100 == 0:
+            with dm.no_grad():
+                val_curve.append((step, F.cross_entropy(model(x_val), y_val).item()))
+        rows = dm.randint(0, x_train.shape[0], (64,), generator=g)
+        loss = F.cross_entropy(model(x_train[rows]), y_train[rows])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+    with dm.no_grad():
+        logits = model(x_val)
+    model_loss = F.cross_entropy(logits, y_val).item()
+    val_curve.append((steps, model_loss))
+
+    temperatures = [0.25, 0.5, 1.0, 1.5, 2.0]
+    entropy = [dm.sample(logits, temperature=t, generator=g, return_distribution=True).entropy.mean().item()
+               for t in temperatures]
+    sweep = dm.logspace(-1.3, 0.7, 30).tolist()
+    entropy_sweep = [dm.sample(logits, temperature=t, generator=g, return_distribution=True).entropy.mean().item()
+                     for t in sweep]
+    t0_is_argmax = bool((dm.sample(logits, temperature=0, generator=g) == logits.argmax(-1)).all())
+
+    samples = {f"T = {t:g}": _generate(model, 8, g, temperature=t) for t in (0.25, 0.5, 1.0, 1.5, 2.0)}
+    samples["T = 1, top-k 3"] = _generate(model, 8, g, top_k=3)
+    samples["T = 1, top-p 0.5"] = _generate(model, 8, g, top_p=0.5)
+    for setting, generated in samples.items():
+        run.log(f"{setting:>18}: " + ", ".join(generated))
+    fresh = _generate(model, 200, g)
+    novel = sum(name not in training for name in fresh) / len(fresh)
+
+    fig, ax = run.figure(2, 2, width=10, height=7.4)
+    ax[0, 0].plot(*zip(*val_curve), "o-", ms=3, label="MLP, held-out names")
+    ax[0, 0].axhline(bigram_loss, color="C1", ls="--", label=f"bigram table: {bigram_loss:.2f}")
+    ax[0, 0].axhline(uniform_loss, color="0.5", ls=":", label=f"uniform: ln 27 = {uniform_loss:.2f}")
+    ax[0, 0].set(xlabel="Adam step (batch 64)", ylabel="cross-entropy (nats per character)",
+                 title=f"Character model: {model_loss:.2f} nats per character")
+    ax[0, 0].legend()
+    ax[0, 1].semilogx(sweep, entropy_sweep, "-", color="C0", label="mean over held-out contexts")
+    ax[0, 1].semilogx(temperatures, entropy, "o", color="C0")
+    ax[0, 1].axhline(math.log(27), color="0.5", ls=":", label="ln 27: uniform")
+    ax[0, 1].axhline(model_loss, color="C2", ls="--", lw=1, label="model's cross-entropy at T = 1")
+    ax[0, 1].set(xlabel="temperature T", ylabel="entropy of p_T (nats)", ylim=(0, 3.5),
+                 title="Entropy rises with temperature")
+    ax[0, 1].legend(fontsize=8)
+    first = logits[0]  # the context "...": the first letter of a name
+    letters = list(range(27))
+    for k, t in enumerate((0.5, 1.0, 2.0)):
+        ax[1, 0].bar([i + 0.27 * (k - 1) for i in letters], (first / t).softmax(-1).numpy(), width=0.27,
+                     label=f"T = {t:g}")
+    ax[1, 0].set_xticks(letters, list(ALPHABET))
+    ax[1, 0].set(xlabel="first letter of a name", ylabel="probability", title="One distribution at three temperatures")
+    ax[1, 0].legend()
+    ax[1, 1].set_axis_off()
+    text = "\n".join(f"{setting}:\n    " + ", ".join(generated[:6]) for setting, generated in samples.items())
+    ax[1, 1].text(0, 1, text, va="top", family="monospace", fontsize=8, transform=ax[1, 1].transAxes)
+    ax[1, 1].set_title("Names sampled with dm.sample")
+    return {
+        "entropy_by_temperature": entropy,
+        "entropy_increasing": all(a < b for a, b in zip(entropy, entropy[1:])),
+        "entropy_at_t1": entropy[temperatures.index(1.0)],
+        "t0_is_argmax": t0_is_argmax,
+        "model_loss": model_loss,
+        "bigram_loss": bigram_loss,
+        "uniform_loss": uniform_loss,
+        "novel_names_at_t1": novel,
+        "quick": run.quick,
+    }
