@@ -153,3 +153,113 @@ def test_accelerator_queries(torch):
         lib.backends.cudnn.deterministic = False
         device = "cuda" if lib.cuda.is_available() else "cpu"
         assert lib.ones(2, device=device).to(device).device.type == "cpu"
+
+
+# --- 2. constants and dtype helpers ----------------------------------------------------------
+DTYPES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64", "complex64",
+          "complex128"]
+
+
+def test_constants(torch):
+    for name in ("pi", "e", "inf"):
+        assert getattr(dm, name) == getattr(torch, name)
+    assert math.isnan(dm.nan)
+
+
+@pytest.mark.parametrize("name", [None, "float16", "float32", "float64", "complex64", "complex128"])
+def test_finfo(torch, name):
+    a = dm.finfo() if name is None else dm.finfo(getattr(dm, name))
+    b = torch.finfo() if name is None else torch.finfo(getattr(torch, name))
+    for field in ("bits", "eps", "max", "min", "tiny", "smallest_normal", "resolution", "dtype"):
+        assert getattr(a, field) == getattr(b, field), field
+        assert type(getattr(a, field)) is type(getattr(b, field)), field
+    assert repr(a) == repr(b)
+
+
+@pytest.mark.parametrize("name", ["uint8", "int8", "int16", "int32", "int64"])
+def test_iinfo(torch, name):
+    a, b = dm.iinfo(getattr(dm, name)), torch.iinfo(getattr(torch, name))
+    for field in ("bits", "max", "min", "dtype"):
+        assert getattr(a, field) == getattr(b, field) and type(getattr(a, field)) is type(getattr(b, field))
+    assert repr(a) == repr(b)
+
+
+def test_finfo_iinfo_refuse_the_other_kind(torch):
+    raises_same(torch, lambda lib: lib.finfo(lib.int32))
+    raises_same(torch, lambda lib: lib.iinfo(lib.float32))
+    raises_same(torch, lambda lib: lib.iinfo(lib.bool))
+
+
+def test_finfo_follows_the_default_dtype(torch):
+    for _, lib in both(torch):
+        lib.set_default_dtype(lib.float64)
+        try:
+            assert lib.finfo().bits == 64
+        finally:
+            lib.set_default_dtype(lib.float32)
+
+
+def test_promote_types_and_can_cast_every_pair(torch):
+    for a in DTYPES:
+        for b in DTYPES:
+            got = dm.promote_types(getattr(dm, a), getattr(dm, b))
+            want = torch.promote_types(getattr(torch, a), getattr(torch, b))
+            assert str(want) == "torch." + got.name, (a, b)
+            assert dm.can_cast(getattr(dm, a), getattr(dm, b)) == torch.can_cast(getattr(torch, a), getattr(torch, b)), \
+                (a, b)
+    raises_same(torch, lambda lib: lib.promote_types(lib.float32, 1))
+
+
+RESULT_TYPE = [
+    lambda lib: (lib.ones(2), 1.0), lambda lib: (lib.ones(2, dtype=lib.int32), lib.tensor(2.0, dtype=lib.float64)),
+    lambda lib: (2, 3.0), lambda lib: (lib.tensor([1], dtype=lib.uint8), -1), lambda lib: (True, 2),
+    lambda lib: (lib.tensor(1.0, dtype=lib.float64), lib.ones(2)), lambda lib: (lib.tensor(1, dtype=lib.int32), 2.5),
+    lambda lib: (lib.ones(2, dtype=lib.int64), lib.ones(2, dtype=lib.float16)), lambda lib: (1j, lib.ones(2)),
+]
+
+
+@pytest.mark.parametrize("k", range(len(RESULT_TYPE)))
+def test_result_type(torch, k):
+    got = dm.result_type(*RESULT_TYPE[k](dm))
+    want = torch.result_type(*RESULT_TYPE[k](torch))
+    assert str(want) == "torch." + got.name
+    raises_same(torch, lambda lib: lib.result_type(lib.ones(1), "a"))
+
+
+def test_is_floating_point_and_is_complex(torch):
+    for _, lib in both(torch):
+        assert lib.is_floating_point(lib.ones(1)) and not lib.is_floating_point(lib.ones(1, dtype=lib.int64))
+        assert lib.is_complex(lib.ones(1, dtype=lib.complex64)) and not lib.is_complex(lib.ones(1))
+        assert lib.numel(lib.ones(2, 3)) == 6
+        assert lib.get_default_dtype() == lib.float32
+    raises_same(torch, lambda lib: lib.is_floating_point(1.0))
+    raises_same(torch, lambda lib: lib.is_complex([1]))
+
+
+REPRS = [
+    "lib.tensor([1.123456789, 2.0, 1e-5])", "lib.tensor([1e10, 1.0])", "lib.tensor([[1.5, 2.25], [3., 4.]])",
+    "lib.arange(10.)", "lib.arange(2000.)", "lib.arange(10)", "lib.tensor([True, False])", "lib.tensor(3.)",
+    "lib.tensor([float('nan'), 1., float('inf')])", "lib.zeros(0)", "lib.zeros(0, 3)",
+    "lib.zeros(0, dtype=lib.int64)", "lib.arange(24.).reshape(2, 3, 4)", "lib.arange(3000.).reshape(10, 300)",
+    "lib.tensor([1 + 2j, -3.5j])", "lib.tensor([1, 2], dtype=lib.int32)", "lib.tensor([0.1, 0.2], dtype=lib.float64)",
+    "lib.tensor([-1.5, 200.25])", "lib.ones(2, requires_grad=True)", "lib.arange(30.).reshape(3, 10) / 7",
+    "lib.tensor([[1e-8, 1.0]])", "lib.tensor([1., 2.], dtype=lib.float16)", "lib.tensor(-0.)",
+    "lib.tensor([1, -20, 300])", "(lib.ones(2, requires_grad=True) * 2).sum()",
+]
+PRINT_OPTIONS = [{}, {"precision": 2}, {"threshold": 5}, {"edgeitems": 1, "threshold": 5}, {"sci_mode": True},
+                 {"sci_mode": False}, {"profile": "short"}, {"linewidth": 40}, {"profile": "full"},
+                 {"edgeitems": 0, "threshold": 5}]
+
+
+@pytest.mark.parametrize("opts", PRINT_OPTIONS, ids=[str(o) for o in PRINT_OPTIONS])
+def test_repr_and_set_printoptions_as_torch(torch, opts):
+    out = {}
+    for name, lib in both(torch):
+        lib.set_printoptions(**opts)
+        try:
+            out[name] = [repr(eval(c, {"lib": lib})).replace("torch.", "dlmath.") for c in REPRS]
+        finally:
+            lib.set_printoptions(profile="default")
+    for c, a, b in zip(REPRS, out["dlmath"], out["torch"]):
+        assert a == b, c
+    assert str(dm.ones(2)) == repr(dm.ones(2))

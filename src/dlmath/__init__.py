@@ -5,9 +5,11 @@ reverse-mode autodiff, PyTorch's names and semantics.
 """
 from ._dtype import (bool_ as bool, uint8, int8, int16, int32, int64, float16, float32, float64,
                      complex64, complex128, half, float, double, short, int, long, cfloat, cdouble,
-                     get_default_dtype, set_default_dtype)
+                     get_default_dtype, set_default_dtype, finfo, iinfo, promote_types, can_cast, result_type)
 from ._grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
-from .tensor import Tensor, Size, Device as device, set_default_device, get_default_device
+from ._print import set_printoptions, get_printoptions, printoptions
+from .tensor import (Tensor, Size, Device as device, set_default_device, get_default_device, is_floating_point,
+                     is_complex)
 from . import _methods  # noqa: F401  (binds operators and methods onto Tensor)
 from . import _alloc  # noqa: F401  (leaves malloc as found; DLMATH_MALLOC_TUNING=1 opts in, see _alloc)
 from .creation import (tensor, as_tensor, from_numpy, zeros, ones, empty, full, zeros_like, ones_like,
@@ -32,6 +34,14 @@ from .serialization import save, load
 from .linalg import norm_legacy as norm
 from .sampling import sample, bernoulli, multinomial, normal
 from .comparison import allclose, isclose, equal
+import math as _math
+
+
+pi = _math.pi
+e = _math.e
+inf = _math.inf
+nan = _math.nan
+newaxis = None
 
 
 def is_tensor(obj):

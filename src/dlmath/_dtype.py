@@ -294,3 +294,113 @@ def check_int_array(arr: np.ndarray, d: np.dtype, opname: str) -> None:
     mn, mx = arr.min(), arr.max()   # a NaN propagates to both
     if not (lo <= mn and mx <= hi):
         raise overflow_error(mn if not lo <= mn else mx, d, opname)
+
+
+# --- dtype queries (torch.finfo, iinfo, promote_types, can_cast, result_type) ---------------
+def _as_dtype(d, fname, arg="type"):
+    if not isinstance(d, np.dtype):
+        raise TypeError(f"{fname}(): argument '{arg}' must be a dtype (dm.float32, ...), not {type(d).__name__}")
+    return d
+
+
+def _num(x):
+    """A finfo/iinfo field's repr as torch prints it (6 significant digits)."""
+    return f"{x:g}"
+
+
+class finfo:
+    """torch.finfo: the numerical limits of a floating dtype (the default dtype when none is given).
+
+    ``bits``, ``eps`` (the gap from 1 to the next number), ``max``, ``min`` (= -max),
+    ``tiny`` and ``smallest_normal`` (the smallest positive normal number), ``resolution``
+    (10 ** -precision decimal digits) and ``dtype`` (its name, a string, as torch). A complex
+    dtype gives the limits of its real part."""
+    __slots__ = ("bits", "eps", "max", "min", "tiny", "smallest_normal", "resolution", "dtype")
+
+    def __init__(self, type=None):
+        d = _default.value if type is None else _as_dtype(type, "finfo")
+        if d.kind not in "fc":
+            raise TypeError(f"finfo() requires a floating point input type (got {dtype_name(d)}). "
+                            f"Use dm.iinfo to handle '{dtype_name(d)}'")
+        info = np.finfo(d)
+        self.bits = info.bits
+        self.eps = builtins.float(info.eps)
+        self.max = builtins.float(info.max)
+        self.min = builtins.float(info.min)
+        self.tiny = self.smallest_normal = builtins.float(info.smallest_normal)
+        self.resolution = 10.0 ** -info.precision   # torch: 0.001 for float16 (NumPy: its float16 value)
+        self.dtype = _NAMES[np.dtype(info.dtype)]
+
+    def __eq__(self, other):
+        return isinstance(other, finfo) and self.dtype == other.dtype
+
+    def __hash__(self):
+        return hash(("finfo", self.dtype))
+
+    def __repr__(self):
+        return (f"finfo(resolution={_num(self.resolution)}, min={_num(self.min)}, max={_num(self.max)}, "
+                f"eps={_num(self.eps)}, smallest_normal={_num(self.smallest_normal)}, tiny={_num(self.tiny)}, "
+                f"dtype={self.dtype})")
+
+
+class iinfo:
+    """torch.iinfo: ``bits``, ``max``, ``min`` (Python ints) and ``dtype`` (its name) of an integer dtype."""
+    __slots__ = ("bits", "max", "min", "dtype")
+
+    def __init__(self, type):
+        d = _as_dtype(type, "iinfo")
+        if d.kind == "b":
+            raise TypeError(f"{dtype_name(d)} is not supported by dm.iinfo")
+        if d.kind not in "iu":
+            raise TypeError(f"iinfo() requires an integer input type (got {dtype_name(d)}). "
+                            f"Use dm.finfo to handle '{dtype_name(d)}'")
+        info = np.iinfo(d)
+        self.bits, self.max, self.min = info.bits, builtins.int(info.max), builtins.int(info.min)
+        self.dtype = _NAMES.get(d, str(d))
+
+    def __eq__(self, other):
+        return isinstance(other, iinfo) and self.dtype == other.dtype
+
+    def __hash__(self):
+        return hash(("iinfo", self.dtype))
+
+    def __repr__(self):
+        return f"iinfo(min={_num(self.min)}, max={_num(self.max)}, dtype={self.dtype})"
+
+
+def promote_types(type1, type2) -> np.dtype:
+    """torch.promote_types: the smallest dtype both convert to without leaving their category's
+    order (bool < integer < floating < complex): an integer with a floating dtype gives the
+    floating one (int64 with float16 is float16, where NumPy says float64)."""
+    a, b = _as_dtype(type1, "promote_types", "type1"), _as_dtype(type2, "promote_types", "type2")
+    ca, cb = _CATEGORY[a.kind], _CATEGORY[b.kind]
+    if ca != cb and builtins.min(ca, cb) <= 1:
+        return a if ca > cb else b
+    return np.promote_types(a, b)
+
+
+def can_cast(from_, to) -> bool:
+    """torch.can_cast: whether the type promotion rules allow casting ``from_`` to ``to``, i.e.
+    ``to`` is not of a lower category (bool < integer < floating < complex); within a
+    category any cast is allowed (float64 to float16 is True)."""
+    a, b = _as_dtype(from_, "can_cast", "from_"), _as_dtype(to, "can_cast", "to")
+    return _CATEGORY[a.kind] <= _CATEGORY[b.kind]
+
+
+def result_type(tensor1, tensor2) -> np.dtype:
+    """torch.result_type: the dtype an arithmetic op on the two operands (tensors or Python
+    numbers) computes in: the category is the highest of the two; within it, a tensor
+    with dims outranks a 0-d tensor, which outranks a Python number."""
+    dims, zero_dims, scalars = [], [], []
+    for arg, x in (("tensor1", tensor1), ("tensor2", tensor2)):
+        d = getattr(x, "dtype", None)
+        if isinstance(d, np.dtype) and hasattr(x, "ndim") and not isinstance(x, np.generic):
+            (dims if x.ndim else zero_dims).append(d)
+        elif isinstance(x, (builtins.bool, builtins.int, builtins.float, builtins.complex)):
+            scalars.append(x)
+        elif isinstance(x, np.generic):
+            scalars.append(x.item())
+        else:
+            raise TypeError(f"result_type(): argument '{arg}' must be a Tensor or a Number, "
+                            f"not {type(x).__name__}")
+    return promote(dims, zero_dims, scalars)

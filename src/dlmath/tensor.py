@@ -14,6 +14,7 @@ import builtins
 import numpy as np
 
 from . import _dtype
+from . import _print
 from . import _grad_mode
 
 _grad_state = _grad_mode.state
@@ -160,25 +161,29 @@ class Tensor:
     __hash__ = object.__hash__
 
     def __repr__(self):
+        """As torch prints (``_print``: its number formats, wrapping and summarising, under
+        ``dm.set_printoptions``), with 'dlmath.' for 'torch.' in dtype names."""
         a = self._data
-        # as torch prints: 4 decimals, or "2." when every value is a whole number
-        fractional = False
-        if a.dtype.kind in "fc":
-            parts = (a.real, a.imag) if a.dtype.kind == "c" else (a,)
-            fractional = any(np.any(np.mod(p[np.isfinite(p)], 1) != 0) for p in parts)
-        body = np.array2string(a, separator=", ", prefix="tensor(", precision=4,
-                               floatmode="fixed" if fractional else "maxprec", threshold=1000, edgeitems=3)
-        extras = []
-        if self._data.dtype not in (_dtype.get_default_dtype(), _dtype.int64, _dtype.bool_) or self._data.size == 0:
-            extras.append(f"dtype={_dtype.dtype_name(self._data.dtype)}")
-        if self._data.size == 0 and self._data.ndim != 1:
-            extras.append(f"size={tuple(self._data.shape)}")
+        suffixes = []
+        default = _dtype.get_default_dtype()
+        if a.size == 0:
+            body = "[]"
+            if a.ndim != 1:
+                suffixes.append(f"size={tuple(a.shape)}")
+            if a.dtype != default:
+                suffixes.append(f"dtype={_dtype.dtype_name(a.dtype)}")
+        else:
+            body = _print.array_str(a, 7)
+            if not _print.OPTS.edgeitems:
+                suffixes.append(f"size={tuple(a.shape)}")
+            if a.dtype not in (default, _dtype.complex64 if default == _dtype.float32 else _dtype.complex128,
+                               _dtype.int64, _dtype.bool_):
+                suffixes.append(f"dtype={_dtype.dtype_name(a.dtype)}")
         if self.grad_fn is not None:
-            extras.append(f"grad_fn=<{type(self.grad_fn).__name__}Backward>")
+            suffixes.append(f"grad_fn=<{self.grad_fn._torch_name()}>")
         elif self.requires_grad:
-            extras.append("requires_grad=True")
-        tail = "".join(", " + e for e in extras)
-        return f"tensor({body}{tail})"
+            suffixes.append("requires_grad=True")
+        return _print.with_suffixes("tensor(" + body, suffixes, 7)
 
     __str__ = __repr__
 
@@ -438,6 +443,22 @@ def check_device(device, opname):
 
 
 CPU = Device("cpu")
+
+
+def is_floating_point(input):
+    """Whether ``input`` (a Tensor) has a floating dtype."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"is_floating_point(): argument 'input' (position 1) must be Tensor, not "
+                        f"{builtins.type(input).__name__}")
+    return input._data.dtype.kind == "f"
+
+
+def is_complex(input):
+    """Whether ``input`` (a Tensor) has a complex dtype."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"is_complex(): argument 'input' (position 1) must be Tensor, not "
+                        f"{builtins.type(input).__name__}")
+    return input._data.dtype.kind == "c"
 
 
 def set_default_device(device):

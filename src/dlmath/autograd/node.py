@@ -98,8 +98,13 @@ class Op:
         """Indices of inputs whose values the vjp reads, given ``self.needs``."""
         return range(len(self.inputs)) if self.uses_inputs else ()
 
+    def _torch_name(self):
+        """'TanhBackward0': the node's name as torch prints it (the class name with 'Backward0')."""
+        n = type(self).__name__
+        return n + "0" if n.endswith("Backward") else n + "Backward0"
+
     def __repr__(self):
-        return f"<{type(self).__name__}Backward>"
+        return f"<{self._torch_name()} object at {id(self):#x}>"
 
 
 _new = object.__new__
