@@ -11,12 +11,11 @@ import math
 
 import dlmath as dm
 import dlmath.nn.functional as F
-
 from dlmath.distributions import Bernoulli, Categorical, Normal, kl_divergence
 
-from . import probability_variance  # noqa: F401  (registers the chapter's first experiments)
+# importing the variance module registers its experiments first: they open the chapter
 from .probability_variance import digits_split, train_classifier
-from .registry import at_most, between, close_to, experiment, is_true, satisfies
+from .registry import at_most, close_to, experiment, is_true, satisfies
 
 
 @experiment(
@@ -212,7 +211,8 @@ def softmax_distribution(run):
           "averaged, is exactly the cross-entropy loss: minimising one maximises the other. For a "
           "coin, the maximum is known in closed form (the sample mean), and gradient descent on "
           "BCE finds it.",
-    formula="-1/N log prod_i p(y_i | x_i) = -1/N sum_i log softmax(f(x_i))_(y_i) = CE;   argmax_p prod p^y (1-p)^(1-y) = mean(y)",
+    formula="-1/N log prod_i p(y_i | x_i) = -1/N sum_i log softmax(f(x_i))_(y_i) = CE;   "
+            "argmax_p prod p^y (1-p)^(1-y) = mean(y)",
     expect={
         "test_accuracy": satisfies(">= 0.97 (full), >= 0.93 (--quick)",
                                    lambda v, h: v >= (0.93 if h["quick"] else 0.97)),
@@ -400,7 +400,8 @@ def kl_divergence_experiment(run):
     ax[1, 0].plot([], [], "k.", label="pi_ref exp(r / beta) / Z")
     ax[1, 0].set_xticks(tokens, [f"{t}\nr={v:.2f}" for t, v in zip(tokens, reward.tolist())])
     ax[1, 0].tick_params(axis="x", labelsize=7.5)
-    ax[1, 0].set(xlabel="token and its reward", ylabel="probability", title="RLHF: the trained policy is the closed form")
+    ax[1, 0].set(xlabel="token and its reward", ylabel="probability",
+                 title="RLHF: the trained policy is the closed form")
     ax[1, 0].legend(fontsize=7)
     sweep = dm.logspace(-1.5, 1.5, 60, dtype=f64)
     optimum = Categorical(logits=ref_logits.log_softmax(-1) + reward / sweep[:, None])
