@@ -23,7 +23,7 @@ LAYERS = [
     ("_dtype", "_grad_mode", "_alloc", "random", "_print", "cuda", "accelerator", "backends"),
     ("tensor",),
     ("autograd",),
-    ("ops", "creation", "comparison"),
+    ("ops", "creation", "comparison", "_legacy"),
     ("_methods", "inplace"),
     ("linalg", "func", "distributions", "nn", "optim", "utils", "datasets", "special", "sampling",
      "explain", "serialization"),

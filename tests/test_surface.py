@@ -263,3 +263,94 @@ def test_repr_and_set_printoptions_as_torch(torch, opts):
     for c, a, b in zip(REPRS, out["dlmath"], out["torch"]):
         assert a == b, c
     assert str(dm.ones(2)) == repr(dm.ones(2))
+
+
+# --- 3. legacy forms -------------------------------------------------------------------------
+LEGACY = ["FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor", "CharTensor",
+          "ByteTensor", "BoolTensor"]
+
+
+@pytest.mark.parametrize("name", LEGACY)
+def test_legacy_constructors(torch, name):
+    for args in ([[1, 2]], [[[1.5, 2.7]]], [(2, 3)], [[True, False]]):
+        a, b = getattr(dm, name)(*args), getattr(torch, name)(*args)
+        assert a.tolist() == b.tolist() and str(b.dtype) == "torch." + a.dtype.name
+    for args in ((2, 3), (), (dm.Size([4]),)):
+        targs = tuple(torch.Size(a) if isinstance(a, tuple) else a for a in args)
+        a, b = getattr(dm, name)(*args), getattr(torch, name)(*targs)
+        assert tuple(a.shape) == tuple(b.shape) and str(b.dtype) == "torch." + a.dtype.name
+    for name2 in LEGACY:
+        for _, lib in both(torch):
+            t = getattr(lib, name2)([1])
+            assert isinstance(t, getattr(lib, name)) == (name == name2)
+            assert isinstance(t, lib.Tensor)
+    raises_same(torch, lambda lib: getattr(lib, name)("a"))
+    raises_same(torch, lambda lib: getattr(lib, name)(2.5))
+
+
+def test_legacy_alias_and_type_strings(torch):
+    x = dm.ones(2)
+    y = dm.FloatTensor(x)
+    assert y is not x and np.shares_memory(y.numpy(), x.numpy())
+    assert x.type() == "dlmath.FloatTensor" and torch.ones(2).type() == "torch.FloatTensor"
+    assert dm.ones(2, dtype=dm.int64).type() == "dlmath.LongTensor"
+    for _, lib in both(torch):
+        t = lib.ones(2)
+        assert t.type(lib.float64).dtype == lib.float64
+        assert t.type("torch.DoubleTensor").dtype == lib.float64
+        assert t.type(lib.LongTensor).dtype == lib.int64
+        assert t.type(lib.float32) is t
+    assert dm.ones(2).type("dlmath.IntTensor").dtype == dm.int32
+    raises_same(torch, lambda lib: lib.ones(2).type("foo"))
+
+
+def test_variable(torch):
+    for _, lib in both(torch):
+        from importlib import import_module
+        Variable = import_module(lib.__name__ + ".autograd").Variable
+        x = lib.ones(2)
+        v = Variable(x, requires_grad=True)
+        assert v is not x and v.requires_grad and not x.requires_grad and type(v) is lib.Tensor
+        assert isinstance(x, Variable) and isinstance(v, Variable)
+        (v * 3).sum().backward()
+        assert v.grad.tolist() == [3.0, 3.0]
+        assert Variable(x).requires_grad is False
+        d = v.data
+        assert not d.requires_grad and np.shares_memory(np.asarray(d), np.asarray(x))
+    raises_same(torch, lambda lib: __import__(lib.__name__ + ".autograd").autograd.Variable([1, 2]))
+
+
+def _edges(fn, depth=3):
+    """The graph below ``fn`` as nested (name, output index) tuples, AccumulateGrad as 'leaf'."""
+    if fn is None:
+        return None
+    if not fn.next_functions and type(fn).__name__ == "AccumulateGrad":
+        return "leaf"
+    return (fn.name(), tuple((_edges(f, depth - 1) if depth else "...", k) for f, k in fn.next_functions))
+
+
+def test_grad_fn_next_functions_and_names(torch):
+    graphs = {}
+    for name, lib in both(torch):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        w = lib.tensor([3.0, 4.0], requires_grad=True)
+        c = lib.tensor([1.0, 1.0])
+        z = ((x * w + c).exp() * 2).sum()
+        graphs[name] = _edges(z.grad_fn, 6)
+        assert repr(z.grad_fn).startswith("<SumBackward0 object at 0x")
+        assert "grad_fn=<SumBackward0>" in repr(z)
+        acc = z.grad_fn.next_functions[0][0].next_functions[0][0].next_functions[0][0].next_functions[0][0] \
+            .next_functions[0][0]
+        assert acc.variable is x and acc.next_functions == ()
+        assert acc is z.grad_fn.next_functions[0][0].next_functions[0][0].next_functions[0][0] \
+            .next_functions[0][0].next_functions[0][0]
+    assert graphs["dlmath"] == graphs["torch"], graphs
+
+
+@dlmath_only
+def test_next_functions_after_the_graph_is_freed_says_so():
+    x = dm.ones(2, requires_grad=True)
+    y = (x.exp() * 2).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="retain_graph"):
+        y.grad_fn.next_functions[0][0].next_functions

@@ -15,6 +15,8 @@ from . import _alloc  # noqa: F401  (leaves malloc as found; DLMATH_MALLOC_TUNIN
 from .creation import (tensor, as_tensor, from_numpy, zeros, ones, empty, full, zeros_like, ones_like,
                        empty_like, full_like, eye, arange, linspace, logspace, rand, randn, randint,
                        randperm, rand_like, randn_like, randint_like)
+from ._legacy import (FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTensor, ShortTensor, CharTensor,
+                      ByteTensor, BoolTensor)
 from .random import Generator, manual_seed, seed, initial_seed, get_rng_state, set_rng_state, default_generator
 # every op declared with @public (ops/declare.py), under each of its names: dm.exp, dm.clip, ...
 from .ops.declare import namespace as _declared

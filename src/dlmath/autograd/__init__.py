@@ -13,6 +13,9 @@ def __getattr__(name):
     if name in ("gradcheck", "gradgradcheck", "GradcheckError"):
         from . import checks
         return getattr(checks, name)
+    if name == "Variable":
+        from .variable import Variable
+        return Variable
     if name in ("Function", "FunctionCtx"):
         from . import function
         return getattr(function, name)
@@ -23,4 +26,4 @@ def __getattr__(name):
 
 
 __all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
-           "gradcheck", "gradgradcheck", "Function", "detect_anomaly", "set_detect_anomaly"]
+           "gradcheck", "gradgradcheck", "Function", "detect_anomaly", "set_detect_anomaly", "Variable"]

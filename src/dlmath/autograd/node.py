@@ -27,6 +27,7 @@ Broadcasting is undone once, in the engine (``sum_to``), not in each rule.
 from __future__ import annotations
 
 import itertools
+import weakref as _weakref
 
 import numpy as np
 
@@ -91,20 +92,100 @@ class Op:
     # --- bookkeeping --------------------------------------------------
     @property
     def name(self) -> str:
+        """The primitive's name ('Tanh'), a string; calling it, ``grad_fn.name()``, gives
+        torch's name of the node, 'TanhBackward0'."""
         n = type(self).__name__
-        return n[:-8] if n.endswith("Backward") else n
+        return _Name(n[:-8] if n.endswith("Backward") else n, self)
 
     def used_inputs(self):
         """Indices of inputs whose values the vjp reads, given ``self.needs``."""
         return range(len(self.inputs)) if self.uses_inputs else ()
 
     def _torch_name(self):
-        """'TanhBackward0': the node's name as torch prints it (the class name with 'Backward0')."""
+        """'TanhBackward0': the node's name as torch prints it; a custom Function's node is
+        'MyFnBackward', as torch's."""
+        if type(self).name is not _OP_NAME:
+            return f"{self.name}Backward"
         n = type(self).__name__
         return n + "0" if n.endswith("Backward") else n + "Backward0"
 
+    # --- torch's read-only view of the graph (computed when asked; nothing on the hot path)
+    @property
+    def next_functions(self):
+        """torch's edges: one ``(node, output_index)`` per input, in order: the node that made
+        the input (and which of its outputs it is), an ``AccumulateGrad`` for a leaf that
+        requires grad, ``(None, 0)`` for an input that needs no gradient."""
+        fns, inputs, needs = self.fns, self.inputs, self.needs
+        if fns is None or inputs is None:
+            raise RuntimeError(f"{self._torch_name()}.next_functions: the graph was freed by a backward pass "
+                               f"(this node saved values); use backward(retain_graph=True) to inspect it after")
+        edges = []
+        for a, fn, need in zip(inputs, fns, needs):
+            if not need:
+                edges.append((None, 0))
+            elif fn is not None:
+                edges.append((fn, a._out_idx))
+            else:
+                edges.append((_accumulator(a), 0))
+        return tuple(edges)
+
+    @property
+    def metadata(self):
+        return {}
+
     def __repr__(self):
         return f"<{self._torch_name()} object at {id(self):#x}>"
+
+
+_OP_NAME = Op.__dict__["name"]
+
+
+class _Name(str):
+    """A node's name: 'Tanh' as a string; ``node.name()`` is torch's 'TanhBackward0'."""
+    __slots__ = ("_node",)
+
+    def __new__(cls, text, node):
+        self = str.__new__(cls, text)
+        self._node = node
+        return self
+
+    def __call__(self):
+        return self._node._torch_name()
+
+
+class AccumulateGrad:
+    """The node torch shows at a leaf that requires grad (``next_functions`` of its consumers):
+    backward accumulates the leaf's gradient into ``.grad`` there. ``variable`` is the leaf.
+    Made when asked and kept while the leaf lives, so the same leaf gives the same node."""
+    __slots__ = ("_ref", "__weakref__")
+    next_functions = ()
+
+    def __init__(self, leaf):
+        self._ref = _weakref.ref(leaf)
+
+    @property
+    def variable(self):
+        return self._ref()
+
+    def name(self):
+        return "dlmath::autograd::AccumulateGrad"
+
+    def __repr__(self):
+        return f"<AccumulateGrad object at {id(self):#x}>"
+
+
+_accumulators = {}   # id(leaf) -> AccumulateGrad, dropped when the leaf dies (tensors compare elementwise,
+                     # so no WeakKeyDictionary)
+
+
+def _accumulator(leaf):
+    key = id(leaf)
+    acc = _accumulators.get(key)
+    if acc is None or acc._ref() is not leaf:
+        acc = AccumulateGrad(leaf)
+        acc._ref = _weakref.ref(leaf, lambda _, key=key: _accumulators.pop(key, None))
+        _accumulators[key] = acc
+    return acc
 
 
 _new = object.__new__
