@@ -16,6 +16,7 @@ import warnings
 import numpy as np
 
 from .. import special as _special
+from .._dtype import float32 as _F32, float64 as _F64
 from ..creation import as_tensor
 from ..ops import elementwise as _ew, reduction as _red
 from ..ops._util import shape_str, to_tensor
@@ -133,9 +134,16 @@ def gelu(input, approximate="none"):
     if approximate == "none":
         return x * _special.ndtr(x)
     if approximate == "tanh":
-        two_u = (x + x * x * x * 0.044715) * math.sqrt(8 / math.pi)
-        return x * _special.expit(two_u)
+        if _FUSED_GELU and x.dtype in (_F32, _F64):
+            return _fused.GeluTanhFunction.apply(x)
+        return _gelu_tanh_composed(x)
     raise RuntimeError("approximate argument must be either none or tanh.")
+
+
+def _gelu_tanh_composed(x):
+    """x sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3): the reference form of ``GeluTanhFunction``."""
+    two_u = (x + x * x * x * 0.044715) * math.sqrt(8 / math.pi)
+    return x * _special.expit(two_u)
 
 
 def silu(input, inplace=False):
@@ -149,12 +157,9 @@ def silu(input, inplace=False):
 
 
 # Which fused forms (nn/_fused.py) the functions use: each is on because it measured faster than
-# its composed form (see the classes' docstrings); switch one off to compare. Linear is off: the
-# fused LinearFunction measured no faster than matmul + add (0.99x at 128x784->512, 0.98x at
-# 1024x128->512, 0.87x at 128x256->10 forward + backward, 1 thread): the core's matmul already
-# computes each cotangent in its operand's layout, the bias add is ~1% of the step, and a
-# Function's call costs more than the node it saves.
-_FUSED_LINEAR = False
+# its composed form (see the classes' docstrings); switch one off to compare.
+_FUSED_LINEAR = True
+_FUSED_GELU = True
 _FUSED_LAYER_NORM = True
 _FUSED_ATTENTION = True
 
@@ -210,7 +215,8 @@ def linear(input, weight, bias=None):
             raise RuntimeError(f"linear: bias of shape {shape_str(b.shape)} does not match the output "
                                f"{shape_str(out_shape)} (input {shape_str(x.shape)}, weight "
                                f"{shape_str(w.shape)})")
-    if _FUSED_LINEAR and w.ndim == 2 and x.is_floating_point() and (b is None or b.dtype == x.dtype):
+    if (_FUSED_LINEAR and w.ndim == 2 and x.is_floating_point()
+            and (b is None or (b.dtype == x.dtype and b.ndim == 1))):
         return _fused.LinearFunction.apply(x, w, b)
     return _linear_composed(x, w, b)
 
