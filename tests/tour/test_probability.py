@@ -74,7 +74,7 @@ def test_init_variance(headline):
     assert h["relu_naive_log10_std_ratio_l50"] == pytest.approx(49 * math.log10(math.sqrt(128)), abs=1.5)
     # tanh under Xavier decays slowly, as the mean-field recursion says
     assert h["tanh_xavier_mean_field_l50"] == pytest.approx(0.16, abs=0.01)
-    assert h["tanh_xavier_std_ratio_l50"] == pytest.approx(h["tanh_xavier_mean_field_l50"], rel=0.15)
+    assert h["tanh_xavier_std_ratio_l50"] == pytest.approx(h["tanh_xavier_mean_field_l50"], rel=0.2)
     # naive tanh: ~86% of the units at |tanh| > 0.99
     assert h["naive_tanh_saturated_mean_field"] == pytest.approx(0.865, abs=0.01)
     assert h["naive_tanh_saturated_fraction"] == pytest.approx(h["naive_tanh_saturated_mean_field"], abs=0.03)
