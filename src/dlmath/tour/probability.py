@@ -120,9 +120,9 @@ def distributions(run):
     ax[1, 0].set(xlabel="x", ylabel="activation", xlim=(-4, 4), ylim=(-0.5, 4),
                  title="The Gaussian inside GELU(x) = x Phi(x)")
     ax[1, 0].legend(loc="lower right")
-    inset = ax[1, 0].inset_axes([0.1, 0.5, 0.45, 0.38])
+    inset = ax[1, 0].inset_axes([0.16, 0.52, 0.42, 0.36])
     inset.plot(x.numpy(), tanh_error.numpy(), color="C3", lw=1)
-    inset.set_xlim(-6, 6)
+    inset.set(xlim=(-6, 6), yticks=[0, 2e-4, 4e-4], yticklabels=["0", "2e-4", "4e-4"])
     inset.set_title("|tanh approximation - exact|", fontsize=8)
     inset.tick_params(labelsize=7)
     ax[1, 1].loglog(counts, grad_error, "o-", label="rsample gradient, rms of 16 runs")
