@@ -409,9 +409,22 @@ def _bound(v):
 
 
 
+class Clone(Unary):
+    """A copy of x in memory of its own; d/dx = 1 (the gradient passes through unchanged)."""
+    __slots__ = ()
+    uses_inputs = False
+
+    def forward(self, x):
+        return x.copy()
+
+    def vjp(self, xp, g, x, y):
+        return (g,)
+
+
 @public
 def clone(input, *, memory_format=None):
-    """A copy with its own memory, differentiable (the gradient passes through unchanged)."""
-    if input._data.dtype.kind == "b":
-        return make_tensor(input._data.copy())
-    return input * 1
+    """A copy with its own memory, recorded as a clone (torch's CloneBackward), differentiable."""
+    x = to_tensor(input, "clone")
+    if x._data.dtype.kind not in "fc":
+        return make_tensor(x._data.copy())
+    return apply(Clone(), x)
