@@ -354,3 +354,33 @@ def test_next_functions_after_the_graph_is_freed_says_so():
     y.backward()
     with pytest.raises(RuntimeError, match="retain_graph"):
         y.grad_fn.next_functions[0][0].next_functions
+
+
+# --- 4. utils.benchmark.Timer ----------------------------------------------------------------
+def _masked(m):
+    """A Measurement's repr with its numbers, address and module masked: the layout only."""
+    import re
+    text = "\n".join(repr(m).splitlines()[1:])
+    return re.sub(r"\d+(\.\d+)?", "N", text)
+
+
+def test_timer_as_torchs(torch):
+    import importlib
+    tb = importlib.import_module("torch.utils.benchmark")
+    db = dm.utils.benchmark
+    kw = dict(stmt="x + y", setup="y = 1", globals={"x": 2}, label="add", sub_label="ints", description="plain")
+    for k, call in enumerate((lambda T: T(**kw).timeit(100), lambda T: T(**kw).blocked_autorange(min_run_time=0.02))):
+        a, b = call(db.Timer), call(tb.Timer)
+        if k == 0:
+            assert _masked(a) == _masked(b)
+        else:   # the block count and any warning depend on the machine's timing
+            assert _masked(a).splitlines()[:3] == _masked(b).splitlines()[:3]
+        assert a.number_per_run >= 1 and len(a.times) == len(a.raw_times) >= 1
+        assert min(a.times) <= a.median <= max(a.times) and a.iqr >= 0 and a.mean > 0
+        assert a.title == b.title == "add: ints"
+    m = db.Timer("x @ x", globals={"x": dm.ones(8, 8)}, num_threads=1).adaptive_autorange(max_run_time=0.5)
+    assert len(m.times) >= 4 and m.median > 0
+    assert repr(m).startswith("<dlmath.utils.benchmark.Measurement object at 0x")
+    assert "x @ x" in repr(m) and "runs per measurement, 1 thread" in repr(m)
+    one = db.Timer("pass").timeit(10)
+    assert "1 measurement, 10 runs , 1 thread" in repr(one)
