@@ -384,3 +384,99 @@ def test_timer_as_torchs(torch):
     assert "x @ x" in repr(m) and "runs per measurement, 1 thread" in repr(m)
     one = db.Timer("pass").timeit(10)
     assert "1 measurement, 10 runs , 1 thread" in repr(one)
+
+
+# --- 5. func.functional_call, stack_module_state, vmap -------------------------------------------
+def _fixed_net(lib, seed_values=True):
+    net = lib.nn.Sequential(lib.nn.Linear(3, 4), lib.nn.Tanh(), lib.nn.Linear(4, 2))
+    with lib.no_grad():
+        for k, p in enumerate(net.parameters()):
+            p.copy_(lib.tensor(np.linspace(-1, 1, p.numel()).reshape(tuple(p.shape)) * (0.5 + 0.1 * k),
+                               dtype=lib.float32))
+    return net
+
+
+def _data(lib):
+    x = lib.tensor(np.linspace(-2, 2, 15).reshape(5, 3), dtype=lib.float32)
+    y = lib.tensor([0, 1, 1, 0, 1])
+    return x, y
+
+
+def test_per_sample_gradients_with_vmap_grad_functional_call(torch):
+    """The torch.func tutorial: vmap(grad(loss through functional_call)) against a loop, and against torch."""
+    results = {}
+    for name, lib in both(torch):
+        fc = (dm.func if lib is dm else torch.func)
+        net = _fixed_net(lib)
+        x, y = _data(lib)
+        params = {k: v.detach() for k, v in net.named_parameters()}
+        buffers = {k: v.detach() for k, v in net.named_buffers()}
+
+        def loss(params, buffers, sample, target):
+            out = fc.functional_call(net, (params, buffers), (sample.unsqueeze(0),))
+            return lib.nn.functional.cross_entropy(out, target.unsqueeze(0))
+
+        per_sample = fc.vmap(fc.grad(loss), in_dims=(None, None, 0, 0))(params, buffers, x, y)
+        for i in range(x.shape[0]):
+            net.zero_grad()
+            lib.nn.functional.cross_entropy(net(x[i:i + 1]), y[i:i + 1]).backward()
+            for k, p in net.named_parameters():
+                np.testing.assert_allclose(per_sample[k][i].detach().numpy(), p.grad.numpy(), rtol=1e-5, atol=1e-6)
+        assert all(p is net.get_parameter(k) for k, p in net.named_parameters())   # restored
+        results[name] = {k: v.detach().numpy() for k, v in per_sample.items()}
+    for k in results["torch"]:
+        np.testing.assert_allclose(results["dlmath"][k], results["torch"][k], rtol=1e-5, atol=1e-6)
+
+
+def test_model_ensembling_with_stack_module_state(torch):
+    outs = {}
+    for name, lib in both(torch):
+        fc = (dm.func if lib is dm else torch.func)
+        models = [_fixed_net(lib) for _ in range(3)]
+        with lib.no_grad():
+            for k, m in enumerate(models):
+                for p in m.parameters():
+                    p.mul_(1 + k)
+        params, buffers = fc.stack_module_state(models)
+        assert tuple(params["0.weight"].shape) == (3, 4, 3) and params["0.weight"].requires_grad
+        assert params["0.weight"].is_leaf and buffers == {}
+        x, _ = _data(lib)
+
+        def run(p, b, x):
+            return fc.functional_call(models[0], (p, b), (x,))
+        out = lib.vmap(run, in_dims=(0, 0, None))(params, buffers, x)
+        for k, m in enumerate(models):
+            np.testing.assert_allclose(out[k].detach().numpy(), m(x).detach().numpy(), rtol=1e-6)
+        outs[name] = out.detach().numpy()
+    np.testing.assert_allclose(outs["dlmath"], outs["torch"], rtol=1e-5, atol=1e-6)
+    raises_same(torch, lambda lib: (dm.func if lib is dm else torch.func).stack_module_state([]))
+
+
+def test_functional_call_options(torch):
+    msgs = {}
+    for name, lib in both(torch):
+        fc = (dm.func if lib is dm else torch.func)
+        m = lib.nn.Linear(2, 2)
+        x = lib.ones(2)
+        w = lib.zeros(2, 2)
+        out = fc.functional_call(m, {"weight": w}, x)   # a lone argument, not a tuple
+        np.testing.assert_allclose(out.detach().numpy(), m.bias.detach().numpy())
+        out = fc.functional_call(m, {"weight": w, "bias": lib.ones(2)}, (x,), strict=True)
+        assert out.tolist() == [1.0, 1.0]
+        with pytest.raises(RuntimeError) as info:
+            fc.functional_call(m, {"weight": w, "foo": lib.ones(1)}, (x,), strict=True)
+        msgs[name] = str(info.value)
+        with pytest.raises(ValueError):
+            fc.functional_call(m, ({"weight": w}, {"weight": w}), (x,))
+        # tied weights: one replacement serves both names
+        tied = lib.nn.Sequential(lib.nn.Linear(2, 2, bias=False), lib.nn.Linear(2, 2, bias=False))
+        tied[1].weight = tied[0].weight
+        out = fc.functional_call(tied, {"0.weight": lib.eye(2) * 2}, (x,))
+        assert out.tolist() == [4.0, 4.0]
+        out = fc.functional_call(tied, {"0.weight": lib.eye(2) * 2}, (x,), tie_weights=False)
+        assert out.tolist() != [4.0, 4.0]
+        # kwargs are passed through
+        out = fc.functional_call(lib.nn.Softmax(dim=0), {}, (), {"input": lib.zeros(2)})
+        assert out.tolist() == [0.5, 0.5]
+    assert msgs["dlmath"] == msgs["torch"]
+    assert dm.vmap is not None and dm.vmap(lambda t: t * 2)(dm.ones(3, 2)).shape == (3, 2)

@@ -28,6 +28,7 @@ from . import optim
 from . import distributions
 from . import linalg
 from . import func
+from .func import vmap
 from . import datasets
 from . import utils
 from . import cuda, accelerator, backends

@@ -34,11 +34,13 @@ from ..autograd.node import make_tensor
 from ..tensor import Tensor
 from ._core import Forward, Reverse, as_tensor, cotangent, state, tangent_tensor
 from ._tree import tree_flatten, tree_map, tree_unflatten
+from ._module import functional_call, stack_module_state
 
 _grad_state = _grad_mode.state
 
 __all__ = ["grad", "grad_and_value", "value_and_grad", "vjp", "jvp", "jacrev", "jacfwd", "jacobian",
-           "hessian", "hvp", "vmap", "numerical_grad", "tree_flatten", "tree_unflatten", "tree_map"]
+           "hessian", "hvp", "vmap", "numerical_grad", "tree_flatten", "tree_unflatten", "tree_map",
+           "functional_call", "stack_module_state"]
 
 
 # --- reshaping helpers (on Tensors when they carry a graph, else on arrays) ---------------
