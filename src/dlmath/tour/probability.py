@@ -168,6 +168,8 @@ def softmax_distribution(run):
     rows = run.size(20000, 4000)
     scales = [0.3, 1.0, 3.0, 10.0, 30.0]
     sum_error, min_prob, shift_diff, simplex = 0.0, 1.0, 0.0, {}
+    # three classes drawn in the triangle whose corners are the one-hot distributions
+    corners = dm.tensor([[0.0, 0.0], [1.0, 0.0], [0.5, math.sqrt(3) / 2]], dtype=f64)
     for scale in scales:
         z = scale * dm.randn(rows, 10, generator=g, dtype=f64)
         p = z.softmax(-1)
@@ -175,8 +177,6 @@ def softmax_distribution(run):
         sum_error = max(sum_error, (p.sum(-1) - 1).abs().max().item())
         min_prob = min(min_prob, p.min().item())
         shift_diff = max(shift_diff, ((z + shift).softmax(-1) - p).abs().max().item())
-        # three classes, drawn in the triangle whose corners are the one-hot distributions
-        corners = dm.tensor([[0.0, 0.0], [1.0, 0.0], [0.5, math.sqrt(3) / 2]], dtype=f64)
         simplex[scale] = z[:400, :3].softmax(-1) @ corners
 
     fig, ax = run.figure(1, 2, width=9.5, height=4.2)
@@ -305,6 +305,22 @@ def _adam_to_convergence(parameters, objective, steps, lr=0.1):
     return objective().item()
 
 
+def _fit_gaussian(log_p, x, direction, steps):
+    """The Gaussian q = N(mu, sigma^2) minimising KL(p||q) ("forward") or KL(q||p) ("reverse"), the
+    integral a Riemann sum over the grid ``x``: returns (mu, sigma, the KL reached)."""
+    dx = (x[1] - x[0]).item()
+    mu = dm.tensor(0.5, dtype=x.dtype, requires_grad=True)  # off centre: the reverse fit must pick a side
+    log_sigma = dm.tensor(0.0, dtype=x.dtype, requires_grad=True)
+
+    def kl():
+        log_q = Normal(mu, log_sigma.exp()).log_prob(x)
+        a, b = (log_p, log_q) if direction == "forward" else (log_q, log_p)
+        return (a.exp() * (a - b)).sum() * dx  # KL(a||b) = integral of a log(a / b)
+
+    value = _adam_to_convergence([mu, log_sigma], kl, steps)
+    return mu.item(), log_sigma.exp().item(), value
+
+
 @experiment(
     "kl-divergence", section="10.3", title="Entropy, cross-entropy, KL, and the RLHF penalty",
     claim="Cross-entropy is the entropy of the labels plus the KL divergence from them, so "
@@ -346,21 +362,9 @@ def kl_divergence_experiment(run):
 
     # 2. one Gaussian fitted to two modes, each way, by integrals on a grid
     x = dm.linspace(-10, 10, 4001, dtype=f64)
-    dx = 20 / 4000
     modes = Normal(dm.tensor([-2.0, 2.0], dtype=f64), dm.tensor([0.5, 0.5], dtype=f64))
     log_p = (modes.log_prob(x[:, None]) + math.log(0.5)).logsumexp(-1)
-    fits = {}
-    for direction in ("forward", "reverse"):
-        mu = dm.tensor(0.5, dtype=f64, requires_grad=True)  # off centre: the reverse fit must pick a side
-        log_sigma = dm.tensor(0.0, dtype=f64, requires_grad=True)
-
-        def kl_integral(direction=direction, mu=mu, log_sigma=log_sigma):
-            log_q = Normal(mu, log_sigma.exp()).log_prob(x)
-            a, b = (log_p, log_q) if direction == "forward" else (log_q, log_p)
-            return (a.exp() * (a - b)).sum() * dx  # KL(a||b) = integral a log(a / b)
-
-        value = _adam_to_convergence([mu, log_sigma], kl_integral, run.size(300, 200))
-        fits[direction] = (mu.item(), log_sigma.exp().item(), value)
+    fits = {direction: _fit_gaussian(log_p, x, direction, run.size(300, 200)) for direction in ("forward", "reverse")}
 
     # 3. the RLHF penalty: a policy over 8 tokens, one row per beta, trained by gradient ascent
     betas = [0.1, 1.0, 10.0]
