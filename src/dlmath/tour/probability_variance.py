@@ -159,7 +159,7 @@ def init_variance(run):
 
     # training: 30 ReLU layers of width 64 on the digits, the same SGD for both initialisations
     x_train, y_train, _, _ = digits_split(run.generator)
-    steps, curves, final = run.size(300, 150), {}, {}
+    steps, curves, final = run.size(300, 200), {}, {}
     for init in ("he", "xavier"):
         model = _deep_relu_mlp(init)
         optimizer = dm.optim.SGD(model.parameters(), lr=0.02, momentum=0.9)
