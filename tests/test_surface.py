@@ -480,3 +480,32 @@ def test_functional_call_options(torch):
         assert out.tolist() == [0.5, 0.5]
     assert msgs["dlmath"] == msgs["torch"]
     assert dm.vmap is not None and dm.vmap(lambda t: t * 2)(dm.ones(3, 2)).shape == (3, 2)
+
+
+# --- 6. checks torch makes at the call ----------------------------------------------------------
+MIXED = [
+    lambda lib: lib.ones(2, 3) @ lib.ones(3, 2, dtype=lib.float64),
+    lambda lib: lib.mm(lib.ones(2, 3), lib.ones(3, 2, dtype=lib.float64)),
+    lambda lib: lib.matmul(lib.ones(2, 3), lib.ones(3, 2, dtype=lib.float64)),
+    lambda lib: lib.ones(2, 2, 3) @ lib.ones(3, 2, dtype=lib.float64),
+    lambda lib: lib.ones(3, dtype=lib.float64) @ lib.ones(3, 2),
+    lambda lib: lib.ones(2, 3, dtype=lib.int64) @ lib.ones(3, 2),
+    lambda lib: lib.ones(3) @ lib.ones(3, dtype=lib.float64),
+]
+
+
+@pytest.mark.parametrize("k", range(len(MIXED)))
+def test_matmul_of_mixed_dtypes_raises_as_torch(torch, k):
+    mine, theirs = raises_same(torch, MIXED[k])
+    assert mine.startswith(theirs.split(" (")[0][:40]), (mine, theirs)
+
+
+def test_softmax_of_integers_and_float_sizes_raise(torch):
+    for fn in (lambda lib: lib.softmax(lib.ones(2, dtype=lib.int64), 0),
+               lambda lib: lib.log_softmax(lib.ones(2, dtype=lib.int64), 0),
+               lambda lib: lib.nn.functional.softmax(lib.ones(2, dtype=lib.int64), 0),
+               lambda lib: lib.ones(2, dtype=lib.int64).softmax(0),
+               lambda lib: lib.randn(2.0, 3), lambda lib: lib.zeros(2.0), lambda lib: lib.rand(2, 3.5)):
+        raises_same(torch, fn)
+    for _, lib in both(torch):
+        assert lib.softmax(lib.ones(2, dtype=lib.int64), 0, dtype=lib.float32).tolist() == [0.5, 0.5]
