@@ -13,6 +13,10 @@ is one ``dm.autograd.Function``:
   gate cotangents, so that the weight gradients are again single products:
   dW_hh = sum_t dA_t^T h_{t-1}, dW_ih = sum_t dA_t^T x_t, dx = dA W_ih.
 
+The LSTM, the costliest cell, has loops of its own (``_lstm_forward``,
+``_lstm_backward``): a transposed layout in which every per-step array is
+contiguous, and scratch buffers reused from step to step (see there).
+
 The composed form (``composed_layer``: the cell written with dlmath ops, step
 by step) is the reference: the tests compare the two, and a backward pass
 that is itself recorded (``create_graph=True``) differentiates the composed
@@ -73,6 +77,17 @@ def _release_to(pool, arrays):
     pool.give(*arrays)
 
 
+def _keep_until_freed(ctx, arrays):
+    """When the graph lets go of ctx, its buffers go back to this thread's pool (nothing else
+    holds them: the layer's outputs are copies)."""
+    weakref.finalize(ctx, _release_to, _pool, arrays)
+
+
+def _colsum(a):
+    """The column sums of a (n, m) array: a matrix-vector product, about twice as fast as a.sum(0)."""
+    return np.ones(a.shape[0], a.dtype) @ a
+
+
 def _sigmoid(a):
     # sigma(a) = (1 + tanh(a / 2)) / 2: no overflow for large |a|
     return 0.5 + 0.5 * np.tanh(0.5 * a)
@@ -115,7 +130,14 @@ class _Layer(_Function):
 
     @staticmethod
     def forward(ctx, mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
+        # an output nobody used gets None as its cotangent, not T x B x H zeros to add step by step
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(x, h0, c0, w_ih, w_hh, b_ih, b_hh)
+        ctx.mode = mode
         X, H0, W_ih, W_hh = _arr(x), _arr(h0), _arr(w_ih), _arr(w_hh)
+        if mode == "LSTM":
+            outs = _lstm_forward(ctx, X, H0, _arr(c0), W_ih, W_hh, _arr(b_ih), _arr(b_hh))
+            return tuple(map(_from_numpy, outs))
         T, B = X.shape[0], X.shape[1]
         Hs = W_hh.shape[1]
         # every step's input projection in one product (and both biases added once)
@@ -137,39 +159,6 @@ class _Layer(_Function):
                 a = A_in[t] + hs[t] @ W_hhT
                 hs[t + 1] = np.tanh(a) if mode == "RNN_TANH" else np.maximum(a, 0)
             saved = ()
-            c_n = None
-        elif mode == "LSTM":
-            # sigma(a) = 1/2 + tanh(a/2)/2, so one tanh over all 4H columns (a/2 for i, f, o; a for
-            # g) gives every gate; the local derivatives then come from u = that tanh alone:
-            # sigma' = (1 - u^2)/4, tanh' = 1 - u^2, kept in D for the backward pass
-            scale = np.full(4 * Hs, 0.5, X.dtype)
-            scale[2 * Hs:3 * Hs] = 1
-            shift = 1 - scale
-            dscale = np.where(scale == 1, 1.0, 0.25).astype(X.dtype)
-            cs = take((T + 1, B, Hs), X.dtype)
-            cs[0] = _arr(c0)
-            gates = take((T, B, 4 * Hs), X.dtype)   # activated i, f, g, o
-            D = take((T, B, 4 * Hs), X.dtype)       # d gate / d pre-activation
-            tcs = take((T, B, Hs), X.dtype)         # tanh(c_t)
-            for t in range(T):
-                gt = gates[t]
-                np.matmul(hs[t], W_hhT, out=gt)
-                gt += A_in[t]
-                gt *= scale
-                np.tanh(gt, out=gt)
-                np.multiply(gt, gt, out=D[t])
-                np.subtract(1, D[t], out=D[t])
-                D[t] *= dscale
-                gt *= scale
-                gt += shift
-                i, f, g, o = gt[:, :Hs], gt[:, Hs:2 * Hs], gt[:, 2 * Hs:3 * Hs], gt[:, 3 * Hs:]
-                c = cs[t + 1]
-                np.multiply(f, cs[t], out=c)
-                c += i * g
-                np.tanh(c, out=tcs[t])
-                np.multiply(o, tcs[t], out=hs[t + 1])
-            saved = (cs, gates, D, tcs)
-            c_n = cs[T]
         else:   # GRU
             b_hn = _arr(b_hh)[2 * Hs:] if b_hh is not None else 0
             gates = take((T, B, 3 * Hs), X.dtype)   # r, z, n
@@ -185,18 +174,10 @@ class _Layer(_Function):
                 gates[t, :, 2 * Hs:] = n
                 hn_pre[t] = hn
             saved = (gates, hn_pre)
-            c_n = None
         _pool.give(A_in.reshape(T * B, -1))
-        ctx.mode, ctx.hs, ctx.extra = mode, hs, saved
-        # when the graph lets go of ctx, its buffers go back to this thread's pool (nothing else
-        # holds them: the outputs below are copies)
-        weakref.finalize(ctx, _release_to, _pool, (hs,) + saved)
-        ctx.save_for_backward(x, h0, c0, w_ih, w_hh, b_ih, b_hh)
-        out = _tensor(hs[1:])
-        h_n = _tensor(hs[T])
-        if mode == "LSTM":
-            return out, h_n, _tensor(c_n)
-        return out, h_n
+        ctx.hs, ctx.extra = hs, saved
+        _keep_until_freed(ctx, (hs,) + saved)
+        return _tensor(hs[1:]), _tensor(hs[T])
 
     @staticmethod
     def backward(ctx, g_out, g_h, g_c=None):
@@ -209,44 +190,27 @@ class _Layer(_Function):
         hs = ctx.hs
         X, W_ih, W_hh = _arr(x), _arr(w_ih), _arr(w_hh)
         T, B, Hs = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
-        G = _arr(g_out)
-        dh = _arr(g_h).copy()
+        G = _arr(g_out)   # None: the outputs h_1 .. h_T were not used
+        wrap = (lambda a: None if a is None else _from_numpy(np.ascontiguousarray(a)))
+        if mode == "LSTM":
+            grads = _lstm_backward(ctx, X, W_ih, W_hh, G, _arr(g_h), _arr(g_c), b_ih is not None)
+            return (None,) + tuple(map(wrap, grads))
+        dh = _arr(g_h).copy() if g_h is not None else np.zeros((B, Hs), X.dtype)
         if mode in ("RNN_TANH", "RNN_RELU"):
             dA = _pool.take((T, B, Hs), X.dtype)
             for t in range(T - 1, -1, -1):
-                dh += G[t]
+                if G is not None:
+                    dh += G[t]
                 h = hs[t + 1]
                 dA[t] = dh * (1 - h * h) if mode == "RNN_TANH" else dh * (h > 0)
                 dh = dA[t] @ W_hh
-        elif mode == "LSTM":
-            cs, gates, D, tcs = ctx.extra
-            dc = _arr(g_c).copy()
-            dA = _pool.take((T, B, 4 * Hs), X.dtype)
-            tmp = np.empty((B, Hs), X.dtype)
-            for t in range(T - 1, -1, -1):
-                dh += G[t]
-                gt, tc = gates[t], tcs[t]
-                i, f, g, o = gt[:, :Hs], gt[:, Hs:2 * Hs], gt[:, 2 * Hs:3 * Hs], gt[:, 3 * Hs:]
-                # dc_t += dh_t o (1 - tanh(c_t)^2)
-                np.multiply(tc, tc, out=tmp)
-                np.subtract(1, tmp, out=tmp)
-                tmp *= o
-                tmp *= dh
-                dc += tmp
-                da = dA[t]
-                np.multiply(dc, g, out=da[:, :Hs])
-                np.multiply(dc, cs[t], out=da[:, Hs:2 * Hs])
-                np.multiply(dc, i, out=da[:, 2 * Hs:3 * Hs])
-                np.multiply(dh, tc, out=da[:, 3 * Hs:])
-                da *= D[t]
-                dc *= f
-                dh = da @ W_hh
         else:   # GRU
             gates, hn_pre = ctx.extra
             dA = _pool.take((T, B, 3 * Hs), X.dtype)    # cotangents of the input-side pre-activations
             dAh = _pool.take((T, B, 3 * Hs), X.dtype)   # ... and of the hidden-side ones (W_hh h + b_hh)
             for t in range(T - 1, -1, -1):
-                dh += G[t]
+                if G is not None:
+                    dh += G[t]
                 r, z, n = gates[t, :, :Hs], gates[t, :, Hs:2 * Hs], gates[t, :, 2 * Hs:]
                 h_prev = hs[t]
                 dn = dh * (1 - z) * (1 - n * n)           # d(pre-activation of n)
@@ -259,16 +223,16 @@ class _Layer(_Function):
         # the weight gradients: one product each over all T steps
         flat = dA.reshape(T * B, -1)
         flat_h = (dAh if mode == "GRU" else dA).reshape(T * B, -1)
-        d_x = (flat @ W_ih).reshape(X.shape) if ctx.needs_input_grad[1] else None
-        d_wih = flat.T @ X.reshape(T * B, -1) if ctx.needs_input_grad[4] else None
-        d_whh = flat_h.T @ hs[:-1].reshape(T * B, -1) if ctx.needs_input_grad[5] else None
-        d_bih = flat.sum(0) if b_ih is not None and ctx.needs_input_grad[6] else None
-        d_bhh = flat_h.sum(0) if b_hh is not None and ctx.needs_input_grad[7] else None
-        d_c0 = dc if mode == "LSTM" and ctx.needs_input_grad[3] else None
+        need = ctx.needs_input_grad
+        d_x = (flat @ W_ih).reshape(X.shape) if need[1] else None
+        d_wih = flat.T @ X.reshape(T * B, -1) if need[4] else None
+        d_whh = flat_h.T @ hs[:-1].reshape(T * B, -1) if need[5] else None
+        d_bih = _colsum(flat) if b_ih is not None and need[6] else None
+        d_bhh = (_colsum(flat_h) if mode == "GRU" else d_bih.copy() if d_bih is not None else _colsum(flat)) \
+            if b_hh is not None and need[7] else None
         _pool.give(dA, *((dAh,) if mode == "GRU" else ()))
         # fresh arrays of this pass alone: wrapped, not copied
-        wrap = (lambda a: None if a is None else _from_numpy(np.ascontiguousarray(a)))
-        return None, wrap(d_x), wrap(dh), wrap(d_c0), wrap(d_wih), wrap(d_whh), wrap(d_bih), wrap(d_bhh)
+        return None, wrap(d_x), wrap(dh), None, wrap(d_wih), wrap(d_whh), wrap(d_bih), wrap(d_bhh)
 
 
 def _layer_jvp(ctx, _mode_tangent, tx, th0, tc0, tw_ih, tw_hh, tb_ih, tb_hh):
@@ -306,12 +270,14 @@ def _layer_jvp(ctx, _mode_tangent, tx, th0, tc0, tw_ih, tw_hh, tb_ih, tb_hh):
         elif mode == "RNN_RELU":
             th = (h > 0) * (tA[t] + gh)
         elif mode == "LSTM":
-            cs, gates, D, tcs = ctx.extra
-            tg = D[t] * (tA[t] + gh)
+            cs, gates, tcs = (a.transpose(0, 2, 1) for a in ctx.extra[1:])   # as (T, B, .) views
+            ta = tA[t] + gh   # torch's order i, f, g, o; the saved gates are o, i, f, g
             gt = gates[t]
-            i, f, g, o = gt[:, :Hs], gt[:, Hs:2 * Hs], gt[:, 2 * Hs:3 * Hs], gt[:, 3 * Hs:]
-            tc = tg[:, Hs:2 * Hs] * cs[t] + f * tc + tg[:, :Hs] * g + i * tg[:, 2 * Hs:3 * Hs]
-            th = tg[:, 3 * Hs:] * tcs[t] + o * (1 - tcs[t] ** 2) * tc
+            o, i, f, g = gt[:, :Hs], gt[:, Hs:2 * Hs], gt[:, 2 * Hs:3 * Hs], gt[:, 3 * Hs:]
+            ti, tf = i * (1 - i) * ta[:, :Hs], f * (1 - f) * ta[:, Hs:2 * Hs]
+            tg, to = (1 - g * g) * ta[:, 2 * Hs:3 * Hs], o * (1 - o) * ta[:, 3 * Hs:]
+            tc = tf * cs[t] + f * tc + ti * g + i * tg
+            th = to * tcs[t] + o * (1 - tcs[t] ** 2) * tc
         else:   # GRU
             gates, hn_pre = ctx.extra
             r, z, n = gates[t, :, :Hs], gates[t, :, Hs:2 * Hs], gates[t, :, 2 * Hs:]
@@ -330,17 +296,198 @@ def _composed_vjp(mode, inputs, g_out, g_h, g_c):
     x, h0, c0, w_ih, w_hh, b_ih, b_hh = inputs
     with _grad_mode.enable_grad():
         out, h_n, c_n = composed_layer(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh)
-        outs, grads = [out, h_n], [g_out, g_h]
-        if mode == "LSTM":
-            outs.append(c_n)
-            grads.append(g_c)
+        # an unused output (cotangent None) contributes nothing
+        pairs = [(o, g) for o, g in ((out, g_out), (h_n, g_h), (c_n, g_c)) if g is not None]
         wanted = [t for t in inputs if t is not None and t.requires_grad]
-        got = _autograd.grad(outs, wanted, grads, create_graph=True, allow_unused=True)
+        if not pairs:
+            return (None,) * len(inputs)
+        got = _autograd.grad([o for o, _ in pairs], wanted, [g for _, g in pairs], create_graph=True,
+                             allow_unused=True)
     found = dict(zip(map(id, wanted), got))
     return tuple(None if t is None else found.get(id(t)) for t in inputs)
 
 
 _Layer.jvp = staticmethod(_layer_jvp)
+
+
+# --- the LSTM time loops ----------------------------------------------------------------
+# Layout. NumPy's elementwise loops run several times slower on strided 2-D slices than on
+# contiguous memory, so every per-step array here is contiguous: a step's gates are (4H, B), one
+# gate a block of H rows (the transpose of torch's (B, 4H), whose gate blocks are strided), and
+# h_t, c_t are (H, B). The products keep that shape: W (4H, K) @ [h_t; x_t; 1] (K, B) gives the
+# step's pre-activations, input projection and bias included, in one call.
+# The gate rows are in the order o, i, f, g (torch's are i, f, g, o), so that the sigmoid gates
+# o, i, f are adjacent (one affine pass in forward).
+# Scratch comes from the pool too: fresh buffers of a few hundred kB each would page-fault anew
+# at every step of a training loop.
+_CHUNK = 8   # steps whose gate cotangents are gathered for one weight-gradient product
+
+
+def _rows(a):
+    """a (..., B) seen as (..., 1) items of B floats each: NumPy copies a strided block of short
+    rows row by row (a loop call each); as one item per row, the copy is a single loop."""
+    return a.view(np.dtype((np.void, a.shape[-1] * a.itemsize))) if a.size else a
+
+
+def _to_ofig(dst, src, s=None):
+    """dst = src with its gate blocks (rows, or entries of a bias) reordered from i, f, g, o to
+    o, i, f, g, the sigmoid gates' times s."""
+    H = src.shape[0] // 4
+    np.copyto(dst[3 * H:], src[2 * H:3 * H])
+    if s is None:
+        np.copyto(dst[:H], src[3 * H:])
+        np.copyto(dst[H:3 * H], src[:2 * H])
+    else:
+        np.multiply(src[3 * H:], s, out=dst[:H])
+        np.multiply(src[:2 * H], s, out=dst[H:3 * H])
+
+
+def _from_ofig(src):
+    """A new array: src's gate blocks (rows) reordered from o, i, f, g back to torch's i, f, g, o."""
+    H = src.shape[0] // 4
+    dst = np.empty(src.shape, src.dtype)
+    np.copyto(dst[:3 * H], src[H:])
+    np.copyto(dst[3 * H:], src[:H])
+    return dst
+
+
+def _lstm_forward(ctx, X, H0, C0, W_ih, W_hh, B_ih, B_hh):
+    """c_t = f c_{t-1} + i g, h_t = o tanh(c_t): returns the outputs (h_1 .. h_T (T, B, H), h_T, c_T).
+
+    sigma(a) = 1/2 + tanh(a/2)/2: the rows of the sigmoid gates are halved once (weights and
+    bias), so one tanh over all 4H rows, then one affine map of the first 3H, gives every gate.
+    Saved for backward: [h_t; x_t; 1] for every step, c_t, the gates and tanh(c_t)."""
+    T, B, In = X.shape
+    Hs = W_hh.shape[1]
+    dt, take = X.dtype, _pool.take
+    K = Hs + In + (B_ih is not None)
+    W = take((4 * Hs, K), dt)
+    _to_ofig(W[:, :Hs], W_hh, 0.5)
+    _to_ofig(W[:, Hs:Hs + In], W_ih, 0.5)
+    # HX[:, t] = [h_t; x_t; 1], time in the middle: the weight gradient's product reads all steps
+    # as one (K, T B) matrix, and each step's as a (K, B) one
+    HX = take((K, T + 1, B), dt)
+    HX[Hs:Hs + In, :T] = X.transpose(2, 0, 1)
+    if B_ih is not None:
+        _to_ofig(W[:, -1], B_ih + B_hh, 0.5)
+        HX[-1, :T] = 1
+    HX[:Hs, 0] = H0.T
+    # hs is not pooled: the output h_1 .. h_T is a (T, B, H) view of it, not a copy
+    hs, cs, tcs = np.empty((T + 1, Hs, B), dt), take((T + 1, Hs, B), dt), take((T, Hs, B), dt)
+    gates = take((T, 4 * Hs, B), dt)
+    hs[0], cs[0] = H0.T, C0.T
+    ig = take((Hs, B), dt)
+    g4 = gates.reshape(T, 4, Hs, B)
+    # each step's views made up front, by iterating over the arrays (cheaper than indexing)
+    HXt = HX.transpose(1, 0, 2)
+    steps = zip(gates, gates[:, :3 * Hs], g4[:, 0], g4[:, 1], g4[:, 2], g4[:, 3], HXt[:T],
+                _rows(HXt[1:, :Hs]), hs[1:], _rows(hs[1:]), cs[:T], cs[1:], tcs)
+    W_x, skip = W[:, Hs:], not H0.any()   # h_0 = 0 (the default): step 0 needs only [x_0; 1]
+    for a, s, o, i, f, g, hx, hx_next, h, h_rows, c_prev, c, tc in steps:
+        if skip:
+            np.matmul(W_x, hx[Hs:], out=a)
+            skip = False
+        else:
+            np.matmul(W, hx, out=a)
+        np.tanh(a, out=a)
+        np.multiply(s, 0.5, out=s)
+        np.add(s, 0.5, out=s)
+        np.multiply(f, c_prev, out=c)
+        np.multiply(i, g, out=ig)
+        np.add(c, ig, out=c)
+        np.tanh(c, out=tc)
+        np.multiply(o, tc, out=h)
+        np.copyto(hx_next, h_rows)
+    _pool.give(W, ig)
+    ctx.extra = (HX, cs, gates, tcs)
+    ctx.hs = hs.transpose(0, 2, 1)   # (T + 1, B, H), for forward mode
+    _keep_until_freed(ctx, ctx.extra)
+    # outputs in torch's layout: h_1 .. h_T a transposed view, h_T and c_T copies
+    return ctx.hs[1:], np.array(ctx.hs[T], order="C"), np.array(cs[T].T, order="C")
+
+
+def _lstm_backward(ctx, X, W_ih, W_hh, G, g_h, g_c, bias):
+    """Backpropagation through time, from dh_T, dc_T (and dL/dh_t from the outputs, G, if used):
+
+        dc_t += dh_t o_t (1 - tanh(c_t)^2)
+        dA_t  = [dh_t tanh(c_t) o'_t,  dc_t g_t i'_t,  dc_t c_{t-1} f'_t,  dc_t i_t (1 - g_t^2)]
+        dc_{t-1} = dc_t f_t,   dh_{t-1} = W_hh^T dA_t (+ G_{t-1})
+
+    with sigma' = sigma (1 - sigma), in the forward's transposed layout. The steps run in chunks
+    of _CHUNK, newest first. Everything in dA_t but dh_t and dc_t is computed for the whole chunk
+    at once (P, Kc below), so a step is seven elementwise passes over (H, B) and one product; the
+    chunk's dA_t, gathered side by side while still in cache, then give its share of the weight
+    gradient dW = sum_t dA_t [h_t; x_t; 1]^T and of dx_t = W_ih^T dA_t in one product each.
+    Returns (d_x, d_h0, d_c0, d_W_ih, d_W_hh, d_b_ih, d_b_hh)."""
+    HX, cs, gates, tcs = ctx.extra
+    T, Hs, B = tcs.shape
+    K, In, dt, n, take = HX.shape[0], X.shape[2], X.dtype, _CHUNK, _pool.take
+    need = ctx.needs_input_grad
+    dh, dc, tmp = take((Hs, B), dt), take((Hs, B), dt), take((Hs, B), dt)
+    dh[...] = 0 if g_h is None else g_h.T
+    dc[...] = 0 if g_c is None else g_c.T
+    GT = np.ascontiguousarray(G.transpose(0, 2, 1)) if G is not None else None
+    W_hh_p = take((4 * Hs, Hs), dt)
+    _to_ofig(W_hh_p, W_hh)
+    W_hhT = take((Hs, 4 * Hs), dt)   # row-major: the faster product
+    np.copyto(W_hhT, W_hh_p.T)
+    W_ih_p = None
+    if need[1]:
+        W_ih_p = take((4 * Hs, In), dt)
+        _to_ofig(W_ih_p, W_ih)
+    d_w, d_w_chunk = take((4 * Hs, K), dt), take((4 * Hs, K), dt)
+    d_w[...] = 0
+    d_x = np.empty(X.shape, dt) if need[1] else None
+    P, Kc = take((n, 4 * Hs, B), dt), take((n, Hs, B), dt)
+    da = take((4 * Hs, B), dt)
+    da_o, da_i, da_f, da_g = da.reshape(4, Hs, B)
+    dA = take((4 * Hs, n, B), dt)   # the chunk's dA_t side by side
+    da_rows, dA_rows = _rows(da), list(_rows(dA).transpose(1, 0, 2))
+    for t0 in range(((T - 1) // n) * n, -1, -n):
+        m = min(n, T - t0)
+        gt = gates[t0:t0 + m]
+        o, i, f, g = gt.reshape(m, 4, Hs, B).transpose(1, 0, 2, 3)
+        # P: what multiplies dh_t (the o block) or dc_t (the others) to give dA_t
+        P3, S = P[:m, :3 * Hs], gt[:, :3 * Hs]
+        p_o, p_i, p_f, p_g = P[:m].reshape(m, 4, Hs, B).transpose(1, 0, 2, 3)
+        np.subtract(1, S, out=P3)
+        P3 *= S
+        p_o *= tcs[t0:t0 + m]
+        p_i *= g
+        p_f *= cs[t0:t0 + m]
+        np.multiply(g, g, out=p_g)
+        np.subtract(1, p_g, out=p_g)
+        p_g *= i
+        k = Kc[:m]   # o (1 - tanh(c)^2): dh_t's share of dc_t
+        np.multiply(tcs[t0:t0 + m], tcs[t0:t0 + m], out=k)
+        np.subtract(1, k, out=k)
+        k *= o
+        for j in range(m - 1, -1, -1):
+            if GT is not None:
+                dh += GT[t0 + j]
+            np.multiply(dh, k[j], out=tmp)
+            dc += tmp
+            np.multiply(dh, p_o[j], out=da_o)
+            np.multiply(dc, p_i[j], out=da_i)
+            np.multiply(dc, p_f[j], out=da_f)
+            np.multiply(dc, p_g[j], out=da_g)
+            dc *= f[j]
+            if t0 + j or need[2]:
+                np.matmul(W_hhT, da, out=dh)
+            np.copyto(dA_rows[j], da_rows)
+        flat = dA[:, :m].reshape(4 * Hs, m * B)
+        np.matmul(flat, HX[:, t0:t0 + m].reshape(K, m * B).T, out=d_w_chunk)
+        d_w += d_w_chunk
+        if d_x is not None:
+            np.matmul(flat.T, W_ih_p, out=d_x[t0:t0 + m].reshape(m * B, In))
+    d_whh = _from_ofig(d_w[:, :Hs]) if need[5] else None
+    d_wih = _from_ofig(d_w[:, Hs:Hs + In]) if need[4] else None
+    d_bih = _from_ofig(d_w[:, -1]) if bias and need[6] else None
+    d_bhh = _from_ofig(d_w[:, -1]) if bias and need[7] else None
+    d_h0 = np.array(dh.T, order="C") if need[2] else None
+    d_c0 = np.array(dc.T, order="C") if need[3] else None
+    _pool.give(dh, dc, tmp, W_hh_p, W_hhT, d_w, d_w_chunk, P, Kc, da, dA, *((W_ih_p,) if need[1] else ()))
+    return d_x, d_h0, d_c0, d_wih, d_whh, d_bih, d_bhh
 
 
 def fused_layer(mode, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None):
