@@ -227,3 +227,9 @@ BAD = [
 def test_bad_arguments_raise_clear_errors(fn, kwargs, exc, match):
     with pytest.raises(exc, match=match):
         fn(**kwargs)
+
+
+def test_an_unknown_data_set_names_what_ships():
+    import dlmath as dm
+    with pytest.raises(AttributeError, match="no data set 'load_mnist'; it ships load_digits, names"):
+        dm.datasets.load_mnist()

@@ -27,3 +27,12 @@ from ._files import load_digits, names
 from ._synthetic import make_blobs, make_moons, make_spirals
 
 __all__ = ["load_digits", "names", "make_moons", "make_blobs", "make_spirals"]
+
+
+def __getattr__(name):
+    # An unknown data set (dm.datasets.load_mnist, a scikit-learn habit) gets a list of what ships,
+    # not a bare AttributeError: nothing is downloaded, so only these exist.
+    if name.startswith("__"):
+        raise AttributeError(name)
+    raise AttributeError(f"dlmath.datasets has no data set {name!r}; it ships {', '.join(__all__)} "
+                         "(offline, inside the package: nothing is downloaded)")
