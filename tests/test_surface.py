@@ -509,3 +509,91 @@ def test_softmax_of_integers_and_float_sizes_raise(torch):
         raises_same(torch, fn)
     for _, lib in both(torch):
         assert lib.softmax(lib.ones(2, dtype=lib.int64), 0, dtype=lib.float32).tolist() == [0.5, 0.5]
+
+
+# --- 8. reproducibility ----------------------------------------------------------------------
+def test_generator_state_round_trip():
+    g = dm.Generator().manual_seed(3)
+    state = g.get_state()
+    a = dm.randn(4, generator=g)
+    g.set_state(state)
+    assert dm.randn(4, generator=g).tolist() == a.tolist()
+    s = dm.get_rng_state()
+    b = dm.rand(3)
+    dm.set_rng_state(s)
+    assert dm.rand(3).tolist() == b.tolist()
+    dm.manual_seed(5)
+    c = dm.randn(3)
+    dm.manual_seed(5)
+    assert dm.randn(3).tolist() == c.tolist()
+
+
+# --- a beginner's program, run with dlmath and with torch under the same name ----------------------
+PROGRAM = '''
+device = "cuda" if torch.cuda.is_available() else "cpu"
+print("device", device, torch.device(device).type)
+x = torch.tensor([[1.0, 2.0], [3.0, 4.0]], device=device)
+print("shape", list(x.shape), "numel", x.numel(), "sum", x.sum().item(), "mean", x.mean().item())
+print("matmul", (x @ x.T).tolist())
+print("ops", (x * 2 + 1).tolist(), x.max().item(), x.argmax().item())
+f = torch.FloatTensor([1, 2, 3])
+l = torch.LongTensor([1, 2, 3])
+print("legacy", f.tolist(), l.tolist(), isinstance(f, torch.FloatTensor), isinstance(l, torch.FloatTensor))
+v = Variable(torch.ones(2) * 3, requires_grad=True)
+(v * v).sum().backward()
+print("variable grad", v.grad.tolist())
+print("eps", torch.finfo(torch.float32).eps, "pi", torch.pi)
+
+# a two-layer network trained by hand, from fixed weights
+N, D_in, H, D_out = 4, 3, 5, 2
+data = torch.arange(N * D_in, dtype=torch.float32).reshape(N, D_in) / 10
+target = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.5, -0.5]])
+w1 = (torch.arange(D_in * H, dtype=torch.float32).reshape(D_in, H) / 20 - 0.3).to(device).requires_grad_()
+w2 = (torch.arange(H * D_out, dtype=torch.float32).reshape(H, D_out) / 10 - 0.4).requires_grad_()
+learning_rate = 0.05
+for t in range(5):
+    y_pred = data.mm(w1).clamp(min=0).mm(w2)
+    loss = (y_pred - target).pow(2).sum()
+    print("step", t, "loss", round(loss.item(), 5))
+    loss.backward()
+    with torch.no_grad():
+        w1 -= learning_rate * w1.grad
+        w2 -= learning_rate * w2.grad
+        w1.grad.zero_()
+        w2.grad.zero_()
+print("w2", w2.detach().cpu().numpy().round(5).tolist())
+print("pred", data.mm(w1).clamp(min=0).mm(w2).detach().numpy().round(4).tolist())
+'''
+
+
+def _run_program(lib, variable):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(PROGRAM, {"torch": lib, "Variable": variable})
+    return out.getvalue()
+
+
+def _numbers(text):
+    import re
+    return [float(m) for m in re.findall(r"-?\d+\.?\d*(?:e-?\d+)?", text)]
+
+
+def test_a_tutorial_program_prints_the_same_with_dlmath_and_torch(torch):
+    from torch.autograd import Variable as TorchVariable
+    mine = _run_program(dm, dm.autograd.Variable)
+    theirs = _run_program(torch, TorchVariable)
+    assert [line.split()[0] for line in mine.splitlines()] == [line.split()[0] for line in theirs.splitlines()]
+    a, b = _numbers(mine), _numbers(theirs)
+    assert len(a) == len(b) and len(a) > 50
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+    assert "device cpu cpu" in mine and "True False" in mine
+
+
+def test_fork_rng_restores_the_default_stream():
+    dm.manual_seed(1)
+    with dm.random.fork_rng():
+        dm.rand(5)
+    a = dm.rand(2)
+    dm.manual_seed(1)
+    assert dm.rand(2).tolist() == a.tolist()
+    assert dm.random.manual_seed is dm.manual_seed

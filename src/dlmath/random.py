@@ -27,10 +27,12 @@ class Generator:
         return self._seed
 
     def get_state(self):
-        return self._rng.bit_generator.state
+        """The stream's state (PCG64's, a dict): ``set_state`` of it replays the same draws."""
+        import copy
+        return copy.deepcopy(self._rng.bit_generator.state)
 
-    def set_state(self, state):
-        self._rng.bit_generator.state = state
+    def set_state(self, new_state):
+        self._rng.bit_generator.state = new_state
         return self
 
     @property
@@ -61,6 +63,22 @@ def get_rng_state():
 
 def set_rng_state(state):
     default_generator.set_state(state)
+
+
+class fork_rng:
+    """torch.random.fork_rng: draws inside the block leave the default generator as it was.
+    (``devices``, ``enabled`` and ``device_type`` are accepted; only the CPU has a generator.)"""
+
+    def __init__(self, devices=None, enabled=True, _caller="fork_rng", _devices_kw="devices", device_type="cuda"):
+        self.enabled = enabled
+
+    def __enter__(self):
+        if self.enabled:
+            self.state = default_generator.get_state()
+
+    def __exit__(self, *exc):
+        if self.enabled:
+            default_generator.set_state(self.state)
 
 
 def rng(generator=None) -> np.random.Generator:
