@@ -20,7 +20,7 @@ SRC = os.path.join(os.path.dirname(__file__), os.pardir, "src", "dlmath")
 
 # each module's layer, from its dotted name under dlmath (the longest matching prefix wins)
 LAYERS = [
-    ("_dtype", "_grad_mode", "_alloc", "random", "_print", "cuda", "accelerator", "backends"),
+    ("_dtype", "_grad_mode", "_alloc", "random", "_print", "cuda", "accelerator", "backends", "_dir"),
     ("tensor",),
     ("autograd",),
     ("ops", "creation", "comparison", "_legacy"),

@@ -61,3 +61,10 @@ __version__ = "0.1.0"
 # code in dlmath only: inf and nan are the answers, as in PyTorch, which never warns.
 import warnings as _warnings
 _warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"dlmath(\.|$)")
+
+# dir() of every public module lists what it offers, not what it imported (see _dir.py)
+import sys as _sys
+from . import _dir
+_dir.install([_sys.modules[__name__], autograd, nn, nn.functional, nn.init, nn.utils, optim, optim.lr_scheduler,
+              linalg, func, distributions, special, utils, utils.data, datasets, random, cuda, backends,
+              accelerator])

@@ -141,7 +141,7 @@ def eig(A):
 
     >>> import dlmath as dm
     >>> dm.linalg.eig(dm.tensor([[0.0, -1.0], [1.0, 0.0]])).eigenvalues
-    tensor([0.+1.j, 0.-1.j], dtype=dlmath.complex64)
+    tensor([0.+1.j, 0.-1.j])
     """
     A = matrix_input(A, "linalg.eig")
     return EigResult(*apply(Eig(), A))
