@@ -32,7 +32,9 @@ def test_requires_grad_of_a_non_leaf_cannot_be_switched_off(torch):
         y = lib.ones(2, requires_grad=True) * 2
         with pytest.raises(RuntimeError, match="you can only change requires_grad flags of leaf variables"):
             y.requires_grad = False
-        y.requires_grad = True  # no change: allowed
+        with pytest.raises(RuntimeError, match="leaf variables"):
+            y.requires_grad = True  # torch refuses even the value it already has
+        y.requires_grad_(True)      # ... which the method allows
         with pytest.raises(RuntimeError, match="only Tensors of floating point"):
             lib.ones(2, dtype=lib.int64).requires_grad = True
         leaf = lib.ones(2)

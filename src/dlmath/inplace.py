@@ -148,7 +148,7 @@ def rebase(x, result, opname):
             # else the index is ignored by the new node and still right for the old one,
             # which nodes recorded before this write keep as their edge
             x._out_idx = result._out_idx
-        x.requires_grad = True
+        x._requires_grad = True
         # the node's output array must be the tensor's memory as the version counter sees it
         restamp(result.grad_fn, x._vc)
     return x

@@ -21,7 +21,7 @@ _grad_state = _grad_mode.state
 
 
 class Tensor:
-    __slots__ = ("_data", "requires_grad", "grad", "grad_fn", "_out_idx", "_vc", "_base",
+    __slots__ = ("_data", "_requires_grad", "_grad", "grad_fn", "_out_idx", "_vc", "_base",
                  "_tangent", "_view_ver", "__weakref__")
     __array_priority__ = 1000
     # Make NumPy defer to our reflected operators: ndarray * Tensor -> Tensor.__rmul__
@@ -35,13 +35,13 @@ class Tensor:
         t = _tensor([] if data is None else data,
                     dtype=dtype if dtype is not None else _dtype.get_default_dtype())
         self._data = t._data
-        self.grad = None
+        self._grad = None
         self.grad_fn = None
         self._out_idx = 0
         self._vc = [0]
         self._base = None
         self._tangent = None
-        self.requires_grad = False
+        self._requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
 
@@ -193,14 +193,53 @@ class Tensor:
         return repr(self)
 
     # --- autograd --------------------------------------------------------
+    # requires_grad and grad are properties over slots (_requires_grad, _grad) so that a user's
+    # assignment is checked as torch checks it; the engine's hot paths use the slots directly.
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        if self.grad_fn is not None:  # torch refuses any assignment on a non-leaf, even of True
+            hint = (" If you want to use a computed variable in a subgraph that doesn't require "
+                    "differentiation use var_no_grad = var.detach().") if not value else ""
+            raise RuntimeError("you can only change requires_grad flags of leaf variables." + hint)
+        self.requires_grad_(value)
+
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
+                                f"{type(value).__name__}")
+            if value._data.shape != self._data.shape:
+                raise RuntimeError(f"attempting to assign a gradient of size '{list(value.shape)}' to a tensor "
+                                   f"of size '{list(self.shape)}'. Please ensure that the gradient and the "
+                                   "tensor are the same size")
+            if value._data.dtype != self._data.dtype:
+                raise RuntimeError(f"attempting to assign a gradient with dtype '{value._data.dtype}' to a "
+                                   f"tensor with grad_dtype '{self._data.dtype}'. The gradient must match the "
+                                   "tensor's dtype")
+        self._grad = value
+
+    @grad.deleter
+    def grad(self):
+        self._grad = None
+
     def requires_grad_(self, requires_grad=True):
         if requires_grad and self._data.dtype.kind not in "fc":
             raise RuntimeError(
                 f"only Tensors of floating point and complex dtype can require gradients (got {_dtype.dtype_name(self._data.dtype)})")
         if not requires_grad and self.grad_fn is not None:
-            raise RuntimeError("requires_grad_: you can only change requires_grad flags of leaf variables. "
-                               "Use detach() to get a tensor that does not require grad.")
-        self.requires_grad = bool(requires_grad)
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to use a "
+                               "computed variable in a subgraph that doesn't require differentiation use "
+                               "var_no_grad = var.detach().")
+        self._requires_grad = bool(requires_grad)
         return self
 
     def detach(self):
@@ -215,7 +254,7 @@ class Tensor:
         if self._base is not None:
             raise RuntimeError("detach_: Can't detach views in-place. Use detach() instead.")
         self.grad_fn = None
-        self.requires_grad = False
+        self._requires_grad = False
         return self
 
     def retain_grad(self):
@@ -497,8 +536,8 @@ def make_tensor(data, requires_grad=False, grad_fn=None):
         data = np.asarray(data)
     t = _new(Tensor)
     t._data = data
-    t.requires_grad = requires_grad
-    t.grad = None
+    t._requires_grad = requires_grad
+    t._grad = None
     t.grad_fn = grad_fn
     t._out_idx = 0
     t._vc = [0]

@@ -293,10 +293,10 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
             handed_out = {id(g) for g in root_grads} | {id(g.base) for g in root_grads
                                                           if getattr(g, "base", None) is not None}
             for leaf, g in leaf_grads.values():
-                if not leaf.requires_grad:
+                if not leaf._requires_grad:
                     continue
                 if not tensors and leaf.grad is None and g.base is None and id(g) not in handed_out:
-                    leaf.grad = make_tensor(g)  # the common case of _accumulate_leaf, inlined
+                    leaf._grad = make_tensor(g)  # the common case of _accumulate_leaf, inlined
                 else:
                     _accumulate_leaf(leaf, g, tensors, handed_out)
                 handed_out.add(id(g))
@@ -467,10 +467,10 @@ def _store_retained(node, g, create_graph):
         if gi is None:
             continue
         if create_graph:   # the gradient keeps its graph, accumulated or not
-            t.grad = gi if t.grad is None else t.grad + gi
+            t._grad = gi if t._grad is None else t._grad + gi
         else:
             gt = make_tensor(gi)
-            t.grad = gt if t.grad is None else make_tensor(t.grad._data + gt._data)
+            t._grad = gt if t._grad is None else make_tensor(t._grad._data + gt._data)
 
 
 def _accumulate_leaf(leaf, g, create_graph, handed_out):
@@ -488,10 +488,10 @@ def _accumulate_leaf(leaf, g, create_graph, handed_out):
     else:
         gt = make_tensor(g)
     if leaf.grad is None:
-        leaf.grad = gt
+        leaf._grad = gt
     elif create_graph or leaf.grad.requires_grad:
-        leaf.grad = leaf.grad + gt
+        leaf._grad = leaf._grad + gt
     else:
-        leaf.grad = make_tensor(leaf.grad._data + gt._data)
+        leaf._grad = make_tensor(leaf._grad._data + gt._data)
 
 

@@ -266,7 +266,7 @@ class Function:
             if recording:
                 restamp(op, r._vc, None if one else k)
             if id(o) in ctx._non_diff or o._data.dtype.kind not in "fc":
-                r.requires_grad = False
+                r._requires_grad = False
                 r.grad_fn = None
         ctx._stamp_saved()
         return results[0] if single else tuple(results)

@@ -221,7 +221,7 @@ def apply(op: Op, *inputs):
     out = op.forward(*[a._data if isinstance(a, T) else a for a in inputs])
     if op.n_out == 1 and out.__class__ is not _ndarray:
         out = _asarray(out)
-    needs = tuple(isinstance(a, T) and a.requires_grad for a in inputs)
+    needs = tuple(isinstance(a, T) and a._requires_grad for a in inputs)
     return record(op, inputs, needs if enabled and True in needs else None, out)
 
 
@@ -232,7 +232,7 @@ def apply1(op: Op, a):
     out = op.forward(a._data)
     if out.__class__ is not _ndarray:
         out = _asarray(out)
-    return record(op, (a,), _NEEDS1 if a.requires_grad and _grad_state.enabled else None, out)
+    return record(op, (a,), _NEEDS1 if a._requires_grad and _grad_state.enabled else None, out)
 
 
 def apply2(op: Op, a, b):
@@ -241,13 +241,13 @@ def apply2(op: Op, a, b):
     if isinstance(a, T):
         if a._base is not None and _grad_state.enabled and _views.is_stale(a):
             _views.refresh(a)
-        da, ra = a._data, a.requires_grad
+        da, ra = a._data, a._requires_grad
     else:
         da, ra = a, False
     if isinstance(b, T):
         if b._base is not None and _grad_state.enabled and _views.is_stale(b):
             _views.refresh(b)
-        db, rb = b._data, b.requires_grad
+        db, rb = b._data, b._requires_grad
     else:
         db, rb = b, False
     out = op.forward(da, db)
@@ -265,7 +265,7 @@ def record(op: Op, inputs, needs, out):
     if op.n_out == 1:
         t = result = _new(_Tensor)
         t._data = out
-        t.grad = None
+        t._grad = None
         t._out_idx = 0
         t._tangent = None
         if op.is_view and _shares(out, inputs[0]._data):
@@ -280,10 +280,10 @@ def record(op: Op, inputs, needs, out):
             t._base = None
         t._vc = out_vc
         if needs is None:
-            t.requires_grad = False
+            t._requires_grad = False
             t.grad_fn = None
         else:
-            t.requires_grad = True
+            t._requires_grad = True
             t.grad_fn = op
             op.out_ver = out_vc[0]
     else:

@@ -45,7 +45,7 @@ def refresh(t):
         return
     if not base.requires_grad:
         t.grad_fn = None
-        t.requires_grad = False
+        t._requires_grad = False
         return
     if root.ndim == 0:  # one number seen in a shape: an expand (its cotangent sums back)
         from ..ops.shape import Expand
@@ -57,7 +57,7 @@ def refresh(t):
     restamp(op, t._vc)
     t.grad_fn = op
     t._out_idx = 0
-    t.requires_grad = True
+    t._requires_grad = True
 
 
 def _edges_current(t, base) -> bool:
