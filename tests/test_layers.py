@@ -20,7 +20,7 @@ SRC = os.path.join(os.path.dirname(__file__), os.pardir, "src", "dlmath")
 
 # each module's layer, from its dotted name under dlmath (the longest matching prefix wins)
 LAYERS = [
-    ("_dtype", "_grad_mode", "_alloc", "random", "_print", "cuda", "accelerator", "backends", "_dir"),
+    ("_dtype", "_grad_mode", "_alloc", "_random", "_print", "cuda", "accelerator", "backends", "_dir"),
     ("tensor",),
     ("autograd",),
     ("ops", "creation", "comparison", "_legacy"),
@@ -36,6 +36,8 @@ def layer_of(module):
     parts = module.split(".")[1:]
     if not parts:
         return None
+    if parts == ["random"]:  # the name the package gives _random.py in sys.modules (torch.random's)
+        parts = ["_random"]
     for level, names in enumerate(LAYERS):
         if parts[0] in names:
             return level

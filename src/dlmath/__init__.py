@@ -17,7 +17,12 @@ from .creation import (tensor, as_tensor, from_numpy, zeros, ones, empty, full, 
                        randperm, rand_like, randn_like, randint_like)
 from ._legacy import (FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTensor, ShortTensor, CharTensor,
                       ByteTensor, BoolTensor)
-from .random import Generator, manual_seed, seed, initial_seed, get_rng_state, set_rng_state, default_generator
+from ._random import Generator, manual_seed, seed, initial_seed, get_rng_state, set_rng_state, default_generator
+# dm.random is torch.random's namespace; the file is _random.py so that no module of the package
+# shadows the standard library's random for a script run from inside the package's folder
+from . import _random as random
+import sys as _sys
+_sys.modules[__name__ + ".random"] = random  # `import dlmath.random` and `from dlmath.random import ...`
 # every op declared with @public (ops/declare.py), under each of its names: dm.exp, dm.clip, ...
 from .ops.declare import namespace as _declared
 globals().update(_declared())

@@ -23,7 +23,7 @@ from .ops.combine import addcdiv, addcmul, lerp
 from .ops.declare import method
 from .ops.indexing import IndexPut, Overwrite, _direct_setitem
 from .ops.shape import expand
-from .random import rng
+from ._random import rng
 from .tensor import Tensor
 
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from . import _dtype
 from .autograd.node import make_tensor
-from .random import rng
+from ._random import rng
 from .tensor import Tensor
 from .ops._util import to_tensor
 

@@ -252,7 +252,7 @@ class Function:
                 if r._tangent is not None:
                     x._tangent = r._tangent
                 if recording:
-                    x.grad_fn, x.requires_grad, x._out_idx = op, True, k
+                    x.grad_fn, x._requires_grad, x._out_idx = op, True, k
                     restamp(op, x._vc, None if one else k)
                 results[k] = x
                 continue

@@ -14,7 +14,7 @@ import operator
 import numpy as np
 
 from ..creation import from_numpy, rand, randn, randperm
-from ..random import Generator
+from .._random import Generator
 from ..tensor import Tensor
 
 __all__ = ["make_moons", "make_blobs", "make_spirals"]

@@ -8,7 +8,7 @@ import numpy as np
 from .._grad_mode import no_grad
 from ..autograd.node import make_tensor
 from ..ops.elementwise import where
-from ..random import rng
+from .._random import rng
 from . import constraints
 from .distribution import (Distribution, broadcast_all, lazy_property, logits_to_probs, probs_to_logits,
                            softplus)

@@ -17,7 +17,7 @@ import numpy as np
 from .. import _dtype
 from .._grad_mode import no_grad
 from ..autograd.node import make_tensor
-from ..random import rng
+from .._random import rng
 from ..tensor import Size, Tensor
 from ..ops.shape import expand
 from . import constraints

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..autograd.node import Op, apply, make_tensor
 from ..ops import matmul as mm
-from ..random import rng as _rng
+from .._random import rng as _rng
 from ._common import (DegenerateEigenvaluesWarning, EigResult, EighResult, LinAlgError, PowerIterationResult,
                       SVDResult, diag_embed, diagonal, gap_terms, is_numpy, matrix_input, mT, raw, user_stacklevel)
 

@@ -21,7 +21,7 @@ from ..creation import as_tensor
 from ..ops import elementwise as _ew, reduction as _red
 from ..ops._util import shape_str, to_tensor
 from ..ops.matmul import matmul as _matmul
-from ..random import rng as _rng
+from .._random import rng as _rng
 from ..ops.losses import softplus as _softplus
 from . import _fused
 from ._losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, kl_div,  # noqa: F401

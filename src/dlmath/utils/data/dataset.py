@@ -14,7 +14,7 @@ import warnings
 from typing import Generic, Iterable, TypeVar
 
 from ...creation import randperm
-from ...random import default_generator
+from ..._random import default_generator
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "StackDataset", "ConcatDataset",
            "ChainDataset", "Subset", "random_split"]
