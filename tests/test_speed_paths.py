@@ -211,3 +211,68 @@ def test_split_backward_into_pooled_zeros(torch):
         (q * 3).sum().backward()        # a second pass accumulates: the pooled buffers are not shared
         res.append(to_numpy(x.grad))
     np.testing.assert_allclose(res[0], res[1], rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("spread", ["near", "far", "nan", "inf"])
+def test_softmax_global_shift_and_its_fallback(spread, torch):
+    """Large float32 softmax over the last axis is shifted by the whole array's max when every
+    row's max is close to it, by each row's max otherwise; both agree with torch."""
+    a = np.random.default_rng(6).standard_normal((8, 4, 64, 64)).astype(np.float32) * 3
+    if spread == "far":
+        a[2, 1] -= 200.0                     # rows ~200 below the global max: the per-row path
+        a[5, 0, 7] += 60.0
+    elif spread == "nan":
+        a[1, 1, 1, 1] = np.nan
+    elif spread == "inf":
+        a[3, 2, 10, 4] = np.inf
+    g = np.random.default_rng(7).standard_normal(a.shape).astype(np.float32)
+    res = []
+    for lib in (dm, torch):
+        x = lib.tensor(a, requires_grad=True)
+        y = x.softmax(-1)
+        (y * lib.tensor(g)).sum().backward()
+        res.append((to_numpy(y), to_numpy(x.grad)))
+        if spread in ("near", "far"):   # the fused attention's softmax (finite scores)
+            res[-1] += (to_numpy(lib.nn.functional.scaled_dot_product_attention(x, x, x)),)
+    for d, t in zip(res[0], res[1]):
+        np.testing.assert_allclose(d, t, rtol=1e-4, atol=1e-6, equal_nan=True)
+
+
+def test_pooled_binary_matmul_reshape_results_are_independent(torch):
+    """+, * (by an array and by a number), stacked matmul and a copying reshape write large
+    results into pooled buffers: results still held are never handed out again."""
+    rng = np.random.default_rng(8)
+    a, b = (rng.standard_normal((16, 4, 64, 32)).astype(np.float32) for _ in range(2))
+    outs = {}
+    for lib in (dm, torch):
+        x, y = lib.tensor(a, requires_grad=True), lib.tensor(b, requires_grad=True)
+        s1 = x @ y.transpose(-2, -1)
+        s2 = (x * 2.0) @ y.transpose(-2, -1)
+        p = s1 * s2
+        r1 = x + y
+        r2 = r1 * y + x
+        m = r2.transpose(1, 2).reshape(16, 64, 128)
+        (p.sum() + (m * m).sum() + r1.sum()).backward()
+        outs[lib] = [to_numpy(t) for t in (s1, s2, p, r1, r2, m, x.grad, y.grad)]
+    for d, t in zip(outs[dm], outs[torch]):
+        np.testing.assert_allclose(d, t, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("dim,sizes,used", [(-1, [100, 200, 84], (0, 1, 2)), (-1, [128, 128, 128], (1,)),
+                                            (1, [10, 54], (0, 1)), (0, [1, 3], (1,))])
+def test_split_pieces_zero_only_the_rest(dim, sizes, used, torch):
+    """A split piece's cotangent is written into a pooled (dirty) buffer with only the rest zeroed."""
+    from dlmath.ops import _pool
+    a = np.random.default_rng(9).standard_normal((4, 64, 384)).astype(np.float32)
+    for _ in range(4):                                  # dirty pooled buffers of this shape
+        _pool.take(a.shape, a.dtype).fill(np.nan)
+    res = []
+    for lib in (dm, torch):
+        x = lib.tensor(a, requires_grad=True)
+        pieces = x.split(sizes, dim=dim)
+        sum(((i + 1.5) * pieces[i]).sum() for i in used).backward()
+        tail = lib.tensor(a, requires_grad=True)
+        tail[..., -10:].sum().backward()                # negative bounds: the general path
+        res.append((to_numpy(x.grad), to_numpy(tail.grad)))
+    for d, t in zip(res[0], res[1]):
+        np.testing.assert_array_equal(d, t)

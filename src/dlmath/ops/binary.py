@@ -16,10 +16,26 @@ from ..tensor import Tensor
 from ._util import (as_float, binary_operands, broadcast_error, lift, quiet,
                     to_tensor)
 from .unary import trunc
+from ._pool import take as _take
 from .declare import method, public
 
 
 # --- binary functions -------------------------------------------------------
+# Large results of + and * (a transformer's residual stream, attention scores times the scale)
+# go into pooled warm buffers (ops/_pool.py): a fresh multi-megabyte array per step is paid in
+# page faults. Only for an ndarray of at least _BIG bytes with a same-shape, same-dtype array or
+# a Python float (float arrays only) as the other operand, where the result's shape and dtype
+# are the first operand's; one class test and one size test on the small-array path (W1).
+_ND = np.ndarray
+_BIG = 1 << 16
+
+
+def _big(a, b):
+    """Whether ``a op b`` is large and has ``a``'s shape and dtype (see above)."""
+    return (a.__class__ is _ND and a.nbytes >= _BIG and a.dtype.kind == "f"
+            and (b.__class__ is float or (b.__class__ is _ND and b.dtype is a.dtype and b.shape == a.shape)))
+
+
 class Add(Op):
     """a + b; d/da = d/db = 1. Biases (broadcast over the batch), residual connections."""
     __slots__ = ()
@@ -27,6 +43,8 @@ class Add(Op):
     uses_inputs = False
 
     def forward(self, a, b):
+        if a.__class__ is _ND and a.nbytes >= _BIG and _big(a, b):
+            return np.add(a, b, out=_take(a.shape, a.dtype))
         return a + b
 
     def vjp(self, xp, g, a, b, y):
@@ -35,6 +53,11 @@ class Add(Op):
     def jvp(self, xp, t, a, b, y):
         ta, tb = lift(xp, t[0], a, y), lift(xp, t[1], b, y)
         return ta if tb is None else (tb if ta is None else ta + tb)
+
+
+def _mul_big(g, x):
+    """g * x, into a pooled buffer when it has g's shape and dtype (see _big)."""
+    return np.multiply(g, x, out=_take(g.shape, g.dtype)) if _big(g, x) else g * x
 
 
 class Sub(Op):
@@ -64,10 +87,14 @@ class Mul(Op):
         return [i for i, n in ((1, needs[0]), (0, needs[1])) if n]
 
     def forward(self, a, b):
+        if a.__class__ is _ND and a.nbytes >= _BIG and _big(a, b):
+            return np.multiply(a, b, out=_take(a.shape, a.dtype))
         return a * b
 
     def vjp(self, xp, g, a, b, y):
         needs = self.needs
+        if g.__class__ is _ND and g.nbytes >= _BIG:
+            return ((_mul_big(g, b) if needs[0] else None), (_mul_big(g, a) if needs[1] else None))
         return (g * b if needs[0] else None), (g * a if needs[1] else None)
 
     def jvp(self, xp, t, a, b, y):

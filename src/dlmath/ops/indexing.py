@@ -64,7 +64,15 @@ def scatter_into_zeros(g, shape, index, lead=0):
         # a warm pooled buffer zeroed in place, not np.zeros: calloc's fresh pages fault on the
         # write below (the backward of a split: three (B, T, 3D) cotangents per attention layer)
         out = _take(shape, g.dtype)
-        out.fill(0)
+        band = _one_band(index, len(shape))
+        if band is None:
+            out.fill(0)
+        else:   # one slice along one axis (a split's piece): zero only the rest, g written once
+            k, start, stop = band
+            pre = (slice(None),) * k
+            out[pre + (slice(None, start),)] = 0
+            if stop is not None:
+                out[pre + (slice(stop, None),)] = 0
         out[index] = g
         return out
     out = np.zeros(shape, dtype=g.dtype)
@@ -82,6 +90,25 @@ def scatter_into_zeros(g, shape, index, lead=0):
         return out
     np.add.at(out, index, g)
     return out
+
+
+def _one_band(index, ndim):
+    """(axis, start, stop) when ``index`` is full slices up to one step-1 slice with
+    non-negative bounds (``x[:, :, a:b]``, a piece of a split); None otherwise."""
+    if not isinstance(index, tuple) or not index or len(index) > ndim:
+        return None
+    *pre, last = index
+    full = slice(None)
+    if last.__class__ is not slice or last.step not in (None, 1) or any(i != full for i in pre):
+        return None
+    start, stop = last.start, last.stop
+    if not (start is None or (start.__class__ is int and start >= 0)) or \
+            not (stop is None or (stop.__class__ is int and stop >= 0)):
+        return None
+    start = start or 0
+    if stop is not None and stop < start:
+        return None
+    return len(pre), start, stop
 
 
 def _is_basic(index):

@@ -10,6 +10,24 @@ import numpy as np
 from ..autograd.node import Op, apply
 from ._util import cast, result_dtype, shape_str, to_tensor
 from .declare import public
+from ._pool import take as _take
+
+_BIG = 1 << 16
+
+
+def _np_matmul(a, b):
+    """a @ b on arrays, a large result (attention scores, their gradients: a megabyte a step
+    each in a transformer) written into a pooled warm buffer (ops/_pool.py) instead of fresh
+    memory that page-faults in every step."""
+    if a.ndim >= 2 and b.ndim >= 2 and a.dtype is b.dtype and a.dtype.kind == "f":
+        shape = (np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
+                 if a.ndim > 2 or b.ndim > 2 else (a.shape[0], b.shape[1]))
+        n = a.itemsize
+        for d in shape:
+            n *= d
+        if n >= _BIG and a.shape[-1] == b.shape[-2]:
+            return np.matmul(a, b, out=_take(shape, a.dtype))
+    return np.matmul(a, b)
 
 
 def _mT(xp, a):
@@ -21,6 +39,10 @@ def _rowmajor_slices(a):
     row-major: NumPy's stacked matmul is ~1.6x slower on such slices than the copy costs
     (2-D operands need nothing: BLAS takes a transposed matrix as it is)."""
     if a.__class__ is np.ndarray and a.ndim > 2 and a.strides[-1] != a.itemsize and a.size:
+        if a.nbytes >= _BIG:   # pooled: see _np_matmul
+            out = _take(a.shape, a.dtype)
+            np.copyto(out, a)
+            return out
         return np.ascontiguousarray(a)
     return a
 
@@ -34,7 +56,10 @@ def _mm(xp, x, w):
         return xp.reshape(xp.matmul(xp.reshape(x, (rows, s[-1])), w), s[:-1] + (w.shape[-1],))
     if x.ndim == 2 and w.ndim > 2:
         return _mT(xp, _mm(xp, _mT(xp, w), _mT(xp, x)))  # (x w) = (w^T x^T)^T
-    return xp.matmul(_rowmajor_slices(x), _rowmajor_slices(w))
+    x, w = _rowmajor_slices(x), _rowmajor_slices(w)
+    if x.__class__ is np.ndarray and w.__class__ is np.ndarray:
+        return _np_matmul(x, w)
+    return xp.matmul(x, w)
 
 
 def _transposed(a):
@@ -75,7 +100,7 @@ class MatMul(Op):
         return [i for i, n in ((1, needs[0]), (0, needs[1])) if n]
 
     def forward(self, a, b):
-        return np.matmul(_rowmajor_slices(a), _rowmajor_slices(b))
+        return _np_matmul(_rowmajor_slices(a), _rowmajor_slices(b))
 
     def vjp(self, xp, g, a, b, y):
         needs = self.needs

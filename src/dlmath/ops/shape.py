@@ -14,6 +14,24 @@ from ..autograd.node import Op, apply
 from ..tensor import Tensor
 from ._util import normalize_dim, result_dtype, cast, shape_str, to_tensor
 from .declare import method, public
+from ._pool import take as _take
+
+_BIG = 1 << 16
+
+
+def _reshape(x, shape):
+    """np.reshape, with a large copy (a non-contiguous array that no view can reshape: the
+    attention heads merged back, ``a.transpose(1, 2).reshape(B, T, D)``, and the cotangent of
+    the split into heads) made in a pooled warm buffer (ops/_pool.py), not in fresh memory
+    that page-faults in every training step."""
+    if x.__class__ is np.ndarray and x.nbytes >= _BIG and not x.flags.c_contiguous:
+        try:
+            return x.reshape(shape, copy=False)
+        except ValueError:   # a copy is needed (or the shape is wrong: reshape says so below)
+            out = _take(x.shape, x.dtype)
+            np.copyto(out, x)
+            return out.reshape(shape)
+    return np.reshape(x, shape)
 
 
 def _lead(g, ndim):
@@ -34,10 +52,11 @@ class Reshape(Op):
         self.shape = shape
 
     def forward(self, x):
-        return np.reshape(x, self.shape)
+        return _reshape(x, self.shape)
 
     def vjp(self, xp, g, x, y):
-        return (xp.reshape(g, tuple(g.shape[:_lead(g, y.ndim)]) + tuple(x.shape)),)
+        shape = tuple(g.shape[:_lead(g, y.ndim)]) + tuple(x.shape)
+        return (_reshape(g, shape) if g.__class__ is np.ndarray else xp.reshape(g, shape),)
 
     def jvp(self, xp, t, x, y):
         return xp.reshape(t[0], tuple(t[0].shape[:_lead(t[0], x.ndim)]) + tuple(y.shape))
