@@ -498,3 +498,32 @@ op("cdist_p1", lambda lib, a, b: lib.cdist(a, b, p=1.0), [((4, 3), (5, 3))], dom
 op("nan_to_num", lambda lib, a: lib.nan_to_num(a / (a.abs() > 0.3), nan=0.5, posinf=2.0), [((3, 4),)],
    domain="nonzero")
 op("nan_to_num_method", lambda lib, a: (a.log()).nan_to_num(), [((3, 4),)], domain="nonzero", fd=False)
+
+# ---- more everyday functions (issue #14) ----
+op("frac", lambda lib, a: lib.frac(a * 3), [((3, 4),), ((),)], domain="grid")
+op("frac_method", lambda lib, a: (a * 3).frac(), [((3, 4),)], domain="grid")
+op("sgn", lambda lib, a: lib.sgn(a) * a, [((3, 4),)], domain="nonzero")
+op("signbit", lambda lib, a: lib.signbit(a), [((3, 4),), (np.array([0.0, -0.0, -1.0, 2.0]),)], grad=False, fd=False)
+op("copysign", lambda lib, a, b: lib.copysign(a, b), [((3, 4), (3, 4)), ((3, 4), (4,)), ((3, 4), -1.0)],
+   domain=("nonzero", "nonzero"))
+op("copysign_method", lambda lib, a, b: a.copysign(b), [((2, 3), (2, 3))], domain=("nonzero", "nonzero"))
+op("heaviside", lambda lib, a, b: lib.heaviside(a.round(), b), [((3, 4), (4,))], grad=False, fd=False)
+op("xlogy", lambda lib, a, b: lib.xlogy(a, b), [((3, 4), (3, 4)), ((3, 4), (4,)), (2.0, (3, 4)), ((3, 4), 1.5)],
+   domain=("real", "positive"))
+op("xlogy_zero", lambda lib, a, b: lib.xlogy(a, b),
+   [(np.array([0.0, 0.0, 1.5, 2.0]), np.array([-1.0, 2.0, 3.0, 0.5]))], fd=False)
+op("xlogy_method", lambda lib, a, b: a.xlogy(b), [((3, 4), (3, 4))], domain=("real", "positive"))
+op("sinc", lambda lib, a: lib.sinc(a), [((3, 4),), ((),)])
+op("sinc_zero", lambda lib, a: a.sinc(), [(np.array([0.0, 0.5, -1.5]),)], fd=False, twice=False)
+op("deg2rad", lambda lib, a: lib.deg2rad(a), [((3, 4),)])
+op("rad2deg", lambda lib, a: a.rad2deg(), [((3, 4),)])
+op("logit", lambda lib, a: lib.logit((a + 1) / 2), [((3, 4),), ((),)], domain="unit")
+op("logit_eps", lambda lib, a: a.logit(eps=0.2), [(np.array([0.1, 0.3, 0.5, 0.7, 0.95]),)])
+op("float_power", lambda lib, a, b: lib.float_power(a, b), [((3, 4), (3, 4)), ((3, 4), 2), (2.0, (3, 4))],
+   domain=("positive", "real"))
+op("float_power_method", lambda lib, a: a.float_power(3), [((3, 4),)])
+op("isposinf", lambda lib, a: lib.isposinf(1 / a), [(np.array([0.0, 1.0, -0.0, -2.0]),)], grad=False, fd=False)
+op("isneginf", lambda lib, a: (1 / a).isneginf(), [(np.array([0.0, 1.0, -0.0, -2.0]),)], grad=False, fd=False)
+op("isreal", lambda lib, a: lib.isreal(a), [((3, 4),)], grad=False, fd=False)
+op("clamp_min_fn", lambda lib, a: lib.clamp_min(a, 0.2), [((3, 4),)], domain="grid")
+op("clamp_max_tensor", lambda lib, a, b: a.clamp_max(b), [((3, 4), (4,))], domain=("grid", "grid_shift"))

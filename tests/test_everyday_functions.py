@@ -1,0 +1,83 @@
+"""The everyday tensor surface of issue #14 (signs, NaN-aware reductions, selection and scatter,
+assembly, integration): dtypes, empty and 0-d tensors, and errors, against torch.
+
+Each snippet runs with ``T`` = dlmath and = torch; the results ``R`` (tensors, compared with their
+dtypes and shapes) or the builtin type of the error raised must agree. The generic gradient,
+finite-difference and forward-mode tests of these functions are entries of tests/op_table.py.
+"""
+import warnings
+
+import numpy as np
+import pytest
+
+from helpers import dm, dtype_name
+
+CASES = {
+    # --- signs and elementwise helpers ---
+    "frac of an int tensor": "R = [T.frac(T.tensor([1, 2]))]",
+    "frac keeps the sign": "R = [T.frac(T.tensor([-1.5, 2.25, -0.0], dtype=T.float32))]",
+    "sgn of ints and floats": "R = [T.sgn(T.tensor([3, 0, -2])), T.tensor([-1.5, 0.0]).sgn()]",
+    "sgn of complex": "R = [T.sgn(T.tensor([3 + 4j, 0j, -2j]))]",
+    "signbit of -0.0, ints and bools": "R = [T.signbit(T.tensor([0.0, -0.0, -1.0])), T.signbit(T.tensor([1, -2])), T.signbit(T.tensor([True]))]",
+    "copysign of ints is float": "R = [T.copysign(T.tensor([1, 2]), T.tensor([-1])), T.copysign(T.tensor([1, 2]), -1.0)]",
+    "copysign promotes": "R = [T.copysign(T.tensor([1.0], dtype=T.float32), T.tensor([-1.0], dtype=T.float64))]",
+    "copysign with -0.0 and NaN": "R = [T.copysign(T.tensor([1.0, 2.0, 0.0]), T.tensor([-0.0, float('nan'), -3.0]))]",
+    "copysign gradients": "x = T.tensor([1.5, -2.0, 0.0], dtype=T.float64, requires_grad=True); y = T.tensor([-1.0, -1.0, 2.0], dtype=T.float64, requires_grad=True); T.copysign(x, y).sum().backward(); R = [x.grad, y.grad]",
+    "heaviside": "R = [T.heaviside(T.tensor([-1.0, 0.0, 2.0, float('nan')]), T.tensor(0.5)), T.heaviside(T.tensor([1, 0, -1]), T.tensor([7]))]",
+    "heaviside with different dtypes": "R = [T.heaviside(T.tensor([1.0, 0.0]), T.tensor([2]))]",
+    "heaviside with a number": "R = [T.heaviside(T.tensor([1.0, 0.0]), 2.0)]",
+    "xlogy at zero": "R = [T.xlogy(T.tensor([0.0, 0.0, 1.0, 0.0]), T.tensor([0.0, -1.0, 0.0, float('nan')]))]",
+    "xlogy of ints and a number": "R = [T.xlogy(T.tensor([1, 0]), T.tensor([0, 0])), T.xlogy(2, T.tensor([1.0, 0.0])), T.xlogy(T.tensor([0.0, 1.0]), 3)]",
+    "xlogy float32 stays float32": "R = [T.xlogy(T.tensor([0.5], dtype=T.float32), T.tensor([2.0], dtype=T.float32))]",
+    "xlogy gradients where x == 0": "x = T.tensor([0.0, 0.0, 2.0], dtype=T.float64, requires_grad=True); y = T.tensor([-1.0, 3.0, 0.5], dtype=T.float64, requires_grad=True); T.xlogy(x, y).sum().backward(); R = [x.grad, y.grad]",
+    "sinc of ints and at zero": "R = [T.sinc(T.tensor([0, 1, 2])), T.sinc(T.tensor([0.0, 0.5], dtype=T.float32))]",
+    "sinc gradient at zero": "x = T.tensor([0.0, 0.25], dtype=T.float64, requires_grad=True); T.sinc(x).sum().backward(); R = [x.grad]",
+    "deg2rad and rad2deg of ints": "R = [T.deg2rad(T.tensor([180, 90])), T.rad2deg(T.tensor([1])), T.deg2rad(T.tensor([1.0], dtype=T.float64))]",
+    "logit of ints and outside (0, 1)": "R = [T.logit(T.tensor([1, 0])), T.logit(T.tensor([-0.5, 0.5, 1.5]))]",
+    "logit with eps: value and gradient": "x = T.tensor([0.0, 0.05, 0.5, 0.99, 1.2], dtype=T.float64, requires_grad=True); y = T.logit(x, eps=0.1); y.sum().backward(); R = [y, x.grad]",
+    "float_power dtypes": "R = [T.float_power(T.tensor([1, 2]), 2), T.float_power(2, T.tensor([1, 2])), T.float_power(T.tensor([1.0], dtype=T.float32), T.tensor(2))]",
+    "float_power of complex": "R = [T.float_power(T.tensor([1j]), 2)]",
+    "float_power_ of a float tensor": "x = T.tensor([1.0, 2.0]); x.float_power_(2); R = [x]",
+    "isposinf, isneginf of ints and floats": "a = T.tensor([float('inf'), -float('inf'), float('nan'), 0.0]); R = [T.isposinf(a), T.isneginf(a), T.isposinf(T.tensor([1, 2])), a.isneginf()]",
+    "isreal": "R = [T.isreal(T.tensor([1, 2])), T.isreal(T.tensor([1 + 0j, 1j])), T.tensor(1.5).isreal()]",
+    "clamp_min and clamp_max of ints": "R = [T.clamp_min(T.tensor([1, -2]), 0), T.clamp_max(T.tensor([1, -2]), 0.5), T.clamp_min(T.tensor([1.0, -2.0]), T.tensor([0.5]))]",
+    "in-place forms": "x = T.tensor([0.25, 1.5, -2.75], dtype=T.float64); y = x.clone(); x.frac_(); y.clamp_min_(0.3).clamp_max_(1.0); z = T.tensor([0.2, 0.7], dtype=T.float64); z.logit_(); w = T.tensor([-1.0, 2.0]); w.copysign_(T.tensor([1.0, -1.0])); v = T.tensor([0.5, 2.0]); v.xlogy_(T.tensor([2.0, 3.0])); u = T.tensor([0.0, 0.5]); u.sinc_(); R = [x, y, z, w, v, u]",
+    "empty tensors": "e = T.zeros(0, 3); R = [T.frac(e), T.sgn(e), T.signbit(e), T.copysign(e, 1.0), T.xlogy(e, e), T.sinc(e), T.logit(e), T.float_power(e, 2), T.isposinf(e), T.isreal(e), T.clamp_min(e, 0)]",
+}
+
+
+def _run(lib, code):
+    env = {"T": lib}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            exec(code, env)
+    except Exception as e:  # noqa: BLE001 - the error type is the result
+        return type(e)
+    return env["R"]
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_matches_torch(name, torch):
+    ours, theirs = _run(dm, CASES[name]), _run(torch, CASES[name])
+    if isinstance(theirs, type):
+        assert isinstance(ours, type), f"torch raises {theirs.__name__}, dlmath returns"
+        base = next(c for c in theirs.__mro__ if c.__module__ == "builtins")
+        assert issubclass(ours, base), (ours, theirs)
+        return
+    assert not isinstance(ours, type), f"dlmath raised {ours.__name__}"
+    assert len(ours) == len(theirs)
+    for k, (a, b) in enumerate(zip(ours, theirs)):
+        if isinstance(b, (int, float, bool)):
+            assert a == b, (k, a, b)
+            continue
+        assert dtype_name(a.dtype) == dtype_name(b.dtype), (k, a.dtype, b.dtype)
+        assert tuple(a.shape) == tuple(b.shape), (k, tuple(a.shape), tuple(b.shape))
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-6, atol=1e-12,
+                                   equal_nan=True, err_msg=f"result {k}")
+
+
+def test_float_power_in_place_on_double():
+    x = dm.tensor([1.5, 2.0], dtype=dm.float64)
+    x.float_power_(2)
+    np.testing.assert_allclose(x.numpy(), [2.25, 4.0])
