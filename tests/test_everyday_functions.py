@@ -43,6 +43,23 @@ CASES = {
     "clamp_min and clamp_max of ints": "R = [T.clamp_min(T.tensor([1, -2]), 0), T.clamp_max(T.tensor([1, -2]), 0.5), T.clamp_min(T.tensor([1.0, -2.0]), T.tensor([0.5]))]",
     "in-place forms": "x = T.tensor([0.25, 1.5, -2.75], dtype=T.float64); y = x.clone(); x.frac_(); y.clamp_min_(0.3).clamp_max_(1.0); z = T.tensor([0.2, 0.7], dtype=T.float64); z.logit_(); w = T.tensor([-1.0, 2.0]); w.copysign_(T.tensor([1.0, -1.0])); v = T.tensor([0.5, 2.0]); v.xlogy_(T.tensor([2.0, 3.0])); u = T.tensor([0.0, 0.5]); u.sinc_(); R = [x, y, z, w, v, u]",
     "empty tensors": "e = T.zeros(0, 3); R = [T.frac(e), T.sgn(e), T.signbit(e), T.copysign(e, 1.0), T.xlogy(e, e), T.sinc(e), T.logit(e), T.float_power(e, 2), T.isposinf(e), T.isreal(e), T.clamp_min(e, 0)]",
+    # --- NaN-aware reductions, running log-sum-exp, joint extremes ---
+    "nansum of ints, bools and all-NaN": "R = [T.nansum(T.tensor([1, 2])), T.nansum(T.tensor([True, True])), T.nansum(T.tensor([float('nan')] * 2)), T.nansum(T.tensor([[1.0, float('nan')]]), 1, dtype=T.float64)]",
+    "nansum of complex": "R = [T.nansum(T.tensor([1j]))]",
+    "nansum and nanmean of empty": "e = T.zeros(0, 3); R = [T.nansum(e), T.nansum(e, 0), T.nanmean(e, 1), T.nanmean(e)]",
+    "nanmean of ints": "R = [T.nanmean(T.tensor([1, 2]))]",
+    "nanmean with NaN": "R = [T.nanmean(T.tensor([[float('nan'), 1.0, 2.0], [float('nan')] * 3]), 1, keepdim=True), T.nanmean(T.tensor([1.0, float('nan')], dtype=T.float32))]",
+    "nan gradients": "x = T.tensor([1.0, float('nan'), 3.0], dtype=T.float64, requires_grad=True); (T.nansum(x) + T.nanmean(x)).backward(); R = [x.grad]",
+    "logcumsumexp far apart and infinite": "R = [T.logcumsumexp(T.tensor([-1000.0, 0.0, 1000.0, -float('inf'), float('inf'), 1.0]), 0)]",
+    "logcumsumexp of ints": "R = [T.logcumsumexp(T.tensor([1, 2]), 0)]",
+    "logcumsumexp of 0-d and empty": "R = [T.logcumsumexp(T.tensor(2.0), 0), T.logcumsumexp(T.zeros(2, 0), 1), T.logcumsumexp(T.zeros(0, 2), 1)]",
+    "logcumsumexp dim out of range": "R = [T.logcumsumexp(T.tensor(2.0), 1)]",
+    "logcumsumexp float32 gradient": "x = T.tensor([-30.0, 0.5, 2.0, -1.0], requires_grad=True); T.logcumsumexp(x, 0).sum().backward(); R = [x.grad]",
+    "aminmax of empty": "R = [T.aminmax(T.zeros(0))]",
+    "aminmax of an empty dim": "R = [T.aminmax(T.zeros(2, 0), dim=1)]",
+    "aminmax along a dim of an empty tensor": "R = list(T.aminmax(T.zeros(2, 0), dim=0))",
+    "aminmax of ints, bools, 0-d and keepdim": "R = list(T.aminmax(T.tensor([[3, -1], [2, 5]]))) + list(T.aminmax(T.tensor([True, False]))) + list(T.aminmax(T.tensor(2.0), dim=0)) + list(T.aminmax(T.ones(2, 3), keepdim=True))",
+    "aminmax names": "r = T.aminmax(T.tensor([1.0, 3.0]), dim=0); R = [r.min, r.max]",
 }
 
 
