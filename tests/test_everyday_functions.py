@@ -97,6 +97,37 @@ CASES = {
     "scatter with reduce add": "R = [T.scatter(T.zeros(3, 4), 1, T.tensor([[0, 2]]), src=T.ones(3, 2), reduce='add')]",
     "scatter of 0-d and 1-d": "R = [T.scatter(T.tensor(1.0), 0, T.tensor(0), T.tensor(5.0)), T.scatter(T.zeros(3), 0, T.tensor([2, 0]), 4.0)]",
     "scatter_ in place": "x = T.zeros(2, 3); x.scatter_(1, T.tensor([[2], [0]]), T.ones(2, 1) * 3); y = T.zeros(2, 2); y.scatter_(0, T.tensor([[1, 0]]), 9.0); R = [x, y]",
+    # --- building and reshaping ---
+    "fliplr of 1-d": "R = [T.fliplr(T.ones(3))]",
+    "flipud of 0-d": "R = [T.flipud(T.tensor(1.0))]",
+    "hsplit not divisible": "R = list(T.hsplit(T.ones(2, 4), 3))",
+    "hsplit of 1-d, vsplit of 1-d, dsplit of 2-d, hsplit of 0-d": "R = list(T.hsplit(T.ones(4), 2))",
+    "vsplit of 1-d": "R = list(T.vsplit(T.ones(4), 2))",
+    "dsplit of 2-d": "R = list(T.dsplit(T.ones(2, 2), 2))",
+    "hsplit of 0-d": "R = list(T.hsplit(T.tensor(1.0), 1))",
+    "tensor_split forms": "x = T.arange(7); R = list(T.tensor_split(x, 3)) + list(T.tensor_split(x, [1, 5, 9])) + list(T.tensor_split(x, T.tensor(3))) + list(T.tensor_split(x, T.tensor([1, 4]))) + list(T.tensor_split(x, [5, 2])) + list(T.tensor_split(x, [-2]))",
+    "tensor_split of zero sections": "R = list(T.tensor_split(T.ones(7), 0))",
+    "tensor_split of 0-d": "R = list(T.tensor_split(T.tensor(1.0), 2))",
+    "tensor_split of an empty dim": "R = list(T.tensor_split(T.zeros(2, 0), 3, dim=1))",
+    "column_stack and dstack of mixed dims": "R = [T.column_stack([T.tensor(1.0), T.ones(1, 1), T.ones(1)]), T.dstack([T.tensor(1.0), T.ones(1)]), T.column_stack([T.tensor([1, 2]), T.tensor([3.0, 4.0])])]",
+    "atleast_nd": "R = list(T.atleast_2d(T.tensor(1.0), T.ones(1))) + list(T.atleast_3d([T.ones(2, 3)])) + [T.atleast_1d(T.ones(2, 3)), T.atleast_3d(T.ones(4)), T.atleast_3d(T.tensor(2)), T.atleast_1d(T.tensor(2.0))]",
+    "block_diag dtypes": "R = [T.block_diag(T.tensor(1), T.ones(2), T.ones(2, 3, dtype=T.float64)), T.block_diag(T.tensor([[1, 2]]), T.tensor([3])), T.block_diag(), T.block_diag(T.zeros(0, 2), T.ones(1, 1))]",
+    "block_diag of 3-d": "R = [T.block_diag(T.ones(2, 2, 2))]",
+    "cartesian_prod": "R = [T.cartesian_prod(T.tensor([1, 2])), T.cartesian_prod(T.tensor([1, 2]), T.tensor([3, 4, 5]), T.tensor([0, 1])), T.cartesian_prod(T.tensor([1.0]), T.zeros(0))]",
+    "cartesian_prod of mixed dtypes": "R = [T.cartesian_prod(T.tensor([1, 2]), T.tensor([1.0, 2.0]))]",
+    "combinations": "x = T.tensor([1, 2, 3]); R = [T.combinations(x, 0), T.combinations(x, 4), T.combinations(x), T.combinations(x, 2, with_replacement=True), T.combinations(T.zeros(0), 2)]",
+    "combinations of 2-d": "R = [T.combinations(T.ones(2, 2))]",
+    "tril_indices and triu_indices": "R = [T.tril_indices(3, 4, 1), T.triu_indices(3, 4, -1, dtype=T.int32), T.tril_indices(0, 4), T.triu_indices(4, 4, 5), T.tril_indices(3, 3, -5)]",
+    "cross with and without dim": "a = T.tensor([[1.0, 2.0, 3.0], [0.0, -1.0, 2.0], [4.0, 0.5, 1.0]]); b = T.tensor([[0.5, 1.0, -1.0]]); R = [T.cross(a, a.flip(1)), T.cross(a, b, dim=1), T.cross(a, a.flip(0), dim=0), a.cross(b, dim=-1), T.cross(T.tensor([1, 0, 0]), T.tensor([0, 1, 0]), dim=0)]",
+    "cross without dim: input's first dim of size 3 must be other's too": "R = [T.cross(T.ones(3, 3), T.ones(1, 3))]",
+    "cross without a dim of size 3": "R = [T.cross(T.ones(2, 4), T.ones(2, 4))]",
+    "cross along a dim not of size 3": "R = [T.cross(T.ones(4, 2), T.ones(4, 2), dim=1)]",
+    "cross of mixed dtypes": "R = [T.cross(T.ones(3), T.ones(3, dtype=T.float64), dim=0)]",
+    # --- integration ---
+    "trapezoid forms": "y = T.tensor([[1.0, 2.0, 4.0, 7.0], [0.0, 1.0, 0.0, 1.0], [2.0, 2.0, 2.0, 2.0]]); R = [T.trapezoid(y), T.trapezoid(y, dx=2.0, dim=0), T.trapezoid(y, T.tensor([0.0, 1.0, 3.0, 3.5])), T.trapezoid(y, T.tensor([[0.0], [1.0], [3.0]]), dim=0), T.trapezoid(T.tensor([1, 2, 3])), T.trapezoid(T.ones(3, 0)), T.trapezoid(T.ones(3, 1))]",
+    "trapezoid x of the wrong size": "R = [T.trapezoid(T.ones(3, 4), T.arange(3.0))]",
+    "trapezoid of 0-d": "R = [T.trapezoid(T.tensor(1.0))]",
+    "cumulative_trapezoid forms": "y = T.tensor([[1.0, 2.0, 4.0, 7.0], [0.0, 1.0, 0.0, 1.0]]); R = [T.cumulative_trapezoid(y), T.cumulative_trapezoid(T.tensor([1, 2, 3])), T.cumulative_trapezoid(T.ones(3, 0)), T.cumulative_trapezoid(T.ones(3, 1)), T.cumulative_trapezoid(y, T.tensor([0.0, 0.5, 2.0, 2.5])), T.cumulative_trapezoid(y, dx=3.0, dim=0)]",
 }
 
 
@@ -135,3 +166,8 @@ def test_float_power_in_place_on_double():
     x = dm.tensor([1.5, 2.0], dtype=dm.float64)
     x.float_power_(2)
     np.testing.assert_allclose(x.numpy(), [2.25, 4.0])
+
+
+def test_cross_without_dim_warns_as_torch():
+    with pytest.warns(UserWarning, match="without specifying the dim arg is deprecated"):
+        dm.cross(dm.ones(3, 3), dm.ones(3, 3))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from .tensor import Tensor
 # every op module, so that every declaration has run before the tables are read
 from .ops import elementwise as ew, reduction, shape as sh, indexing as ix, matmul as mm  # noqa: F401
-from .ops import sorting, composite, combine, elementary, statistics, arrangement, signs, summaries, selection  # noqa: F401
+from .ops import sorting, composite, combine, elementary, statistics, arrangement, signs, summaries, selection, assembly, integration  # noqa: F401
 from .ops.declare import FUNCTIONS, METHODS
 from . import inplace
 
