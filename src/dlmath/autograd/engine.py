@@ -265,6 +265,12 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                     if old is None:
                         pending[fn] = gi
                         push(heap, (-fn.seq, fn))
+                    elif (old.__class__ is np.ndarray and gi.__class__ is np.ndarray and old.nbytes >= 65536
+                          and old.shape == gi.shape and old.dtype is gi.dtype):
+                        # a large sum (a split's pieces, a residual stream) into a warm pooled
+                        # buffer: fresh megabytes here page-fault on every training step
+                        from ..ops._pool import take   # (ops sits above autograd: imported here)
+                        pending[fn] = np.add(old, gi, out=take(old.shape, old.dtype))
                     else:
                         pending[fn] = old + gi
                 else:
