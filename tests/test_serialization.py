@@ -11,21 +11,9 @@ from dlmath.nn.modules.utils import consume_prefix_in_state_dict_if_present
 
 
 # ---------------------------------------------------------------- helpers
-def _torch_module(torch, name):
-    tnn = torch.nn
-    return {
-        "linear": lambda: tnn.Linear(5, 3),
-        "layernorm": lambda: tnn.LayerNorm(5),
-        "batchnorm": lambda: tnn.BatchNorm1d(5),
-        "embedding": lambda: tnn.Embedding(7, 5),
-        "lstm": lambda: tnn.LSTM(5, 4, num_layers=2, bidirectional=True, batch_first=True),
-        "mha": lambda: tnn.MultiheadAttention(8, 2, batch_first=True),
-        "encoder": lambda: tnn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0, batch_first=True),
-    }[name]()
-
-
-def _dm_module(name):
-    nn = dm.nn
+def _module(lib, name):
+    """The same layer built by either library (their nn namespaces share names and arguments)."""
+    nn = lib.nn
     return {
         "linear": lambda: nn.Linear(5, 3),
         "layernorm": lambda: nn.LayerNorm(5),
@@ -56,9 +44,9 @@ def _output(module, name, x):
     return module(x)
 
 
-def _trained_torch_module(torch, name):
+def _trained_module(torch, name):
     """A torch module whose buffers moved away from their defaults (BatchNorm's running stats)."""
-    module = _torch_module(torch, name)
+    module = _module(torch, name)
     if name == "batchnorm":
         module(torch.randn(16, 5) * 3 + 1)
         module.eval()
@@ -74,9 +62,9 @@ def test_a_file_torch_wrote_loads_into_the_same_dlmath_module(torch, tmp_path, n
     from safetensors.torch import save_file
 
     torch.manual_seed(0)
-    source = _trained_torch_module(torch, name)
+    source = _trained_module(torch, name)
     save_file(source.state_dict(), tmp_path / "w.safetensors")
-    target = _dm_module(name)
+    target = _module(dm, name)
     target.load_state_dict(dm.load(tmp_path / "w.safetensors"), strict=True)
     target.train(source.training)
     with torch.no_grad():
@@ -92,12 +80,12 @@ def test_a_file_dlmath_wrote_loads_into_the_same_torch_module(torch, tmp_path, n
     from safetensors.torch import load_file
 
     dm.manual_seed(0)
-    source = _dm_module(name)
+    source = _module(dm, name)
     if name == "batchnorm":
         source(dm.randn(16, 5) * 3 + 1)
         source.eval()
     dm.save(source.state_dict(), tmp_path / "w.safetensors")
-    target = _torch_module(torch, name)
+    target = _module(torch, name)
     target.load_state_dict(load_file(tmp_path / "w.safetensors"), strict=True)
     target.train(source.training)
     with torch.no_grad():

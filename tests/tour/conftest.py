@@ -43,3 +43,24 @@ def headline(quick_tour):
         return entry["headline"]
 
     return get
+
+
+@pytest.fixture
+def chapter_passed(quick_tour):
+    """``chapter_passed(section, ids)`` checks a whole chapter of the quick tour (see below)."""
+    return lambda section, chapter: assert_chapter_passed(quick_tour, section, chapter)
+
+
+def assert_chapter_passed(quick_tour, section, chapter):
+    """Every experiment of ``chapter`` (ids, in running order) ran in ``section``, passed, and drew
+    a real figure (skips when a DLMATH_TOUR_SECTION run left the chapter out)."""
+    ran = [i for i in chapter if i in quick_tour.experiments]
+    if not ran:
+        pytest.skip(f"chapter {section} was not in this run (DLMATH_TOUR_SECTION)")
+    assert ran == chapter
+    for experiment_id in ran:
+        entry = quick_tour.experiments[experiment_id]
+        assert entry["section"] == section
+        assert entry["passed"], (experiment_id, entry)
+        assert entry["figure"] == f"figures/{experiment_id}.png"
+        assert (quick_tour.out / entry["figure"]).stat().st_size > 10_000
