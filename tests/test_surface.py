@@ -597,3 +597,21 @@ def test_fork_rng_restores_the_default_stream():
     dm.manual_seed(1)
     assert dm.rand(2).tolist() == a.tolist()
     assert dm.random.manual_seed is dm.manual_seed
+
+
+def test_name_of_a_custom_function_node_is_torchs(torch):
+    names = []
+    for lib in (dm, torch):
+        class Square(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x * x
+
+            @staticmethod
+            def backward(ctx, g):
+                x, = ctx.saved_tensors
+                return 2 * x * g
+
+        names.append(Square.apply(lib.ones(2, requires_grad=True)).grad_fn.name())
+    assert names[0] == names[1] == "SquareBackward"

@@ -112,7 +112,9 @@ class _FunctionOp(Op):
 
     @property
     def name(self):
-        return self.fn.__name__
+        # a string ('MyFn'), callable as torch's grad_fn.name() ('MyFnBackward')
+        from .node import _Name
+        return _Name(self.fn.__name__, self)
 
     def vjp(self, xp, g, *args):
         from ..tensor import Tensor
