@@ -111,7 +111,7 @@ class Mean(Op):
         if x.size == 0:  # NaN, quietly, as torch (np.mean would warn "Mean of empty slice")
             with quiet():
                 return np.sum(x, axis=self.axes, keepdims=self.keepdim) / x.dtype.type(self.count)
-        if x.dtype is _F16:  # torch: sum in float32, divide, round once (10 x 1e4 -> 1e4, not inf)
+        if x.dtype == _F16:  # torch: sum in float32, divide, round once (10 x 1e4 -> 1e4, not inf)
             return (_add_reduce(x, axis=self.axes, keepdims=self.keepdim, dtype=_F32)
                     / self.count).astype(_F16)
         return _add_reduce(x, axis=self.axes, keepdims=self.keepdim) / self.count
@@ -138,7 +138,7 @@ class Prod(Op):
         self.keepdim = keepdim
 
     def forward(self, x):
-        if x.dtype is _F16 and x.size:
+        if x.dtype == _F16 and x.size:
             # torch multiplies float16 in float16, rounding (and overflowing) at every step:
             # 300 * 300 * (1/300) is inf. NumPy's inner loop would keep a float32 product.
             axis = -1 if self.axis is None else self.axis
@@ -278,7 +278,7 @@ class LogSumExp(Op):
         self.keepdim = keepdim
 
     def forward(self, x):
-        if x.dtype is _F16:  # the sum of exponentials in float32, rounded once
+        if x.dtype == _F16:  # the sum of exponentials in float32, rounded once
             return self.forward(x.astype(_F32)).astype(_F16)
         m = _max_reduce(x, self.axes, True) if x.size else np.zeros((1,) * x.ndim, x.dtype)
         m = np.where(np.isfinite(m), m, 0)
@@ -351,7 +351,7 @@ class Softmax(Op):
     def forward(self, x):
         if x.size == 0:
             return x.copy()
-        if x.dtype is _F16:  # computed in float32, rounded once (torch)
+        if x.dtype == _F16:  # computed in float32, rounded once (torch)
             return self.forward(x.astype(_F32)).astype(_F16)
         with quiet():
             if self.axis == x.ndim - 1 and x.dtype.kind == "f" and x.flags.c_contiguous:
@@ -376,7 +376,7 @@ class Softmax(Op):
 
     def _apply(self, xp, g, x, y):
         """y * (g - <g, y>): the Jacobian diag(y) - y y^T is symmetric, so vjp and jvp agree."""
-        if y.dtype is _F16:  # in float32, as torch: g - <g, y> cancels, and float16 would lose it
+        if y.dtype == _F16:  # in float32, as torch: g - <g, y> cancels, and float16 would lose it
             return xp.astype(self._apply(xp, xp.astype(g, _F32), x, xp.astype(y, _F32)), _F16)
         ax = _ax(self.axis, x)
         if ax == -1 and isinstance(g, np.ndarray) and g.size > 4096:
@@ -405,7 +405,7 @@ class LogSoftmax(Op):
         if x.ndim == 0:
             with quiet():
                 return x - x  # log softmax of one number: 0, or NaN for inf and NaN as torch
-        if x.dtype is _F16:  # computed in float32, rounded once (torch)
+        if x.dtype == _F16:  # computed in float32, rounded once (torch)
             return self.forward(x.astype(_F32)).astype(_F16)
         with quiet():
             z = x - _max_reduce(x, self.axis, True)
@@ -415,7 +415,7 @@ class LogSoftmax(Op):
             return z
 
     def vjp(self, xp, g, x, y):
-        if y.dtype is _F16:  # in float32, as torch
+        if y.dtype == _F16:  # in float32, as torch
             return (xp.astype(self.vjp(xp, xp.astype(g, _F32), x, xp.astype(y, _F32))[0], _F16),)
         return (g - xp.exp(y) * xp.sum(g, axis=_ax(self.axis, x), keepdims=True),)
 
@@ -450,7 +450,7 @@ class Var(Op):
         self.whole = whole
 
     def forward(self, x):
-        half = x.dtype is _F16
+        half = x.dtype == _F16
         if half:  # torch accumulates float16 in float32
             x = x.astype(_F32)
         axes, n = self.axes, self.n
@@ -502,7 +502,7 @@ class Cumsum(Op):
         self.axis = axis
 
     def forward(self, x):
-        if x.dtype is _F16:  # running sums in float32, each rounded once (torch)
+        if x.dtype == _F16:  # running sums in float32, each rounded once (torch)
             return np.cumsum(x, axis=self.axis, dtype=_F32).astype(_F16)
         return np.cumsum(x, axis=self.axis)
 
