@@ -53,10 +53,11 @@ def load_torch():
 # ----------------------------------------------------------------- dtypes ----
 
 def dtype_name(dtype):
-    """'float32' for torch.float32, dm.float32 (a NumPy dtype) or np.float32."""
+    """'float32' for torch.float32, dm.float32 or np.float32."""
     text = str(dtype)
-    if text.startswith("torch."):
-        return text[len("torch."):]
+    for prefix in ("torch.", "dlmath."):
+        if text.startswith(prefix):
+            return text[len(prefix):]
     return np.dtype(dtype).name
 
 

@@ -316,6 +316,8 @@ def cases(predicate=lambda o: True):
 # ---------------------------------------------------- composites (ops/composite.py) ----
 op("narrow", lambda lib, a: a.narrow(1, 1, 2), [((3, 4),)])
 op("narrow_neg_start", lambda lib, a: lib.narrow(a, 0, -2, 2), [((3, 4),)])
+op("select", lambda lib, a: a.select(1, -1), [((3, 4),), ((2, 3, 4),)])
+op("select_function", lambda lib, a: lib.select(a, 0, 1), [((3, 4),)])
 op("roll", lambda lib, a: a.roll(1, 1), [((3, 4),)])
 op("roll_multi", lambda lib, a: lib.roll(a, (2, -1), (0, 1)), [((3, 4),)])
 op("roll_flat", lambda lib, a: lib.roll(a, 5), [((3, 4),)])

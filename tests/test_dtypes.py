@@ -1,21 +1,70 @@
 """Creation functions, default dtype, dtype promotion (exactly PyTorch's),
 conversion to NumPy/Python, repr, and which dtypes may require grad.
 
-dlmath's dtypes are NumPy dtype objects (dm.float32 == np.dtype('float32'));
-dtypes are compared with torch's by name (helpers.dtype_name).
+dlmath's dtypes are dm.dtype objects that print as torch's (dlmath.float32) and stand
+in for their NumPy dtypes (dm.float32 == np.dtype('float32')); dtypes are compared with
+torch's by name (helpers.dtype_name).
 """
+import copy
+import pickle
 
 import numpy as np
 import pytest
 
 from helpers import assert_raises_like_torch, dlmath_only, dm, dtype_name, to_numpy
 
+PUBLIC_DTYPES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64",
+                 "complex64", "complex128", "half", "float", "double", "short", "int", "long", "cfloat",
+                 "cdouble"]
+
 
 @dlmath_only
-def test_dtypes_are_numpy_dtypes():
-    assert dm.float32 == np.dtype("float32") and dm.float64 == np.dtype("float64")
-    assert dm.int64 == np.dtype("int64") and dm.int32 == np.dtype("int32")
-    assert dm.bool == np.dtype("bool")
+def test_dtypes_stand_in_for_numpy_dtypes():
+    assert dm.float32 == np.dtype("float32") and np.dtype("float64") == dm.float64
+    assert dm.int64 == np.int64 and dm.int32 == "int32" and dm.bool == np.dtype("bool")
+    assert hash(dm.float32) == hash(np.dtype("float32"))
+    assert {np.dtype("float32"): "x"}[dm.float32] == "x" and dm.float16 in {np.dtype("float16")}
+    assert np.zeros(2, dm.float16).dtype == np.float16 and np.ones(2).astype(dm.int8).dtype == np.int8
+    assert dm.float32 != dm.float64 and dm.float64 != None and dm.float32 != "float64"  # noqa: E711
+    assert dm.float32.kind == "f" and dm.int64.name == "int64" and dm.float64.itemsize == 8
+
+
+@pytest.mark.parametrize("name", PUBLIC_DTYPES)
+def test_dtype_prints_and_answers_as_torch(name, torch):
+    ours, theirs = getattr(dm, name), getattr(torch, name)
+    assert isinstance(ours, dm.dtype)
+    assert str(ours) == repr(ours) == str(theirs).replace("torch.", "dlmath.")
+    for attr in ("is_floating_point", "is_complex", "is_signed", "itemsize"):
+        assert getattr(ours, attr) == getattr(theirs, attr), attr
+    assert str(ours.to_real()) == str(theirs.to_real()).replace("torch.", "dlmath.")
+    if ours.is_floating_point and ours != dm.float16:
+        assert str(ours.to_complex()) == str(theirs.to_complex()).replace("torch.", "dlmath.")
+
+
+@dlmath_only
+@pytest.mark.parametrize("name", PUBLIC_DTYPES)
+def test_a_tensors_dtype_is_the_public_object(name):
+    d = getattr(dm, name)
+    t = dm.zeros(2, dtype=d)
+    assert t.dtype is d and (t + t).dtype is d and t.numpy().dtype == d
+    assert pickle.loads(pickle.dumps(d)) is d and copy.deepcopy(d) is d and copy.copy(d) is d
+
+
+@dlmath_only
+def test_functions_that_return_dtypes_return_the_public_objects():
+    assert dm.get_default_dtype() is dm.float32
+    assert dm.promote_types(dm.int64, dm.float16) is dm.float16
+    assert dm.result_type(dm.ones(2), 2.0) is dm.float32
+    assert dm.tensor([1, 2]).to(dm.tensor(1.0)).dtype is dm.float32
+    assert dm.from_numpy(np.zeros(2, np.uint16)).dtype == np.uint16   # beyond torch's names: made on demand
+    assert str(dm.from_numpy(np.zeros(2, np.uint16)).dtype) == "dlmath.uint16"
+
+
+def test_printing_a_dtype_reads_as_torch(torch):
+    for lib, prefix in ((dm, "dlmath"), (torch, "torch")):
+        x = lib.tensor([1.0, 2.0])
+        assert f"{x.dtype} {x.long().dtype} {x.double().dtype}" == \
+            f"{prefix}.float32 {prefix}.int64 {prefix}.float64"
 
 
 # ------------------------------------------------------------ creation ----

@@ -123,6 +123,13 @@ CASES = {
     "cross without a dim of size 3": "R = [T.cross(T.ones(2, 4), T.ones(2, 4))]",
     "cross along a dim not of size 3": "R = [T.cross(T.ones(4, 2), T.ones(4, 2), dim=1)]",
     "cross of mixed dtypes": "R = [T.cross(T.ones(3), T.ones(3, dtype=T.float64), dim=0)]",
+    # --- scatter with a reduction (torch's deprecated reduce= form) ---
+    "scatter reduce multiply and add": "x = T.ones(2, 3) * 2; i = T.tensor([[0, 0, 2], [1, 1, 1]]); s = T.arange(1.0, 7.0).reshape(2, 3); R = [x.scatter(1, i, s, reduce='multiply'), x.scatter(1, i, s, reduce='add'), x.scatter(1, i, 3.0, reduce='multiply'), x.scatter(1, i, 3.0, reduce='add'), x.scatter(0, T.tensor([[1, 0]]), s, reduce='multiply')]",
+    "scatter_ reduce multiply in place": "x = T.ones(2, 3); x.scatter_(1, T.tensor([[0, 0]]), T.tensor([[2.0, 5.0]]), reduce='multiply'); R = [x]",
+    "scatter reduce of an unknown kind": "R = [T.ones(2).scatter(0, T.tensor([0]), T.tensor([1.0]), reduce='mean')]",
+    "scatter reduce multiply has no gradient": "x = T.ones(2, requires_grad=True); x.scatter(0, T.tensor([0]), T.tensor([3.0]), reduce='multiply').sum().backward(); R = [x.grad]",
+    "select a row and a column": "x = T.arange(6.0).reshape(2, 3); R = [x.select(0, 1), x.select(1, -1), T.select(x, 1, 0)]",
+    "select out of range": "R = [T.zeros(2, 3).select(1, 3)]",
     # --- integration ---
     "trapezoid forms": "y = T.tensor([[1.0, 2.0, 4.0, 7.0], [0.0, 1.0, 0.0, 1.0], [2.0, 2.0, 2.0, 2.0]]); R = [T.trapezoid(y), T.trapezoid(y, dx=2.0, dim=0), T.trapezoid(y, T.tensor([0.0, 1.0, 3.0, 3.5])), T.trapezoid(y, T.tensor([[0.0], [1.0], [3.0]]), dim=0), T.trapezoid(T.tensor([1, 2, 3])), T.trapezoid(T.ones(3, 0)), T.trapezoid(T.ones(3, 1))]",
     "trapezoid x of the wrong size": "R = [T.trapezoid(T.ones(3, 4), T.arange(3.0))]",

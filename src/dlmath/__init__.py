@@ -3,9 +3,15 @@
 ``import dlmath as dm`` mirrors ``import torch``: tensors on NumPy with
 reverse-mode autodiff, PyTorch's names and semantics.
 """
-from ._dtype import (bool_ as bool, uint8, int8, int16, int32, int64, float16, float32, float64,
-                     complex64, complex128, half, float, double, short, int, long, cfloat, cdouble,
-                     get_default_dtype, set_default_dtype, finfo, iinfo, promote_types, can_cast, result_type)
+from . import _dtype
+from ._dtype import (dtype, get_default_dtype, set_default_dtype, finfo, iinfo, promote_types, can_cast,
+                     result_type)
+# the public dtypes are dm.dtype objects (printing as dlmath.float32); the library computes with NumPy's
+(bool, uint8, int8, int16, int32, int64, float16, float32, float64, complex64, complex128, half, float, double,
+ short, int, long, cfloat, cdouble) = map(_dtype.public, (
+    _dtype.bool_, _dtype.uint8, _dtype.int8, _dtype.int16, _dtype.int32, _dtype.int64, _dtype.float16,
+    _dtype.float32, _dtype.float64, _dtype.complex64, _dtype.complex128, _dtype.half, _dtype.float,
+    _dtype.double, _dtype.short, _dtype.int, _dtype.long, _dtype.cfloat, _dtype.cdouble))
 from ._grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
 from ._print import set_printoptions, get_printoptions, printoptions
 from .tensor import (Tensor, Size, Device as device, set_default_device, get_default_device, is_floating_point,

@@ -1,7 +1,11 @@
 """Dtypes and PyTorch's type-promotion rules.
 
-dlmath's dtypes are NumPy dtype objects (``dm.float32 is np.dtype('float32')``),
-so arrays and tensors interoperate, but promotion follows PyTorch, not NumPy:
+Inside the library a dtype is a NumPy dtype object (``np.dtype('float32')``). What
+users see (``dm.float32``, ``t.dtype``) is a ``dm.dtype``: one object per NumPy
+dtype that prints as ``dlmath.float32`` (as torch's prints ``torch.float32``),
+compares and hashes equal to its NumPy dtype, and is accepted by every NumPy
+function through its ``.dtype`` attribute, so arrays and tensors interoperate.
+Promotion follows PyTorch, not NumPy:
 a float32 tensor stays float32 when combined with a Python float, a NumPy
 float64 scalar or a 0-d float64 tensor, and integer true division gives the
 default float dtype. That keeps float32 training from drifting to float64.
@@ -33,6 +37,100 @@ _NAMES = {bool_: "bool", uint8: "uint8", int8: "int8", int16: "int16", int32: "i
           complex64: "complex64", complex128: "complex128"}
 
 
+class dtype:
+    """torch.dtype: the element type of a tensor, ``dm.float32`` and the rest.
+
+    One object per NumPy dtype (so ``t.dtype is dm.float32`` works). It prints as
+    ``dlmath.float32``, has torch's ``is_floating_point``, ``is_complex``, ``is_signed``,
+    ``itemsize``, ``to_real()`` and ``to_complex()``, and stands in for its NumPy dtype:
+    equal to it, the same hash, and NumPy functions take it (``np.zeros(3, dm.float32)``)
+    through the ``.dtype`` attribute NumPy reads from any object.
+    """
+    __slots__ = ("dtype", "kind", "itemsize", "is_floating_point", "is_complex", "is_signed", "_name", "_hash")
+
+    def __init__(self, np_dtype: np.dtype, name: str):
+        self.dtype = np_dtype
+        self.kind = np_dtype.kind
+        self.itemsize = np_dtype.itemsize
+        self.is_floating_point = np_dtype.kind == "f"
+        self.is_complex = np_dtype.kind == "c"
+        self.is_signed = np_dtype.kind in "ifc"
+        self._name = name
+        self._hash = hash(np_dtype)
+
+    def __repr__(self):
+        return "dlmath." + self._name
+
+    __str__ = __repr__
+
+    def __eq__(self, other):
+        if other.__class__ is dtype:
+            return self is other
+        if other is None:      # NumPy reads None as float64; a dtype never equals None
+            return False
+        try:
+            return self.dtype == other
+        except TypeError:
+            return NotImplemented
+
+    def __hash__(self):
+        return self._hash
+
+    def __getattr__(self, name):
+        # NumPy's dtype attributes (char, name, str, type, ...) for code written against NumPy dtypes
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.dtype, name)
+
+    def __reduce__(self):
+        return _public_from_str, (self.dtype.str,)
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def to_real(self) -> "dtype":
+        """The real dtype of a complex one (complex64 -> float32); other dtypes unchanged."""
+        return _PUBLIC[np.empty(0, self.dtype).real.dtype] if self.is_complex else self
+
+    def to_complex(self) -> "dtype":
+        """The complex dtype whose parts are this floating dtype (float32 -> complex64)."""
+        if self.is_complex:
+            return self
+        if not self.is_floating_point or self.dtype == float16:
+            raise RuntimeError(f"to_complex: {self} has no complex counterpart")
+        return _PUBLIC[np.result_type(self.dtype, complex64)]
+
+
+dtype.__module__ = "dlmath"   # repr(type(dm.float32)) is <class 'dlmath.dtype'>, and pickles find it there
+
+
+class _PublicTable(dict):
+    """NumPy dtype -> its dm.dtype, made on first sight for dtypes beyond the named ones."""
+    __slots__ = ()
+
+    def __missing__(self, np_dtype):
+        np_dtype = np.dtype(np_dtype)
+        made = self[np_dtype] = dtype(np_dtype, _NAMES.get(np_dtype, np_dtype.name))
+        return made
+
+
+_PUBLIC = _PublicTable()
+for _d in _NAMES:
+    _PUBLIC[_d]
+
+
+def public(d) -> dtype:
+    """The ``dm.dtype`` users see for a NumPy dtype (or any dtype spec)."""
+    return _PUBLIC[d]
+
+
+def _public_from_str(s: str) -> dtype:
+    return _PUBLIC[np.dtype(s)]
+
+
 class _DefaultDtype:
     __slots__ = ("value",)
 
@@ -43,9 +141,14 @@ class _DefaultDtype:
 _default = _DefaultDtype()
 
 
-def get_default_dtype() -> np.dtype:
-    """The dtype Python floats become (float32 unless changed)."""
+def default_dtype() -> np.dtype:
+    """The dtype Python floats become, as the NumPy dtype the library computes with."""
     return _default.value
+
+
+def get_default_dtype() -> "dtype":
+    """The dtype Python floats become (float32 unless changed)."""
+    return _PUBLIC[_default.value]
 
 
 def set_default_dtype(d) -> None:
@@ -62,6 +165,8 @@ def to_dtype(d) -> np.dtype:
         return None
     if isinstance(d, np.dtype):
         return d
+    if d.__class__ is dtype:
+        return d.dtype
     try:
         return np.dtype(d)
     except TypeError:
@@ -69,7 +174,8 @@ def to_dtype(d) -> np.dtype:
 
 
 def dtype_name(d) -> str:
-    return "dlmath." + _NAMES.get(d, str(d))
+    """'dlmath.float32': a dtype as errors and reprs name it."""
+    return "dlmath." + (_NAMES.get(d) or np.dtype(d).name)
 
 
 # torch's legacy tensor types (torch.FloatTensor, ...), by dtype: what ``t.type()`` names
@@ -298,6 +404,8 @@ def check_int_array(arr: np.ndarray, d: np.dtype, opname: str) -> None:
 
 # --- dtype queries (torch.finfo, iinfo, promote_types, can_cast, result_type) ---------------
 def _as_dtype(d, fname, arg="type"):
+    if d.__class__ is dtype:
+        return d.dtype
     if not isinstance(d, np.dtype):
         raise TypeError(f"{fname}(): argument '{arg}' must be a dtype (dm.float32, ...), not {type(d).__name__}")
     return d
@@ -368,15 +476,15 @@ class iinfo:
         return f"iinfo(min={_num(self.min)}, max={_num(self.max)}, dtype={self.dtype})"
 
 
-def promote_types(type1, type2) -> np.dtype:
+def promote_types(type1, type2) -> dtype:
     """torch.promote_types: the smallest dtype both convert to without leaving their category's
     order (bool < integer < floating < complex): an integer with a floating dtype gives the
     floating one (int64 with float16 is float16, where NumPy says float64)."""
     a, b = _as_dtype(type1, "promote_types", "type1"), _as_dtype(type2, "promote_types", "type2")
     ca, cb = _CATEGORY[a.kind], _CATEGORY[b.kind]
     if ca != cb and builtins.min(ca, cb) <= 1:
-        return a if ca > cb else b
-    return np.promote_types(a, b)
+        return _PUBLIC[a if ca > cb else b]
+    return _PUBLIC[np.promote_types(a, b)]
 
 
 def can_cast(from_, to) -> bool:
@@ -387,13 +495,15 @@ def can_cast(from_, to) -> bool:
     return _CATEGORY[a.kind] <= _CATEGORY[b.kind]
 
 
-def result_type(tensor1, tensor2) -> np.dtype:
+def result_type(tensor1, tensor2) -> dtype:
     """torch.result_type: the dtype an arithmetic op on the two operands (tensors or Python
     numbers) computes in: the category is the highest of the two; within it, a tensor
     with dims outranks a 0-d tensor, which outranks a Python number."""
     dims, zero_dims, scalars = [], [], []
     for arg, x in (("tensor1", tensor1), ("tensor2", tensor2)):
         d = getattr(x, "dtype", None)
+        if d.__class__ is dtype:
+            d = d.dtype
         if isinstance(d, np.dtype) and hasattr(x, "ndim") and not isinstance(x, np.generic):
             (dims if x.ndim else zero_dims).append(d)
         elif isinstance(x, (builtins.bool, builtins.int, builtins.float, builtins.complex)):
@@ -403,4 +513,4 @@ def result_type(tensor1, tensor2) -> np.dtype:
         else:
             raise TypeError(f"result_type(): argument '{arg}' must be a Tensor or a Number, "
                             f"not {type(x).__name__}")
-    return promote(dims, zero_dims, scalars)
+    return _PUBLIC[promote(dims, zero_dims, scalars)]

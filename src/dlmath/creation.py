@@ -61,7 +61,7 @@ def _infer(data, dtype=None, opname="tensor"):
                   if t not in (list, tuple)]
         return arr.astype(_dtype.promote(dtypes, [], []), copy=False)
     if kind == "f" and arr.dtype == np.float64 and not isinstance(data, np.generic):
-        return arr.astype(_dtype.get_default_dtype(), copy=False)
+        return arr.astype(_dtype.default_dtype(), copy=False)
     if kind in "iu" and not isinstance(data, np.generic):
         return arr.astype(np.int64, copy=False)
     if kind == "c" and not isinstance(data, np.generic):
@@ -307,7 +307,7 @@ _INT64_MAX = 2 ** 63 - 1
 
 
 def _dt(dtype):
-    return _dtype.to_dtype(dtype) if dtype is not None else _dtype.get_default_dtype()
+    return _dtype.to_dtype(dtype) if dtype is not None else _dtype.default_dtype()
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False, out=None):
@@ -415,7 +415,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
         raise RuntimeError(f"arange: upper bound and lower bound inconsistent with step sign "
                            f"(start {vals[0]}, end {vals[1]}, step {vals[2]})")
     if dtype is None:
-        dtype = _dtype.get_default_dtype() if any(isinstance(v, float) for v in vals) else np.int64
+        dtype = _dtype.default_dtype() if any(isinstance(v, float) for v in vals) else np.int64
     n = builtins.max(0, int(np.ceil((vals[1] - vals[0]) / vals[2])))
     work = np.float64 if np.dtype(dtype).kind == "f" else np.int64
     return _finish(_alloc("arange", (n,), work, lambda: (vals[0] + vals[2] * np.arange(n, dtype=work)))

@@ -105,7 +105,7 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None):
                            f"normal expects std >= 0.0, but found std {std}")
     if size is not None:
         shape = tuple(size) if isinstance(size, (tuple, list)) else (int(size),)
-        dt = _dtype.to_dtype(dtype) if dtype is not None else _dtype.get_default_dtype()
+        dt = _dtype.to_dtype(dtype) if dtype is not None else _dtype.default_dtype()
         m_data = np.asarray(float(mean))
     else:
         m_data = mean._data if m_t else np.asarray(float(mean))

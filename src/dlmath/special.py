@@ -169,7 +169,7 @@ def _float_pair(input, other, name):
         raise TypeError(f"{name}: unsupported operand types {type(input).__name__} and {type(other).__name__}")
     a, b, dt = ops
     if dt.kind not in "fc":
-        dt = _dtype.get_default_dtype()
+        dt = _dtype.default_dtype()
     return [cast(v, dt) if isinstance(v, Tensor) else make_tensor(np.asarray(v, dtype=dt)) for v in (a, b)]
 
 

@@ -33,7 +33,7 @@ class Tensor:
             check_device(device, "Tensor")
         from .creation import tensor as _tensor
         t = _tensor([] if data is None else data,
-                    dtype=dtype if dtype is not None else _dtype.get_default_dtype())
+                    dtype=dtype if dtype is not None else _dtype.default_dtype())
         self._data = t._data
         self._grad = None
         self.grad_fn = None
@@ -70,7 +70,8 @@ class Tensor:
 
     @property
     def dtype(self):
-        return self._data.dtype
+        """The element type, a ``dm.dtype`` (``dlmath.float32``); the library itself reads ``_data.dtype``."""
+        return _dtype._PUBLIC[self._data.dtype]
 
     @property
     def device(self):
@@ -165,7 +166,7 @@ class Tensor:
         ``dm.set_printoptions``), with 'dlmath.' for 'torch.' in dtype names."""
         a = self._data
         suffixes = []
-        default = _dtype.get_default_dtype()
+        default = _dtype.default_dtype()
         if a.size == 0:
             body = "[]"
             if a.ndim != 1:

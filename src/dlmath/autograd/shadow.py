@@ -263,7 +263,7 @@ def shadow_float64(fn, *args, rtol=1e-3):
     state = random.get_rng_state()
     out32, trace32 = _record(fn, args)
     random.set_rng_state(state)
-    saved = _dtype.get_default_dtype()
+    saved = _dtype.default_dtype()
     _dtype.set_default_dtype(np.float64)
     try:
         out64, trace64 = _record(fn, _to_float64(args))

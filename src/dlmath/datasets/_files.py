@@ -50,7 +50,7 @@ def load_digits():
 
     >>> images, labels = load_digits()
     >>> tuple(images.shape), str(images.dtype), tuple(labels.shape), str(labels.dtype)
-    ((1797, 8, 8), 'float32', (1797,), 'int64')
+    ((1797, 8, 8), 'dlmath.float32', (1797,), 'dlmath.int64')
     """
     images, labels = _digits()
     return tensor(images), tensor(labels)

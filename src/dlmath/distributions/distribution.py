@@ -49,7 +49,7 @@ def broadcast_all(*values):
     if not all(isinstance(v, (Tensor, numbers.Number, np.ndarray)) for v in values):
         raise ValueError("Input arguments must all be instances of Number, dlmath.Tensor or numpy arrays.")
     values = [make_tensor(v) if isinstance(v, np.ndarray) else v for v in values]
-    dtype = next((v.dtype for v in values if isinstance(v, Tensor)), _dtype.get_default_dtype())
+    dtype = next((v.dtype for v in values if isinstance(v, Tensor)), _dtype.default_dtype())
     tensors = [v if isinstance(v, Tensor) else make_tensor(np.asarray(v, dtype=dtype)) for v in values]
     try:
         shape = np.broadcast_shapes(*(tuple(t.shape) for t in tensors))

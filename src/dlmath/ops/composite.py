@@ -27,6 +27,20 @@ def narrow(input, dim, start, length):
 
 
 @public
+def select(input, dim, index):
+    """The slice at ``index`` along ``dim``, that dimension removed (a view): ``x.select(0, i)`` is ``x[i]``."""
+    x = to_tensor(input, "select")
+    if x.ndim == 0:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    d = normalize_dim(dim, x.ndim, "select")
+    n = x.shape[d]
+    i = int(index)
+    if not -n <= i < n:
+        raise IndexError(f"select(): index {i} out of range for tensor of size {list(x.shape)} at dimension {d}")
+    return x[(slice(None),) * d + (i,)]
+
+
+@public
 def roll(input, shifts, dims=None):
     """Shift elements cyclically along ``dims`` (flattened when dims is None), as torch.roll."""
     x = to_tensor(input, "roll")

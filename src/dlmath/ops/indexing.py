@@ -10,6 +10,8 @@ advanced-index dims then never mixes the batch up with the indexed dims.
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from .. import _dtype
@@ -366,7 +368,7 @@ def getitem(x, index):
     try:
         out = apply(GetItem(idx), x)
     except IndexError as e:
-        raise IndexError(f"index {_describe(index)} is out of bounds for tensor of shape {shape_str(x.shape)}: {e}") from None
+        raise IndexError(_index_error_text(str(e), index, x.shape)) from None
     if _is_basic(idx):
         out._vc = x._vc
         out._base = x._base if x._base is not None else x
@@ -376,7 +378,42 @@ def getitem(x, index):
     return out
 
 
+_OUT_OF_BOUNDS = re.compile(r"index (-?\d+) is out of bounds for axis (\d+) with size (\d+)")
+_MASK_MISMATCH = re.compile(r"along (?:axis|dimension) (\d+); size of (?:axis|dimension) is (\d+) but size of "
+                            r"corresponding boolean (?:axis|dimension) is (\d+)")
+_TOO_MANY = re.compile(r"too many indices for array: array is (\d+)-dimensional, but (\d+) were indexed")
+
+
+def _index_error_text(numpy_text, index, shape):
+    """NumPy's indexing error in torch's words, said once, with the tensor's shape.
+
+    NumPy's text speaks of axes and arrays; torch's of dimensions and tensors. Each case
+    gets one clause that names what is wrong, then the index and the shape it met."""
+    where = f"(t[{_describe(index)}] of a tensor of shape {shape_str(shape)})"
+    m = _OUT_OF_BOUNDS.search(numpy_text)
+    if m:
+        return f"index {m[1]} is out of bounds for dimension {m[2]} with size {m[3]} {where}"
+    m = _TOO_MANY.search(numpy_text)
+    if m:
+        return f"too many indices for tensor of dimension {m[1]}: {m[2]} were given {where}"
+    m = _MASK_MISMATCH.search(numpy_text)
+    if m:
+        return (f"the shape of the boolean mask does not match the indexed tensor: dimension {m[1]} has size {m[2]} "
+                f"but the mask's has size {m[3]} {where}")
+    text = (numpy_text.strip().replace("indexing arrays", "indexing tensors")
+            .replace("numpy.newaxis (`None`)", "None").replace("boolean arrays", "boolean tensors"))
+    return f"{text} {where}"
+
+
 def _describe(index):
+    """An index as it was written between the brackets: ``0, :, ...`` for ``(0, slice(None), Ellipsis)``."""
+    if isinstance(index, tuple):
+        return ", ".join(map(_describe, index)) if index else "()"
+    if isinstance(index, slice):
+        parts = ["" if v is None else repr(v) for v in (index.start, index.stop, index.step)]
+        return ":".join(parts if index.step is not None else parts[:2])
+    if index is Ellipsis:
+        return "..."
     return repr(index.tolist()) if isinstance(index, Tensor) else repr(index)
 
 
@@ -402,9 +439,16 @@ def setitem(x, index, value):
                 value = value.reshape(tuple(value.shape[lead:]))
     try:
         inplace_apply(x, IndexPut(idx), value, direct=_direct_setitem(idx))
-    except (ValueError, IndexError, TypeError) as e:
-        raise (IndexError if isinstance(e, IndexError) else RuntimeError)(f"index assignment: cannot assign a value of shape {shape_str(value.shape)} to "
-                      f"index {_describe(index)} of a tensor of shape {shape_str(x.shape)}: {e}") from None
+    except IndexError as e:
+        raise IndexError("index assignment: " + _index_error_text(str(e), index, x.shape)) from None
+    except (ValueError, TypeError) as e:
+        try:
+            target = f" of shape {shape_str(np.shape(x._data[idx]))}"
+        except (IndexError, ValueError):
+            target = ""
+        raise RuntimeError(f"index assignment: shape mismatch: a value of shape {shape_str(value.shape)} cannot be "
+                           f"broadcast to the indexing result{target} (t[{_describe(index)}] of a tensor of shape "
+                           f"{shape_str(x.shape)})") from None
 
 
 _NUMBERS = (bool, int, float, complex, np.generic)

@@ -14,7 +14,7 @@ from collections import namedtuple
 import numpy as np
 
 from .. import _dtype
-from ..autograd.node import apply, make_tensor
+from ..autograd.node import Op, apply, make_tensor
 from ..tensor import Tensor
 from ._util import normalize_dim, to_tensor
 from .declare import public
@@ -231,22 +231,38 @@ def index_fill(input, dim, index, value):
     return masked_fill(x, mask, value)
 
 
+class ScatterMultiply(Op):
+    """``scatter(..., reduce='multiply')``: out = input, then out[grid[k]] *= src[k] for every k
+    (a repeated index multiplies every factor in). As in torch it has no derivative: a
+    backward through it raises."""
+    __slots__ = ("grid",)
+
+    def __init__(self, grid):
+        self.grid = grid
+
+    def forward(self, x, src):
+        out = x.copy()
+        np.multiply.at(out, self.grid, src)   # .at: repeated positions take every factor
+        return out
+
+
 @public(inplace="unary")
 def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     """input with out[..., index[i][j], ...] = src[i][j] along ``dim`` (or = ``value``), index of
     input's rank: the one-hot encoding of labels, and the inverse of gather. The gradient reaches
-    src at the written positions and input elsewhere."""
+    src at the written positions and input elsewhere. torch's ``reduce='add'`` / ``'multiply'``
+    accumulate into input instead of overwriting (without a gradient for 'multiply', as torch)."""
     x = to_tensor(input, "scatter")
     if src is None and value is None:
         raise TypeError("scatter() missing 1 required positional argument: 'src' or 'value'")
     if src is not None and not isinstance(src, Tensor):
         src, value = None, src
-    if reduce is not None:
-        if reduce != "add" or src is None:
-            raise NotImplementedError(f"scatter(): reduce={reduce!r} is not implemented in dlmath; use "
-                                      f"scatter_add (or scatter_reduce in torch)")
+    if reduce not in (None, "add", "multiply"):
+        raise RuntimeError(f"scatter(): reduce argument must be either add or multiply, got {reduce!r}")
     axis = normalize_dim(dim, x.ndim, "scatter")
     index = to_tensor(index, "scatter")
+    if value is not None and reduce is not None:
+        src = make_tensor(np.full(tuple(index.shape), _value_array(value, x._data.dtype, "scatter")))
     if src is not None:
         if src.dtype != x.dtype:
             raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
@@ -264,7 +280,7 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None):
             return scatter_add(x, axis, index, src)
         grid = _grid(x, index, axis, "scatter")
         part = src[tuple(slice(0, s) for s in index.shape)] if tuple(src.shape) != tuple(index.shape) else src
-        return apply(IndexPut(grid), x, part)
+        return apply(ScatterMultiply(grid) if reduce == "multiply" else IndexPut(grid), x, part)
     if x.ndim <= 1 and index.ndim <= 1 and min(x.ndim, index.ndim) == 0:
         return scatter(x.reshape(-1), 0, index.reshape(-1), value=value).reshape(tuple(x.shape))
     grid = _grid(x, index, axis, "scatter")
