@@ -372,8 +372,24 @@ def _donatable(g):
     grad, the caller's ``gradient=``, a view of g) adds one. Such a cotangent may
     be overwritten by the op's vjp: nobody can see it change.
     """
-    return (_getrefcount(g) == _EXCLUSIVE and g.__class__ is np.ndarray and g.base is None
-            and g.flags.writeable)
+    if g.__class__ is not np.ndarray or g.base is not None or not g.flags.writeable:
+        return False
+    n = _getrefcount(g)
+    # a buffer from the warm pool (a fused layer's gradient) has the pool's reference more
+    return n == _EXCLUSIVE or (n == _EXCLUSIVE + 1 and _pooled(g))
+
+
+_pool_module = None
+
+
+def _pooled(g):
+    """Whether ``g`` is one of this thread's pooled buffers (ops/_pool.py, a layer above:
+    imported on first use)."""
+    global _pool_module
+    if _pool_module is None:
+        from ..ops import _pool
+        _pool_module = _pool
+    return _pool_module.holds(g)
 
 
 def _exclusive_count(g):

@@ -43,14 +43,19 @@ _grad_state = _grad_mode.state
 class FunctionCtx:
     """What ``forward`` leaves for ``backward``: saved tensors, flags, anything else as attributes."""
 
+    # Rarely used fields are class-level defaults, replaced on first use: one ``apply`` per
+    # fused layer per step makes a ctx, so its construction is on the hot path.
+    _non_diff = frozenset()
+    _dirty = frozenset()
+    _saved_fwd = ()
+    _saved_versions = None   # each saved tensor's version once forward returned
+    _saved_pos = None        # where each saved tensor sits among forward's inputs / outputs
+    _graph = None            # while backward runs: (the graph's inputs, its outputs or None)
+
     def __init__(self):
         self._saved = ()
-        self._saved_versions = None   # each saved tensor's version once forward returned
         self.needs_input_grad = ()
         self.materialize_grads = True
-        self._non_diff = set()
-        self._dirty = set()
-        self._substitute = {}   # while a recorded backward runs: inner tensor -> the graph's tensor
 
     def save_for_backward(self, *tensors):
         self._saved = tensors
@@ -60,24 +65,58 @@ class FunctionCtx:
 
     @property
     def saved_tensors(self):
-        sub = self._substitute
-        return tuple(sub.get(id(t), t) for t in self._saved)
+        """The saved tensors; while backward runs, forward's detached inputs (and, when the
+        backward is recorded, its outputs) are given back as the graph's own tensors, as torch
+        unpacks them (a backward may run ``autograd.grad`` through them)."""
+        graph = self._graph
+        if graph is None or self._saved_pos is None:
+            return self._saved
+        ins, outs = graph
+        res = []
+        for t, (j, k) in zip(self._saved, self._saved_pos):
+            if k is not None and outs is not None:
+                t = outs[k]
+            elif j is not None:
+                t = ins[j]
+            res.append(t)
+        return tuple(res)
 
     def mark_non_differentiable(self, *tensors):
-        self._non_diff.update(id(t) for t in tensors)
+        self._non_diff = self._non_diff | {id(t) for t in tensors}
 
     def set_materialize_grads(self, value):
         self.materialize_grads = bool(value)
 
     def mark_dirty(self, *tensors):
         """``forward`` modified these inputs in place (and returns them)."""
-        self._dirty.update(id(t) for t in tensors)
+        self._dirty = self._dirty | {id(t) for t in tensors}
 
-    def _stamp_saved(self):
+    def _stamp_saved(self, inner, outs):
+        """After forward: each saved tensor's version, and its place among forward's inputs
+        and outputs (so backward can hand back the graph's tensors without a lookup table)."""
+        saved = self._saved
+        if not saved:
+            return
         from ..tensor import Tensor
-        self._saved_versions = tuple(t._vc[0] if isinstance(t, Tensor) else None for t in self._saved)
+        self._saved_versions = tuple(t._vc[0] if isinstance(t, Tensor) else None for t in saved)
+        pos = []
+        for t in saved:
+            j = k = None
+            if not isinstance(t, Tensor):
+                pos.append((j, k))
+                continue
+            for i, w in enumerate(inner):
+                if w is t:
+                    j = i
+                    break
+            for i, o in enumerate(outs):
+                if o is t:
+                    k = i
+                    break
+            pos.append((j, k))
+        self._saved_pos = pos
 
-    def _check_saved(self, name):
+    def _check_saved(self, op):
         """torch's check: a saved tensor written in place since forward gives a wrong gradient."""
         if not self._saved_versions:
             return
@@ -85,7 +124,7 @@ class FunctionCtx:
             if ver is not None and t._vc[0] != ver:
                 raise RuntimeError(
                     f"one of the variables needed for gradient computation has been modified by an "
-                    f"inplace operation: saved tensor {k} of {name} (shape {tuple(t.shape)}) is at version "
+                    f"inplace operation: saved tensor {k} of {op.name} (shape {tuple(t.shape)}) is at version "
                     f"{t._vc[0]}; expected version {ver} instead.")
 
 
@@ -93,17 +132,15 @@ class _FunctionOp(Op):
     """The graph node of one ``Function.apply``.
 
     ``fn``: the Function subclass; ``ctx``: its FunctionCtx; ``is_tensor``: which arguments
-    are Tensors; ``n_out``: the number of outputs; ``inner``: (forward's detached inputs,
-    its outputs), to map saved tensors back to the graph's."""
-    __slots__ = ("fn", "ctx", "is_tensor", "n_out", "inner")
+    are Tensors; ``n_out``: the number of outputs."""
+    __slots__ = ("fn", "ctx", "is_tensor", "n_out")
     uses_inputs = False
 
-    def __init__(self, fn, ctx, is_tensor, n_out, inner):
+    def __init__(self, fn, ctx, is_tensor, n_out):
         self.fn = fn
         self.ctx = ctx
         self.is_tensor = is_tensor
         self.n_out = n_out
-        self.inner = inner
 
     @property
     def saves_values(self):
@@ -119,31 +156,29 @@ class _FunctionOp(Op):
     def vjp(self, xp, g, *args):
         from ..tensor import Tensor
         recording = xp is not xp_numpy
-        outs = args[-1] if self.n_out > 1 else (args[-1],)
-        gs = g if self.n_out > 1 else (g,)
         ctx = self.ctx
-        ctx._check_saved(self.name)
-        grads_out = []
-        for gi, o in zip(gs, outs):
-            if gi is None and ctx.materialize_grads:
-                data = o._data if isinstance(o, Tensor) else o
-                gi = np.zeros(np.shape(data), np.asarray(data).dtype)
-            if gi is not None and not isinstance(gi, Tensor):
-                gi = make_tensor(gi)
-            grads_out.append(gi)
+        ctx._check_saved(self)
+        if self.n_out == 1:
+            outs = args[-1:]
+            # the common case, one output with a cotangent: no list to build
+            if g is not None and g.__class__ is not Tensor and not isinstance(g, Tensor):
+                grads_out = (make_tensor(g),)
+            else:
+                grads_out = self._grads_out((g,), outs)
+        else:
+            outs = args[-1]
+            grads_out = self._grads_out(g, outs)
         # saved inputs are the graph's tensors, as torch unpacks them (a backward may run
         # autograd.grad through them); saved outputs too when the backward is recorded
-        ins, inner_outs = self.inner
-        ctx._substitute = {id(w): a for w, a, t in zip(ins, self.inputs, self.is_tensor) if t}
-        if recording:
-            ctx._substitute.update((id(w), o) for w, o in zip(inner_outs, outs))
+        prev_graph = ctx._graph
+        ctx._graph = (self.inputs, outs if recording else None)
         prev = _grad_state.enabled
         _grad_state.enabled = recording and prev
         try:
             result = self.fn.backward(ctx, *grads_out)
         finally:
             _grad_state.enabled = prev
-            ctx._substitute = {}
+            ctx._graph = prev_graph
         result = result if isinstance(result, tuple) else (result,)
         n_in = len(self.is_tensor)
         if len(result) != n_in:
@@ -156,14 +191,31 @@ class _FunctionOp(Op):
                 continue
             if not isinstance(r, Tensor):
                 r = make_tensor(np.asarray(r, dtype=x._data.dtype if isinstance(x, Tensor) else None))
-            try:
-                np.broadcast_shapes(tuple(r.shape), tuple(np.shape(x._data if isinstance(x, Tensor) else x)))
-            except ValueError:
-                raise RuntimeError(f"Function {self.name}Backward returned an invalid gradient at index {k} - "
-                                   f"got {list(r.shape)} but expected shape compatible with "
-                                   f"{list(x.shape)}") from None
+            xd = x._data if isinstance(x, Tensor) else x
+            rshape = r._data.shape
+            if rshape != np.shape(xd):   # (the common case, the input's own shape, needs no check)
+                try:
+                    np.broadcast_shapes(rshape, np.shape(xd))
+                except ValueError:
+                    raise RuntimeError(f"Function {self.name}Backward returned an invalid gradient at index "
+                                       f"{k} - got {list(r.shape)} but expected shape compatible with "
+                                       f"{list(x.shape)}") from None
             grads.append(r if recording else r._data)
         return grads
+
+    def _grads_out(self, gs, outs):
+        """The output cotangents as Tensors; a missing one is zeros when ``materialize_grads``."""
+        from ..tensor import Tensor
+        materialize = self.ctx.materialize_grads
+        grads_out = []
+        for gi, o in zip(gs, outs):
+            if gi is None and materialize:
+                data = o._data if isinstance(o, Tensor) else o
+                gi = np.zeros(np.shape(data), np.asarray(data).dtype)
+            if gi is not None and not isinstance(gi, Tensor):
+                gi = make_tensor(gi)
+            grads_out.append(gi)
+        return grads_out
 
     def jvp(self, xp, t, *args):
         from ..tensor import Tensor
@@ -211,14 +263,24 @@ class Function:
     def apply(cls, *args, **kwargs):
         from ..tensor import Tensor
         ctx = FunctionCtx()
-        is_tensor = tuple(isinstance(a, Tensor) for a in args)
         enabled = _grad_state.enabled
-        needs = tuple(t and a.requires_grad for a, t in zip(args, is_tensor))
-        ctx.needs_input_grad = needs if enabled else (False,) * len(args)
-        if not any(is_tensor):
-            return cls.forward(ctx, *args, **kwargs)
         # forward sees detached aliases: the same memory and version counter, no history
-        inner = [_alias(a) if t else a for a, t in zip(args, is_tensor)]
+        is_tensor, needs, inner = [], [], []
+        for a in args:
+            if isinstance(a, Tensor):
+                is_tensor.append(True)
+                needs.append(a._requires_grad)
+                w = make_tensor(a._data)
+                w._vc = a._vc
+                inner.append(w)
+            else:
+                is_tensor.append(False)
+                needs.append(False)
+                inner.append(a)
+        needs = tuple(needs)
+        ctx.needs_input_grad = needs if enabled else (False,) * len(args)
+        if True not in is_tensor:
+            return cls.forward(ctx, *args, **kwargs)
         _grad_state.enabled = False
         try:
             out = cls.forward(ctx, *inner, **kwargs)
@@ -230,15 +292,26 @@ class Function:
             if not isinstance(o, Tensor):
                 raise RuntimeError(f"{cls.__name__}.forward must return Tensors, got {type(o).__name__} "
                                    f"at output {k}")
-        position = {id(w): j for j, (w, t) in enumerate(zip(inner, is_tensor)) if t}
-        dirty = [position.get(id(o)) if id(o) in ctx._dirty else None for o in outs]
-        for j in ctx._dirty:
-            if j not in position:
-                raise RuntimeError(f"{cls.__name__}: mark_dirty was given a tensor that is not an input "
-                                   "of forward")
-        op = _FunctionOp(cls, ctx, is_tensor, len(outs), (inner, list(outs)))
+        # which outputs are inputs returned as they are (or written in place: mark_dirty)
+        position = None
+        for o in outs:
+            for w in inner:
+                if w is o:
+                    position = {id(w): j for j, (w, t) in enumerate(zip(inner, is_tensor)) if t}
+                    break
+        if ctx._dirty:
+            if position is None:
+                position = {id(w): j for j, (w, t) in enumerate(zip(inner, is_tensor)) if t}
+            for j in ctx._dirty:
+                if j not in position:
+                    raise RuntimeError(f"{cls.__name__}: mark_dirty was given a tensor that is not an input "
+                                       "of forward")
+            dirty = [position.get(id(o)) if id(o) in ctx._dirty else None for o in outs]
+        else:
+            dirty = None
+        op = _FunctionOp(cls, ctx, tuple(is_tensor), len(outs))
         recording = enabled and True in needs
-        if recording:
+        if recording and dirty is not None:
             for o, j in zip(outs, dirty):
                 if j is not None:
                     _check_dirty(args[j], cls.__name__)
@@ -246,7 +319,9 @@ class Function:
         arrays = outs[0]._data if one else tuple(o._data for o in outs)
         result = record(op, args, needs if recording else None, arrays)
         results = [result] if one else list(result)
-        for k, (o, r, j) in enumerate(zip(outs, results, dirty)):
+        non_diff = ctx._non_diff
+        for k, (o, r) in enumerate(zip(outs, results)):
+            j = None if dirty is None else dirty[k]
             if j is not None:
                 # written in place: the input itself is the output, its history now this node
                 x = args[j]
@@ -259,7 +334,7 @@ class Function:
                 results[k] = x
                 continue
             r._vc = o._vc   # the inner output's counter: ctx sees writes to the returned tensor
-            if id(o) in position:
+            if position is not None and id(o) in position:
                 # an input returned as it is: the output is a view of it, as in torch
                 x = args[position[id(o)]]
                 r._base = x._base if x._base is not None else x
@@ -267,10 +342,10 @@ class Function:
                 r._view_ver = x._vc[0]
             if recording:
                 restamp(op, r._vc, None if one else k)
-            if id(o) in ctx._non_diff or o._data.dtype.kind not in "fc":
+            if (non_diff and id(o) in non_diff) or o._data.dtype.kind not in "fc":
                 r._requires_grad = False
                 r.grad_fn = None
-        ctx._stamp_saved()
+        ctx._stamp_saved(inner, outs)
         return results[0] if single else tuple(results)
 
 

@@ -21,6 +21,7 @@ from ..creation import as_tensor
 from ..ops import elementwise as _ew, reduction as _red
 from ..ops._util import shape_str, to_tensor
 from ..ops.matmul import matmul as _matmul
+from ..tensor import Tensor as _Tensor   # (dm.Tensor: isinstance checks on the hot path, no import per call)
 from .._random import rng as _rng
 from ..ops.losses import softplus as _softplus
 from . import _fused
@@ -206,11 +207,15 @@ def linear(input, weight, bias=None):
     b = None
     if bias is not None:
         b = _tensor_arg(bias, "linear", "bias")
-        out_shape = tuple(x.shape[:-1]) + ((w.shape[0],) if w.ndim == 2 else ())
-        try:
-            ok = np.broadcast_shapes(tuple(b.shape), out_shape) == out_shape
-        except ValueError:
-            ok = False
+        bshape = b.shape
+        # (the usual bias, one number per output feature, needs no broadcasting check)
+        ok = w.ndim == 2 and len(bshape) == 1 and bshape[0] == w.shape[0]
+        if not ok:
+            out_shape = tuple(x.shape[:-1]) + ((w.shape[0],) if w.ndim == 2 else ())
+            try:
+                ok = np.broadcast_shapes(tuple(bshape), out_shape) == out_shape
+            except ValueError:
+                ok = False
         if not ok:
             raise RuntimeError(f"linear: bias of shape {shape_str(b.shape)} does not match the output "
                                f"{shape_str(out_shape)} (input {shape_str(x.shape)}, weight "
@@ -255,8 +260,7 @@ def dropout(input, p=0.5, training=True, inplace=False):
 # this module, so a module-level ``import dlmath`` would close an import cycle.
 # =====================================================================================
 def _tensor_arg(x, fname, what="input"):
-    import dlmath as dm
-    if not isinstance(x, dm.Tensor):
+    if not isinstance(x, _Tensor):
         raise TypeError(f"{fname}(): argument '{what}' must be Tensor, not {type(x).__name__}")
     return x
 

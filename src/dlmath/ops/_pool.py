@@ -52,6 +52,17 @@ class _Pool(threading.local):
             self.nbytes += n
         return a
 
+    def holds(self, a):
+        """Whether ``a`` is one of the pool's arrays: then the pool's list holds one reference
+        to it, besides its users' (the engine donates such a cotangent to an in-place rule
+        when nobody else holds it)."""
+        stack = self.free.get((a.shape, a.dtype))
+        if stack:
+            for b in stack:
+                if b is a:
+                    return True
+        return False
+
     def clear(self):
         self.free.clear()
         self.nbytes = 0
@@ -73,3 +84,8 @@ def take(shape, dtype):
     """An uninitialised array of ``shape`` and ``dtype``, warm from this thread's pool when one
     is free (see ``_Pool``)."""
     return _pool.take(tuple(shape), dtype)
+
+
+def holds(a):
+    """Whether ``a`` came from this thread's pool (see ``_Pool.holds``)."""
+    return _pool.holds(a)
