@@ -590,3 +590,29 @@ op("trapezoid_x", lambda lib, y, x: lib.trapezoid(y, x, dim=0), [((4, 3), (4,)),
 op("trapezoid_dx", lambda lib, y: lib.trapezoid(y, dx=0.5), [((5,),)])
 op("cumulative_trapezoid", lambda lib, y, x: lib.cumulative_trapezoid(y, x), [((3, 4), (4,))])
 op("cumulative_trapezoid_dx", lambda lib, y: lib.cumulative_trapezoid(y, dx=2.0, dim=0), [((4, 2),)])
+# --- issue #14's everyday surface: products with an added term, index_put, unfold ---
+op("baddbmm", lambda lib, c, a, b: lib.baddbmm(c, a, b, beta=0.5, alpha=2.0),
+   [((2, 3, 5), (2, 3, 4), (2, 4, 5)), ((5,), (2, 3, 4), (2, 4, 5)), ((3, 1), (2, 3, 4), (2, 4, 5))])
+op("baddbmm_method", lambda lib, c, a, b: c.baddbmm(a, b), [((2, 3, 5), (2, 3, 4), (2, 4, 5))])
+op("baddbmm_beta0", lambda lib, c, a, b: lib.baddbmm(c, a, b, beta=0), [((2, 3, 5), (2, 3, 4), (2, 4, 5))])
+op("baddbmm_", lambda lib, c, a, b: (c * 1).baddbmm_(a, b, alpha=-1.5), [((2, 3, 5), (2, 3, 4), (2, 4, 5))])
+op("addbmm", lambda lib, c, a, b: lib.addbmm(c, a, b, beta=-1.0, alpha=0.5),
+   [((3, 5), (2, 3, 4), (2, 4, 5)), ((1, 5), (2, 3, 4), (2, 4, 5))])
+op("addbmm_", lambda lib, c, a, b: (c * 1).addbmm_(a, b), [((3, 5), (2, 3, 4), (2, 4, 5))])
+op("addmv", lambda lib, c, a, b: lib.addmv(c, a, b, beta=2.0, alpha=-0.5), [((3,), (3, 4), (4,)), ((1,), (3, 4), (4,)),
+                                                                          ((), (3, 4), (4,))])
+op("addmv_", lambda lib, c, a, b: (c * 1).addmv_(a, b, beta=0.5), [((3,), (3, 4), (4,))])
+op("addr", lambda lib, c, a, b: lib.addr(c, a, b, beta=0.5, alpha=3.0), [((3, 4), (3,), (4,)), ((4,), (3,), (4,))])
+op("addr_", lambda lib, c, a, b: (c * 1).addr_(a, b), [((3, 4), (3,), (4,))])
+op("addmm_", lambda lib, c, a, b: (c * 1).addmm_(a, b, beta=0.5), [((3, 5), (3, 4), (4, 5))])
+op("index_put", lambda lib, a, v: lib.index_put(a, (lib.tensor([2, 0]),), v), [((3, 4), (2, 4)), ((3, 4), (4,))])
+op("index_put_2d", lambda lib, a, v: a.index_put((lib.tensor([2, 0, 1]), lib.tensor([1, 3, 1])), v),
+   [((3, 4), (3,)), ((3, 4), ())])
+op("index_put_accumulate", lambda lib, a, v: lib.index_put(a, (lib.tensor([2, 0, 2]),), v, accumulate=True),
+   [((3, 4), (3, 4)), ((3, 4), (1, 4))])
+op("index_put_mask", lambda lib, a, v: a.index_put((lib.tensor([True, False, True]),), v, True), [((3, 2), (2, 2))])
+op("index_put_", lambda lib, a, v: (a * 1).index_put_((lib.tensor([1, 1]), lib.tensor([0, 2])), v, accumulate=True),
+   [((3, 4), (2,))])
+op("unfold", lambda lib, a: a.unfold(1, 2, 1), [((3, 4),), ((2, 5, 3),)])
+op("unfold_step", lambda lib, a: a.unfold(0, 2, 3), [((7, 2),), ((7,),)])
+op("unfold_twice", lambda lib, a: a.unfold(0, 3, 2).unfold(1, 2, 1), [((5, 4),)])

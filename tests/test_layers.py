@@ -20,11 +20,12 @@ SRC = os.path.join(os.path.dirname(__file__), os.pardir, "src", "dlmath")
 
 # each module's layer, from its dotted name under dlmath (the longest matching prefix wins)
 LAYERS = [
-    ("_dtype", "_grad_mode", "_alloc", "_random", "_print", "cuda", "accelerator", "backends", "_dir"),
+    ("_dtype", "_grad_mode", "_alloc", "_random", "_print", "cuda", "accelerator", "backends", "_dir",
+     "_threads", "_compile"),
     ("tensor",),
     ("autograd",),
     ("ops", "creation", "comparison", "_legacy"),
-    ("_methods", "inplace"),
+    ("_methods", "inplace", "_random_fills"),
     ("linalg", "func", "distributions", "nn", "optim", "utils", "datasets", "special", "sampling",
      "explain", "serialization"),
     ("tour", "__main__", "cli"),

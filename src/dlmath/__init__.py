@@ -12,10 +12,13 @@ from ._dtype import (dtype, get_default_dtype, set_default_dtype, finfo, iinfo, 
     _dtype.bool_, _dtype.uint8, _dtype.int8, _dtype.int16, _dtype.int32, _dtype.int64, _dtype.float16,
     _dtype.float32, _dtype.float64, _dtype.complex64, _dtype.complex128, _dtype.half, _dtype.float,
     _dtype.double, _dtype.short, _dtype.int, _dtype.long, _dtype.cfloat, _dtype.cdouble))
-from ._grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
+from ._grad_mode import (no_grad, enable_grad, set_grad_enabled, is_grad_enabled, inference_mode,
+                         is_inference_mode_enabled)
+from ._threads import get_num_threads, set_num_threads, get_num_interop_threads, set_num_interop_threads
+from ._compile import compile
 from ._print import set_printoptions, get_printoptions, printoptions
 from .tensor import (Tensor, Size, Device as device, set_default_device, get_default_device, is_floating_point,
-                     is_complex)
+                     is_complex, is_nonzero)
 from . import _methods  # noqa: F401  (binds operators and methods onto Tensor)
 from . import _alloc  # noqa: F401  (leaves malloc as found; DLMATH_MALLOC_TUNING=1 opts in, see _alloc)
 from .creation import (tensor, as_tensor, from_numpy, zeros, ones, empty, full, zeros_like, ones_like,

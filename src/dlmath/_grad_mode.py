@@ -10,6 +10,7 @@ import threading
 class _State(threading.local):
     def __init__(self):
         self.enabled = True
+        self.inference = False
 
 
 state = _State()
@@ -17,6 +18,11 @@ state = _State()
 
 def is_grad_enabled() -> bool:
     return state.enabled
+
+
+def is_inference_mode_enabled() -> bool:
+    """Whether an ``inference_mode()`` block is running (in this thread)."""
+    return state.inference
 
 
 def _wrap_generator(make_ctx, gen_fn):
@@ -127,3 +133,45 @@ class set_grad_enabled(_GradModeContext):
         state.enabled = self._prev
         mode = self._target
         return _decorate(lambda: set_grad_enabled(mode), fn)
+
+
+class inference_mode(_GradModeContext):
+    """``no_grad`` for code that will never be differentiated (serving a model): nothing is
+    recorded and tensors made inside do not require grad. ``inference_mode(False)`` leaves grad
+    mode as it is. A context manager and a decorator, with or without parentheses.
+
+    (torch also marks the tensors made inside as inference tensors, which autograd then refuses;
+    dlmath keeps no such mark: here the block is exactly ``no_grad``.)
+
+    >>> import dlmath as dm
+    >>> w = dm.ones(2, requires_grad=True)
+    >>> with dm.inference_mode():
+    ...     y = w * 2
+    >>> y.requires_grad, dm.is_inference_mode_enabled()
+    (False, False)
+    """
+
+    def __new__(cls, mode=True):
+        if isinstance(mode, bool):
+            return object.__new__(cls)
+        if not callable(mode):
+            raise TypeError(f"inference_mode(): mode must be a bool, not {type(mode).__name__}")
+        return cls()(mode)   # @dm.inference_mode, without parentheses
+
+    def __init__(self, mode=True):
+        self.mode = mode
+
+    def __enter__(self):
+        self._prev = (state.enabled, state.inference)
+        if self.mode:
+            state.enabled = False
+        state.inference = self.mode
+        return self
+
+    def __exit__(self, *exc):
+        state.enabled, state.inference = self._prev
+        return False
+
+    def __call__(self, fn):
+        mode = self.mode
+        return _decorate(lambda: inference_mode(mode), fn)

@@ -15,6 +15,7 @@ from .ops import elementwise as ew, reduction, shape as sh, indexing as ix, matm
 from .ops import sorting, composite, combine, elementary, statistics, arrangement, signs, summaries, selection, assembly, integration  # noqa: F401
 from .ops.declare import FUNCTIONS, METHODS
 from . import inplace
+from . import _random_fills  # noqa: F401  (bernoulli_, exponential_, random_, ...: @method declarations)
 
 
 def _reflect(fn):

@@ -19,6 +19,7 @@ import numpy as np
 from . import _dtype
 from .autograd.node import make_tensor
 from ._random import rng
+from ._random_fills import bernoulli  # written beside Tensor.bernoulli_, a layer below
 from .tensor import Tensor
 from .ops._util import to_tensor
 
@@ -38,17 +39,6 @@ def _draw_categorical(p, n, generator=None):
     for r in range(p.shape[0]):
         out[r] = np.searchsorted(cdf[r], u[r], side="right")
     return np.minimum(out, p.shape[1] - 1)
-
-
-def bernoulli(input, p=None, *, generator=None):
-    """0/1 draws, 1 with probability ``input`` (elementwise), of input's dtype: dropout masks."""
-    x = to_tensor(input, "bernoulli")
-    if x.dtype.kind != "f":
-        raise NotImplementedError(f'"bernoulli" not implemented for {_dtype.dtype_name(x.dtype)}')
-    probs = x._data if p is None else np.full(x.shape, float(p))
-    if np.any(~((probs >= 0) & (probs <= 1))):
-        raise RuntimeError("bernoulli: Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
-    return make_tensor((rng(generator).random(x.shape) < probs).astype(x.dtype))
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None):

@@ -10,6 +10,7 @@ Most methods are bound in :mod:`dlmath._methods` from the functional ops, so
 from __future__ import annotations
 
 import builtins
+from operator import index as operator_index
 
 import numpy as np
 
@@ -27,18 +28,37 @@ class Tensor:
     # Make NumPy defer to our reflected operators: ndarray * Tensor -> Tensor.__rmul__
     __array_ufunc__ = None
 
-    def __init__(self, data=None, *, dtype=None, device=None, requires_grad=False):
-        """``dm.Tensor(data)``: like ``torch.Tensor``, a float tensor of the default dtype."""
+    def __init__(self, *args, dtype=None, device=None, requires_grad=False):
+        """The legacy constructor, as ``torch.Tensor``: ``dm.Tensor(data)`` a copy of ``data`` in
+        the default dtype; ``dm.Tensor(2, 3)`` or ``dm.Tensor(dm.Size([2, 3]))`` an uninitialised
+        tensor of that shape; ``dm.Tensor()`` an empty one, shape (0,); ``dm.Tensor(t)`` of a
+        tensor, an alias of its memory (its dtype kept). (The library makes its tensors with
+        :func:`make_tensor`, which skips this.)"""
         if device is not None:
             check_device(device, "Tensor")
-        from .creation import tensor as _tensor
-        t = _tensor([] if data is None else data,
-                    dtype=dtype if dtype is not None else _dtype.default_dtype())
-        self._data = t._data
+        from .creation import empty, tensor
+        vc = [0]
+        default = _dtype.default_dtype() if dtype is None else _dtype.to_dtype(dtype)
+        if not args:
+            data = np.empty(0, dtype=default)
+        elif (len(args) == 1 and isinstance(args[0], Size)) or all(
+                isinstance(a, (builtins.int, np.integer)) and not isinstance(a, builtins.bool) for a in args):
+            sizes = tuple(args[0]) if isinstance(args[0], Size) else args
+            data = empty(*map(operator_index, sizes), dtype=default)._data
+        elif len(args) > 1:
+            raise TypeError(f"Tensor(): expected sizes (ints) or one sequence of data, got "
+                            f"{', '.join(builtins.type(a).__name__ for a in args)}")
+        elif isinstance(args[0], Tensor) and dtype is None:
+            data, vc = args[0]._data, args[0]._vc   # shares the memory, as torch's Tensor(other)
+        elif not isinstance(args[0], (list, tuple, np.ndarray, Tensor)):
+            raise TypeError(f"new(): data must be a sequence (got {builtins.type(args[0]).__name__})")
+        else:
+            data = tensor(args[0], dtype=default)._data
+        self._data = data
         self._grad = None
         self.grad_fn = None
         self._out_idx = 0
-        self._vc = [0]
+        self._vc = vc
         self._base = None
         self._tangent = None
         self._requires_grad = False
@@ -53,8 +73,47 @@ class Tensor:
     def size(self, dim=None):
         if dim is None:
             return Size(self._data.shape)
-        from .ops._util import normalize_dim
-        return self._data.shape[normalize_dim(dim, self._data.ndim, "size")]
+        return self._data.shape[_dim_of(self, dim, "size")]
+
+    def stride(self, dim=None):
+        """Steps in elements between neighbours along each dim (``stride(dim)``: along one), as
+        torch: (4, 1) for a (3, 4) tensor, (1, 4) for its transpose, 0 along an expanded dim."""
+        a = self._data
+        if a.size:
+            strides = tuple(s // a.itemsize for s in a.strides)
+        else:   # nothing is stored: torch's row-major strides, counting a size-0 dim as 1
+            strides, step = [], 1
+            for n in reversed(a.shape):
+                strides.insert(0, step)
+                step *= max(n, 1)
+            strides = tuple(strides)
+        return strides if dim is None else strides[_dim_of(self, dim, "stride")]
+
+    def storage_offset(self):
+        """Where the first element sits in the memory the tensor shares with its base (the array
+        that owns the memory), in elements: 4 for ``x[1:]`` of a (3, 4) x, 0 for x."""
+        a = self._data
+        root = a
+        while isinstance(root.base, np.ndarray):
+            root = root.base
+        return (_address(a) - _address(root)) // a.itemsize
+
+    def data_ptr(self):
+        """The address of the first element (an int; 0 for an empty tensor, as torch). Two views
+        of one memory differ by their storage offsets times the item size."""
+        return _address(self._data) if self._data.size else 0
+
+    def __contains__(self, element):
+        """``x in t``: whether any element of t equals x (a number or a tensor), as torch."""
+        if not isinstance(element, (Tensor, builtins.bool, builtins.int, builtins.float, builtins.complex,
+                                    np.generic)):
+            raise RuntimeError(f"Tensor.__contains__ only supports Tensor or scalar, but you passed in a "
+                               f"{builtins.type(element)}.")
+        return builtins.bool((self == element).any().item())
+
+    def is_nonzero(self):
+        """Whether the single element is not zero; RuntimeError for an empty or a longer tensor."""
+        return is_nonzero(self)
 
     @property
     def ndim(self):
@@ -499,6 +558,27 @@ def is_complex(input):
         raise TypeError(f"is_complex(): argument 'input' (position 1) must be Tensor, not "
                         f"{builtins.type(input).__name__}")
     return input._data.dtype.kind == "c"
+
+
+def is_nonzero(input):
+    """Whether a tensor of exactly one element holds a value other than zero (False, 0, 0.0)."""
+    n = input._data.size
+    if n != 1:
+        raise RuntimeError("Boolean value of Tensor with no values is ambiguous" if n == 0 else
+                           "Boolean value of Tensor with more than one value is ambiguous")
+    return builtins.bool(input._data.item())
+
+
+def _dim_of(t, dim, opname):
+    """``dim`` of t as a non-negative int; a 0-d tensor has none (torch's IndexError)."""
+    if t._data.ndim == 0:
+        raise IndexError(f"{opname}: Dimension specified as {dim} but tensor has no dimensions")
+    from .ops._util import normalize_dim
+    return normalize_dim(dim, t._data.ndim, opname)
+
+
+def _address(a):
+    return a.__array_interface__["data"][0]
 
 
 def set_default_device(device):

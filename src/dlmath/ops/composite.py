@@ -1,17 +1,20 @@
 """Ops built from the primitives, so they need no derivative of their own:
 narrow, roll, tile, diagonal, diag, trace, repeat_interleave, tensordot,
-addmm, kron. Their gradients (of any order) come from the ops they are made of.
+addmm, baddbmm, addbmm, addmv, addr, kron. Their gradients (of any order) come from the ops they are made of.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from .. import _dtype
 from ..autograd.node import apply, make_tensor
+from ..tensor import Tensor
 from ._util import normalize_dim, shape_str, to_tensor
 from . import shape as sh
 from .indexing import Diagonal
 from .matmul import einsum, matmul
-from .declare import public
+from .declare import method, public
+from .binary import where
 
 
 @public
@@ -137,13 +140,123 @@ def tensordot(a, b, dims=2):
     return einsum("".join(sa) + "," + "".join(sb) + "->" + "".join(out), a, b)
 
 
+def _beta_input_plus(opname, input, prod, beta, alpha):
+    """beta * input + alpha * prod, input broadcast to prod's shape (never the other way round).
+
+    As torch: beta = 0 ignores input's values (a NaN or inf in it does not reach the result, and
+    its gradient is 0); an integer input refuses a float beta or alpha."""
+    x = to_tensor(input, opname)
+    if x._data.dtype.kind in "biu":
+        for name, v in (("beta", beta), ("alpha", alpha)):
+            if isinstance(v, float) or (isinstance(v, Tensor) and v._data.dtype.kind == "f"):
+                raise RuntimeError(f"{opname}: For integral input tensors, argument {name} must not be a "
+                                   f"floating point number.")
+    if tuple(x.shape) != tuple(prod.shape):
+        try:
+            x = sh.expand(x, tuple(prod.shape))
+        except RuntimeError as e:
+            raise RuntimeError(f"{opname}: input of shape {shape_str(x.shape)} cannot be broadcast to the "
+                               f"product's shape {shape_str(prod.shape)} ({e})") from None
+    if alpha != 1:
+        prod = prod * alpha
+    if beta == 0:   # where, not x * 0: 0 * NaN is NaN
+        return prod + where(make_tensor(np.zeros((), dtype=bool)), x, make_tensor(np.zeros((), x._data.dtype)))
+    return prod + (x if beta == 1 else x * beta)
+
+
+def _same_dtypes(opname, **tensors):
+    dtypes = {t._data.dtype for t in tensors.values()}
+    if len(dtypes) > 1:
+        got = ", ".join(f"{name}: {_dtype.dtype_name(t._data.dtype)}" for name, t in tensors.items())
+        raise RuntimeError(f"{opname}: Input dtypes must be the same, got: {got}")
+
+
+def _batches(opname, batch1, batch2):
+    b1, b2 = to_tensor(batch1, opname), to_tensor(batch2, opname)
+    for name, b in (("batch1", b1), ("batch2", b2)):
+        if b.ndim != 3:
+            raise RuntimeError(f"{opname}: {name} must be a 3D tensor, got shape {shape_str(b.shape)}")
+    if b2.shape[0] != b1.shape[0] or b2.shape[1] != b1.shape[2]:
+        raise RuntimeError(f"{opname}: Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{b1.shape[0]}, {b1.shape[2]}] but got: [{b2.shape[0]}, {b2.shape[1]}] "
+                           f"(batch1 {shape_str(b1.shape)}, batch2 {shape_str(b2.shape)})")
+    return b1, b2
+
+
 @public
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     """beta * input + alpha * (mat1 @ mat2): a linear layer in one call."""
-    prod = matmul(mat1, mat2)
-    if alpha != 1:
-        prod = prod * alpha
-    return prod + (input if beta == 1 else to_tensor(input) * beta)
+    return _beta_input_plus("addmm", input, matmul(mat1, mat2), beta, alpha)
+
+
+@public
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """beta * input + alpha * (batch1 @ batch2), one product per batch: (b, n, m) @ (b, m, p) -> (b, n, p)
+    (attention scores with a bias or a mask added)."""
+    b1, b2 = _batches("baddbmm", batch1, batch2)
+    x = to_tensor(input, "baddbmm")
+    _same_dtypes("baddbmm", input=x, batch1=b1, batch2=b2)
+    return _beta_input_plus("baddbmm", x, matmul(b1, b2), beta, alpha)
+
+
+@public
+def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """beta * input + alpha * sum_b (batch1[b] @ batch2[b]): the batch of products summed into one matrix."""
+    b1, b2 = _batches("addbmm", batch1, batch2)
+    x = to_tensor(input, "addbmm")
+    _same_dtypes("addbmm", input=x, batch1=b1, batch2=b2)
+    return _beta_input_plus("addbmm", x, matmul(b1, b2).sum(0), beta, alpha)
+
+
+@public
+def addmv(input, mat, vec, *, beta=1, alpha=1):
+    """beta * input + alpha * (mat @ vec): a matrix (n, m) times a vector (m,), plus a vector (n,)."""
+    x, m, v = to_tensor(input, "addmv"), to_tensor(mat, "addmv"), to_tensor(vec, "addmv")
+    if m.ndim != 2 or v.ndim != 1 or x.ndim > 1:
+        raise RuntimeError(f"addmv: vector + matrix @ vector expected, got {x.ndim}, {m.ndim}, {v.ndim} dims "
+                           f"(input {shape_str(x.shape)}, mat {shape_str(m.shape)}, vec {shape_str(v.shape)})")
+    if m.shape[1] != v.shape[0] or (x.ndim == 1 and x.shape[0] not in (1, m.shape[0])):
+        raise RuntimeError(f"addmv: size mismatch, got input ({', '.join(map(str, x.shape))}), mat "
+                           f"({m.shape[0]}x{m.shape[1]}), vec ({v.shape[0]})")
+    _same_dtypes("addmv", input=x, mat=m, vec=v)
+    return _beta_input_plus("addmv", x, matmul(m, v), beta, alpha)
+
+
+@public
+def addr(input, vec1, vec2, *, beta=1, alpha=1):
+    """beta * input + alpha * outer(vec1, vec2): a rank-one update of a matrix."""
+    a, b = to_tensor(vec1, "addr"), to_tensor(vec2, "addr")
+    for name, v in (("vec1", a), ("vec2", b)):
+        if v.ndim != 1:
+            raise RuntimeError(f"addr: Expected 1-D argument {name}, but got {v.ndim}-D")
+    return _beta_input_plus("addr", input, a.reshape(-1, 1) * b.reshape(1, -1), beta, alpha)
+
+
+def _declare_in_place(fn):
+    """``Tensor.<fn>_(a, b, *, beta, alpha)``: x <- fn(x, a, b) in place (the result must have x's shape)."""
+    name = fn.__name__ + "_"
+
+    def in_place(x, a, b, *, beta=1, alpha=1):
+        from ..inplace import inplace_combine   # a layer above: looked up when called
+
+        def compute(old, a, b):
+            return fn(old, a, b, beta=beta, alpha=alpha)
+
+        def update(data, a, b):   # under no_grad, a float x whose operands fit its shape
+            result = compute(make_tensor(data), make_tensor(a), make_tensor(b))._data
+            if result.shape != data.shape:
+                raise RuntimeError(f"{name}: Bad in-place call: input tensor size {list(data.shape)} and output "
+                                   f"tensor size {list(result.shape)} should match")
+            data[...] = result
+        return inplace_combine(x, name, compute, (a, b), update)
+
+    in_place.__name__ = in_place.__qualname__ = name
+    in_place.__doc__ = f"``x.{name}(a, b, beta=, alpha=)``: x <- {fn.__name__}(x, a, b), in place."
+    method(name)(in_place)
+
+
+for _fn in (addmm, baddbmm, addbmm, addmv, addr):
+    _declare_in_place(_fn)
 
 
 @public

@@ -18,7 +18,7 @@ from .. import _dtype
 from ..autograd.node import Op, apply, restamp, make_tensor
 from ..tensor import Tensor
 from ._util import cast, lift, normalize_dim, shape_str, to_tensor
-from .declare import public
+from .declare import method, public
 from ._pool import take as _take
 
 
@@ -449,6 +449,82 @@ def setitem(x, index, value):
         raise RuntimeError(f"index assignment: shape mismatch: a value of shape {shape_str(value.shape)} cannot be "
                            f"broadcast to the indexing result{target} (t[{_describe(index)}] of a tensor of shape "
                            f"{shape_str(x.shape)})") from None
+
+
+def _index_put_args(x, indices, values, opname):
+    """index_put's operands checked as torch checks them: the index (a NumPy index of arrays)
+    and the values (a tensor of x's dtype, broadcast to the shape ``x[indices]`` has)."""
+    if not isinstance(indices, (tuple, list)):
+        raise TypeError(f"{opname}(): argument 'indices' must be a tuple of Tensors, not {type(indices).__name__}")
+    for k, i in enumerate(indices):
+        if not isinstance(i, Tensor):
+            raise TypeError(f"{opname}(): expected Tensor as element {k} in argument 'indices', but got "
+                            f"{type(i).__name__}")
+    if not isinstance(values, Tensor):
+        raise TypeError(f"{opname}(): argument 'values' (position 3) must be Tensor, not {type(values).__name__}")
+    if values._data.dtype != x._data.dtype:
+        raise RuntimeError(f"{opname}: Index put requires the source and destination dtypes match, got "
+                           f"{_dtype.dtype_name(x._data.dtype)} for the destination and "
+                           f"{_dtype.dtype_name(values._data.dtype)} for the source.")
+    # a uint8 index is a mask in torch (its deprecated byte masks), as a bool one
+    idx = _convert_index(tuple(i.bool() if i._data.dtype == np.uint8 else i for i in indices))
+    if not isinstance(idx, tuple):
+        idx = (idx,)
+    try:
+        target = np.shape(x._data[idx])
+    except IndexError as e:
+        raise IndexError(f"{opname}: " + _index_error_text(str(e), tuple(indices), x.shape)) from None
+    try:
+        np.broadcast_shapes(values._data.shape, target) == target or _raise_value_error()
+    except ValueError:
+        raise RuntimeError(f"{opname}: shape mismatch: value tensor of shape {shape_str(values.shape)} cannot be "
+                           f"broadcast to indexing result of shape {shape_str(target)}") from None
+    return idx, target
+
+
+def _raise_value_error():
+    raise ValueError
+
+
+@public
+def index_put(input, indices, values, accumulate=False):
+    """A copy of ``input`` with ``values`` written at ``input[indices]`` (``indices``: a tuple of
+    integer or boolean tensors, one per leading dim); ``accumulate=True`` adds them instead, a
+    position named twice receiving both (``x[i] += v`` that counts repeats)."""
+    x = to_tensor(input, "index_put")
+    idx, target = _index_put_args(x, indices, values, "index_put")
+    if not accumulate:
+        return apply(IndexPut(idx), x, values)
+    from .shape import expand   # (shape imports this module)
+    v = values if tuple(values.shape) == target else expand(values, target)
+    # the increments scattered into zeros (np.add.at: repeats add up), then added to x
+    return x + apply(IndexScatter(tuple(x.shape), _integer_index(idx), 0), v)
+
+
+def _integer_index(idx):
+    """``idx`` with boolean masks spelled as the integer positions they select (np.add.at's form)."""
+    out = []
+    for i in idx:
+        if isinstance(i, np.ndarray) and i.dtype == bool:
+            out.extend(np.nonzero(i))
+        else:
+            out.append(i)
+    return tuple(out)
+
+
+@method("index_put_")
+def index_put_(input, indices, values, accumulate=False):
+    """``index_put`` in place: ``x[indices] = values`` (or ``+=`` with repeats counted, ``accumulate=True``)."""
+    from ..inplace import inplace_combine   # a layer above: looked up when called
+    idx, _ = _index_put_args(input, indices, values, "index_put_")
+
+    def update(data, v):   # under no_grad: straight into the memory
+        if accumulate:
+            np.add.at(data, _integer_index(idx), v)
+        else:
+            data[idx] = v
+    return inplace_combine(input, "index_put_", lambda old, v: index_put(old, indices, v, accumulate), (values,),
+                           update)
 
 
 _NUMBERS = (bool, int, float, complex, np.generic)

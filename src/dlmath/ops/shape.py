@@ -628,3 +628,77 @@ def triu(input, diagonal=0):
 def view_as(input, other):
     """``input`` in the shape of ``other``."""
     return reshape(input, tuple(other.shape))
+
+
+class Unfold(Op):
+    """Sliding windows along ``dim`` as a new last dim, a view of x (as torch's ``Tensor.unfold``):
+    y[..., w, ..., k] = x[..., w * step + k, ...] for window w, offset k < size.
+
+    vjp: each window's cotangent added back at the positions it covers (overlapping windows sum);
+    jvp: the tangent's windows. ``dim``, ``size``, ``step``: ints, dim non-negative.
+    """
+    __slots__ = ("dim", "size", "step")
+    uses_inputs = False
+    batched = True
+    is_view = True
+
+    def __init__(self, dim, size, step):
+        self.dim, self.size, self.step = dim, size, step
+
+    def forward(self, x):
+        if x.ndim == 0:   # torch's 0-d case: one window of the one element (or none, size 0)
+            return np.lib.stride_tricks.as_strided(x, (self.size,), (0,), writeable=False)
+        d, n = self.dim, x.shape[self.dim]
+        count = (n - self.size) // self.step + 1
+        shape = x.shape[:d] + (count,) + x.shape[d + 1:] + (self.size,)
+        strides = x.strides[:d] + (x.strides[d] * self.step,) + x.strides[d + 1:] + (x.strides[d],)
+        # windows that overlap put one element at several places: read-only, as an expanded view
+        disjoint = self.step >= self.size or count <= 1
+        return np.lib.stride_tricks.as_strided(x, shape, strides, writeable=x.flags.writeable and disjoint)
+
+    def _index(self, shape):
+        """The NumPy index of x whose result is y with the window offsets at dim + 1."""
+        count = (shape[self.dim] - self.size) // self.step + 1
+        windows = np.arange(count)[:, None] * self.step + np.arange(self.size)[None, :]
+        return (slice(None),) * self.dim + (windows,)
+
+    def _axes(self, lead, ndim):
+        """Axes of ``x[index]`` (with ``lead`` batch dims in front) in y's order: offsets moved last."""
+        d = lead + self.dim + 1
+        return tuple(a for a in range(lead + ndim + 1) if a != d) + (d,)
+
+    def vjp(self, xp, g, x, y):
+        if x.ndim == 0:
+            return (xp.sum(g, axis=-1),)
+        lead = g.ndim - y.ndim
+        axes = self._axes(lead, x.ndim)
+        inverse = [0] * len(axes)
+        for i, a in enumerate(axes):
+            inverse[a] = i
+        g = xp.transpose(g, tuple(inverse))
+        return (xp.index_scatter(g, tuple(x.shape), self._index(tuple(x.shape)), lead),)
+
+    def jvp(self, xp, t, x, y):
+        from .indexing import take   # (indexing imports this module)
+        t = t[0]
+        if x.ndim == 0:
+            return xp.broadcast_to(xp.expand_dims(t, -1), tuple(t.shape) + (self.size,))
+        lead = t.ndim - x.ndim
+        return xp.transpose(take(xp, t, self._index(tuple(x.shape)), x.ndim), self._axes(lead, x.ndim))
+
+
+@method("unfold")
+def unfold(input, dimension, size, step):
+    """Every slice of length ``size`` along ``dimension``, ``step`` apart, as a new last dim (a view):
+    a (5,) tensor unfolded with size 2, step 1 is (4, 2), its rows [x0, x1], [x1, x2], ..."""
+    x = to_tensor(input, "unfold")
+    d = normalize_dim(dimension, max(x.ndim, 1), "unfold")
+    size, step = operator.index(size), operator.index(step)
+    n = x.shape[d] if x.ndim else 1
+    if size < 0:
+        raise RuntimeError(f"unfold: size is {size} but must be >= 0")
+    if size > n:
+        raise RuntimeError(f"unfold: maximum size for tensor at dimension {d} is {n} but size is {size}")
+    if step <= 0:
+        raise RuntimeError(f"unfold: step is {step} but must be > 0")
+    return apply(Unfold(d, size, step), x)
