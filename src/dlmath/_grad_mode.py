@@ -137,8 +137,8 @@ class set_grad_enabled(_GradModeContext):
 
 class inference_mode(_GradModeContext):
     """``no_grad`` for code that will never be differentiated (serving a model): nothing is
-    recorded and tensors made inside do not require grad. ``inference_mode(False)`` leaves grad
-    mode as it is. A context manager and a decorator, with or without parentheses.
+    recorded and tensors made inside do not require grad. ``inference_mode(False)`` turns grad
+    mode on, as torch's. A context manager and a decorator, with or without parentheses.
 
     (torch also marks the tensors made inside as inference tensors, which autograd then refuses;
     dlmath keeps no such mark: here the block is exactly ``no_grad``.)
@@ -163,8 +163,7 @@ class inference_mode(_GradModeContext):
 
     def __enter__(self):
         self._prev = (state.enabled, state.inference)
-        if self.mode:
-            state.enabled = False
+        state.enabled = not self.mode   # as torch: inference_mode(False) turns grad mode on
         state.inference = self.mode
         return self
 

@@ -94,8 +94,13 @@ class Tensor:
         that owns the memory), in elements: 4 for ``x[1:]`` of a (3, 4) x, 0 for x."""
         a = self._data
         root = a
-        while isinstance(root.base, np.ndarray):
-            root = root.base
+        while True:
+            base = root.base
+            if not isinstance(base, np.ndarray):   # as_strided's views hold their array one step further
+                base = getattr(base, "base", None)
+                if not isinstance(base, np.ndarray):
+                    break
+            root = base
         return (_address(a) - _address(root)) // a.itemsize
 
     def data_ptr(self):

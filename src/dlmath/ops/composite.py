@@ -144,13 +144,15 @@ def _beta_input_plus(opname, input, prod, beta, alpha):
     """beta * input + alpha * prod, input broadcast to prod's shape (never the other way round).
 
     As torch: beta = 0 ignores input's values (a NaN or inf in it does not reach the result, and
-    its gradient is 0); an integer input refuses a float beta or alpha."""
+    its gradient is 0); for an integer input a float beta or alpha is truncated to an integer
+    (addr refuses it)."""
     x = to_tensor(input, opname)
     if x._data.dtype.kind in "biu":
         for name, v in (("beta", beta), ("alpha", alpha)):
-            if isinstance(v, float) or (isinstance(v, Tensor) and v._data.dtype.kind == "f"):
+            if isinstance(v, float) and opname == "addr":
                 raise RuntimeError(f"{opname}: For integral input tensors, argument {name} must not be a "
                                    f"floating point number.")
+        beta, alpha = (int(v) if isinstance(v, float) else v for v in (beta, alpha))
     if tuple(x.shape) != tuple(prod.shape):
         try:
             x = sh.expand(x, tuple(prod.shape))
