@@ -66,6 +66,43 @@ def _ones(n, dtype):
     return v
 
 
+def _ger_table():
+    from scipy.linalg import blas
+    return {"f": blas.sger, "d": blas.dger}
+
+
+_GER = {}
+
+
+def _add_outer(a, u, v, alpha):
+    """a += alpha * outer(u, v), in place, for a C-contiguous 2-D float array ``a``.
+
+    One BLAS rank-1 update (ger) on ``a.T`` (Fortran-ordered, so BLAS writes into ``a``
+    itself). It adds a bias to every row (u = ones) or a number to each row (v = ones) at
+    about twice the speed of NumPy's broadcast ``a += b``, whose inner loop is one short row
+    (measured 33 vs 59 us at (1024, 384), 11 vs 22 us at (1024, 128) float32 here)."""
+    if not _GER:
+        _GER.update(_ger_table())
+    ger = _GER.get(a.dtype.char)
+    if (ger is None or not a.flags.c_contiguous or not a.flags.writeable or a.size == 0
+            or u.dtype != a.dtype or v.dtype != a.dtype):
+        a += alpha * np.multiply.outer(u, v) if alpha != 1 else np.multiply.outer(u, v)
+        return a
+    r = ger(alpha, v, u, a=a.T, overwrite_a=True)
+    if not np.shares_memory(r, a):   # (never expected: f2py copied instead of writing in place)
+        a[...] = r.T
+    return a
+
+
+def _add_rows(a, b):
+    """a += b for every row of the 2-D array ``a`` (a bias), in place (see ``_add_outer``)."""
+    b = b.reshape(-1)
+    if b.dtype != a.dtype or b.shape[0] != a.shape[1]:
+        a += b
+        return a
+    return _add_outer(a, _ones(a.shape[0], a.dtype), np.ascontiguousarray(b), 1.0)
+
+
 def _array_path(ctx):
     """Whether backward may run on arrays: not when recorded (``create_graph``: grad mode is on
     inside backward), and not when a forward-mode level saw this op (``hessian``, ``hvp``:
@@ -117,7 +154,7 @@ class LinearFunction(Function):
         out = _take((x2.shape[0], n_out), dt)
         np.matmul(x2, wa.T, out=out)
         if bias is not None:
-            out += bias.numpy(force=True)
+            _add_rows(out, bias.numpy(force=True))
         ctx.save_for_backward(x, weight)
         if xa.ndim != 2:
             out = out.reshape(xa.shape[:-1] + (n_out,))
@@ -250,8 +287,7 @@ def _ln_stats_np(x2, eps):
     108 us for (1024, 128) float32 here (NumPy's row reductions of short rows are slow).
     """
     n = x2.shape[1]
-    ones = np.full(n, 1.0 / n, dtype=x2.dtype)
-    d = np.subtract(x2, (x2 @ ones)[:, None], out=_take(x2.shape, x2.dtype))
+    d = np.subtract(x2, ((x2 @ _ones(n, x2.dtype)) * x2.dtype.type(1.0 / n))[:, None], out=_take(x2.shape, x2.dtype))
     var = np.einsum("ij,ij->i", d, d) / n
     rstd = (1.0 / np.sqrt(var + eps)).astype(x2.dtype, copy=False)
     d *= rstd[:, None]                  # xhat, in the buffer of d
@@ -280,8 +316,9 @@ class LayerNormFunction(Function):
     the composed form's 7 recorded ops. Backward: the closed form
     dx = rstd (gh - mean(gh) - xhat mean(gh xhat)), gh = g * weight, with xhat and rstd
     kept from forward, instead of backpropagating through mean, sub, mul, mean, add,
-    rsqrt, mul, mul, add one by one. Row reductions are BLAS gemv / einsum over the
-    (tokens, features) view (see ``_ln_stats_np``).
+    rsqrt, mul, mul, add one by one. Row and column reductions are BLAS gemv products over
+    the (tokens, features) view (see ``_ln_stats_np``), the bias and the per-row mean of
+    the backward added as rank-1 updates (``_add_outer``).
     """
     # Measured (forward + backward, float32, 1 thread, interleaved minimum of 15 reps, loaded
     # 2-CPU machine): 1.4x-2.1x the composed form at (16, 64, 128) and 1.4x-1.5x at (128, 512);
@@ -291,7 +328,9 @@ class LayerNormFunction(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, axes, eps):
         xa = _arr(x)
-        n = int(np.prod(xa.shape[xa.ndim - len(axes):]))
+        n = 1
+        for k in xa.shape[xa.ndim - len(axes):]:
+            n *= k
         xhat, rstd = _ln_stats_np(xa.reshape(-1, n), eps)     # tokens x features
         out = _take(xhat.shape, xhat.dtype)
         if weight is not None:
@@ -299,7 +338,7 @@ class LayerNormFunction(Function):
         else:
             np.copyto(out, xhat)                                # xhat stays on ctx for backward
         if bias is not None:
-            out += _arr(bias).reshape(n)
+            _add_rows(out, _arr(bias))
         ctx.xhat, ctx.rstd, ctx.axes, ctx.eps = xhat, rstd, axes, eps
         ctx.has_weight = weight is not None
         ctx.save_for_backward(x, weight)
@@ -318,27 +357,35 @@ class LayerNormFunction(Function):
             n = xhat.shape[1]
             ga = _arr(g).reshape(-1, n)
             wshape = tuple(x.shape[x.ndim - len(axes):])
-            gx = gw = gb = None
+            dt = np.result_type(ga, xhat)
+            p = gx = gw = gb = None
+            if nx or nw:
+                # g xhat, once: its column sums are dw, and (with w) its row means give
+                # mean(gh xhat) below; gemv products instead of einsum reductions (2-4x faster here)
+                p = np.multiply(ga, xhat, out=_take(xhat.shape, dt))
+                if nw:
+                    gw = dm.from_numpy((_ones(p.shape[0], dt) @ p).reshape(wshape))
             if nx:
-                dt = np.result_type(ga, xhat)
                 gxa = _take(xhat.shape, dt)
+                inv_n = dt.type(1.0 / n)
                 if ctx.has_weight:
-                    np.multiply(ga, _arr(w).reshape(n), out=gxa)     # gh, then dx in its buffer
+                    wa = _arr(w).reshape(n)
+                    np.multiply(ga, wa, out=gxa)               # gh, then dx in its buffer
+                    m1 = (ga @ wa) * inv_n                     # mean(gh) per row
+                    m2 = (p @ wa) * inv_n                      # mean(gh xhat) per row
                 else:
                     np.copyto(gxa, ga)
-                # rstd (gh - mean(gh) - xhat mean(gh xhat)): row means by gemv and einsum
-                m1 = gxa @ np.full(n, 1.0 / n, dtype=dt)
-                m2 = np.einsum("ij,ij->i", gxa, xhat) / n
-                tmp = np.multiply(xhat, (rstd * m2)[:, None], out=_take(xhat.shape, dt))
+                    m1 = (ga @ _ones(n, dt)) * inv_n
+                    m2 = (p @ _ones(n, dt)) * inv_n
+                # rstd (gh - mean(gh) - xhat mean(gh xhat))
+                np.multiply(xhat, m2[:, None], out=p)
+                gxa -= p
+                _add_outer(gxa, m1.astype(dt, copy=False), _ones(n, dt), -1.0)
                 gxa *= rstd[:, None]
-                gxa -= tmp
-                del tmp
-                gxa -= (rstd * m1)[:, None]
                 gx = dm.from_numpy(gxa.reshape(tuple(x.shape)))
-            if nw:
-                gw = dm.from_numpy(np.einsum("ij,ij->j", ga, xhat).reshape(wshape))
+            del p
             if nb:
-                gb = dm.from_numpy((np.ones(ga.shape[0], dtype=ga.dtype) @ ga).reshape(wshape))
+                gb = dm.from_numpy((_ones(ga.shape[0], ga.dtype) @ ga).reshape(wshape))
             return gx, gw, gb, None, None
         # recorded (or under forward mode): xhat and rstd again, from x, so that the gradient
         # differentiates in x
