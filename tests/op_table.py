@@ -462,6 +462,8 @@ op("cummin_indices", lambda lib, a: a.cummin(0).indices, [((5, 3),)], domain="gr
 op("median_all", lambda lib, a: lib.median(a), [((3, 5),), ((4,),)], domain="grid")
 op("median_dim", lambda lib, a: a.median(1, keepdim=True).values, [((3, 5),), ((2, 4),)], domain="grid")
 op("median_indices", lambda lib, a: a.median(0).indices, [((5, 3),)], domain="grid", grad=False, fd=False)
+op("nanmedian_all", lambda lib, a: lib.nanmedian(a), [((3, 5),), ((4,),)], domain="grid")
+op("nanmedian_dim", lambda lib, a: a.nanmedian(1, keepdim=True).values, [((3, 5),), ((2, 4),)], domain="grid")
 op("mode", lambda lib, a: lib.mode(a.round(), 1).values,
    [(np.array([[1.0, 2.0, 2.0, 3.0], [4.0, 4.0, 1.0, 1.0]]),)], grad=False, fd=False)
 op("quantile_linear", lambda lib, a: lib.quantile(a, 0.3, dim=1), [((3, 5),)], domain="grid")

@@ -130,6 +130,12 @@ CASES = {
     "scatter reduce multiply has no gradient": "x = T.ones(2, requires_grad=True); x.scatter(0, T.tensor([0]), T.tensor([3.0]), reduce='multiply').sum().backward(); R = [x.grad]",
     "select a row and a column": "x = T.arange(6.0).reshape(2, 3); R = [x.select(0, 1), x.select(1, -1), T.select(x, 1, 0)]",
     "select out of range": "R = [T.zeros(2, 3).select(1, 3)]",
+    # --- medians: a new tensor, not a view of the input ---
+    "median is not a view": "y = T.tensor([3.0, 1.0, 2.0]); m = y.median(); y.fill_(7.0); R = [m]",
+    "median gradient reaches the element picked": "x = T.tensor([3.0, 1.0, 2.0, 5.0], dtype=T.float64, requires_grad=True); x.median().backward(); R = [x.grad]",
+    "nanmedian skips NaN": "nan = float('nan'); x = T.tensor([[3.0, nan, 1.0, 2.0], [5.0, 4.0, 7.0, 6.0]]); r = x.nanmedian(1); R = [x.nanmedian(), r.values, r.indices, x.nanmedian(0, keepdim=True).values, T.nanmedian(T.tensor([1, 5, 3]))]",
+    "nanmedian of NaNs only": "R = [T.tensor([float('nan')] * 3).nanmedian(), T.tensor([[float('nan')] * 4]).nanmedian(1).values]",
+    "nanmedian gradient": "x = T.tensor([3.0, float('nan'), 1.0, 2.0], dtype=T.float64, requires_grad=True); x.nanmedian().backward(); R = [x.grad]",
     # --- integration ---
     "trapezoid forms": "y = T.tensor([[1.0, 2.0, 4.0, 7.0], [0.0, 1.0, 0.0, 1.0], [2.0, 2.0, 2.0, 2.0]]); R = [T.trapezoid(y), T.trapezoid(y, dx=2.0, dim=0), T.trapezoid(y, T.tensor([0.0, 1.0, 3.0, 3.5])), T.trapezoid(y, T.tensor([[0.0], [1.0], [3.0]]), dim=0), T.trapezoid(T.tensor([1, 2, 3])), T.trapezoid(T.ones(3, 0)), T.trapezoid(T.ones(3, 1))]",
     "trapezoid x of the wrong size": "R = [T.trapezoid(T.ones(3, 4), T.arange(3.0))]",

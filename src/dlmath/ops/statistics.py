@@ -19,7 +19,7 @@ from .declare import public
 from .indexing import gather
 from .sorting import _order
 
-ValuesIndices = {name: namedtuple(name, ["values", "indices"]) for name in ("cummax", "cummin", "median", "mode")}
+ValuesIndices = {name: namedtuple(name, ["values", "indices"]) for name in ("cummax", "cummin", "median", "nanmedian", "mode")}
 
 
 def _slice(a, axis, k):
@@ -116,37 +116,52 @@ def cummin(input, dim):
 def median(input, dim=None, keepdim=False):
     """The lower median (for an even count, the smaller of the two middle values, as torch);
     NaN if the slice holds one. With ``dim``: (values, indices)."""
-    x = to_tensor(input, "median")
+    return _lower_median(input, dim, keepdim, "median", skip_nan=False)
+
+
+@public
+def nanmedian(input, dim=None, keepdim=False):
+    """The lower median of the values that are not NaN (NaN only for a slice of NaNs), as torch."""
+    return _lower_median(input, dim, keepdim, "nanmedian", skip_nan=True)
+
+
+def _lower_median(input, dim, keepdim, name, skip_nan):
+    """Pick, per slice, the element at rank (k - 1) // 2 of the sorted values (k: how many
+    count); the value is gathered from x, so the gradient reaches the element picked. Without
+    ``skip_nan`` a slice holding NaN picks its first NaN, as torch."""
+    x = to_tensor(input, name)
     if x.dtype.kind == "c":
-        raise RuntimeError("median: complex tensors have no order")
+        raise RuntimeError(f"{name}: complex tensors have no order")
     if dim is None:
         if x.numel() == 0:
             return make_tensor(np.array(np.nan, dtype=x.dtype if x.dtype.kind == "f" else np.float32))
-        flat = x.reshape(-1)
-        order = _order(flat, 0, False, "median")
-        pick = order[(flat.shape[0] - 1) // 2]
-        nans = np.flatnonzero(np.isnan(flat.detach().numpy())) if x.dtype.kind == "f" else ()
-        if len(nans):
-            pick = nans[0]
-        return flat[int(pick)]
-    axis = normalize_dim(dim, max(x.ndim, 1), "median")
-    if x.ndim == 0:
-        return ValuesIndices["median"](x.clone(), make_tensor(np.zeros((), np.int64)))
+        x, axis = x.reshape(-1), 0
+    else:
+        axis = normalize_dim(dim, max(x.ndim, 1), name)
+        if x.ndim == 0:
+            return ValuesIndices[name](x.clone(), make_tensor(np.zeros((), np.int64)))
+        if x.shape[axis] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {dim} to have non-zero size.")
     n = x.shape[axis]
-    if n == 0:
-        raise IndexError(f"median(): Expected reduction dim {dim} to have non-zero size.")
-    order = _order(x, axis, False, "median")  # NaN sorts last
-    index = np.take(order, [(n - 1) // 2], axis=axis)
+    order = _order(x, axis, False, name)  # NaN sorts last
     if x.dtype.kind == "f":
-        a = x.detach().numpy()
-        has_nan = np.isnan(a).any(axis=axis, keepdims=True)
-        first_nan = np.argmax(np.isnan(a), axis=axis, keepdims=True)
-        index = np.where(has_nan, first_nan, index)
+        nan = np.isnan(x.detach().numpy())
+        if skip_nan:
+            counted = n - nan.sum(axis=axis, keepdims=True)
+            rank = np.maximum(counted - 1, 0) // 2
+            index = np.take_along_axis(order, rank, axis=axis)
+        else:
+            index = np.where(nan.any(axis=axis, keepdims=True), np.argmax(nan, axis=axis, keepdims=True),
+                             np.take(order, [(n - 1) // 2], axis=axis))
+    else:
+        index = np.take(order, [(n - 1) // 2], axis=axis)
     index = make_tensor(index.astype(np.int64))
-    values = gather(x, axis, index)
+    values = gather(x, axis, index)   # a new tensor (a view of x would change when x does)
+    if dim is None:
+        return values.reshape(())
     if not keepdim:
         values, index = values.squeeze(axis), index.squeeze(axis)
-    return ValuesIndices["median"](values, index)
+    return ValuesIndices[name](values, index)
 
 
 @public
