@@ -237,6 +237,21 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                     in_grads = node.vjp(xp, g, *args)
             # the plain pass: arrays, the common input counts spelled out (no argument tuple)
             elif n == 1:
+                into = node.vjp_into
+                if into is not None and node.needs[0]:
+                    # the input's cotangent sum already waits in a buffer only this pass holds:
+                    # the rule adds into it (x[index] += g) instead of making a full-size array
+                    fn0 = node.fns[0]
+                    old = pending.get(fn0) if fn0 is not None and fn0.n_out == 1 else None
+                    if (old is not None and old.__class__ is np.ndarray and old.base is None
+                            and old.flags.writeable and old.shape == node_inputs[0]._data.shape
+                            and old.dtype is node_inputs[0]._data.dtype and _held_by_pending(old)
+                            and into(old, g, node.out)):
+                        del g, old
+                        if not retain_graph:
+                            _release(node)
+                        continue
+                    old = None
                 if node.vjp_donated is not None and _donatable(g):
                     # g is ours alone: the rule may write into it
                     in_grads = node.vjp_donated(g, node_inputs[0]._data, node.out)
@@ -377,6 +392,13 @@ def _donatable(g):
     n = _getrefcount(g)
     # a buffer from the warm pool (a fused layer's gradient) has the pool's reference more
     return n == _EXCLUSIVE or (n == _EXCLUSIVE + 1 and _pooled(g))
+
+
+def _held_by_pending(a):
+    """True when the array ``a`` is held by one slot of the pass's pending table and the
+    caller's local alone (the pool's list too, for a pooled buffer): nobody sees it change."""
+    n = _getrefcount(a)
+    return n == _EXCLUSIVE + 1 or (n == _EXCLUSIVE + 2 and _pooled(a))
 
 
 _pool_module = None

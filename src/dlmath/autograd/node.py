@@ -76,6 +76,10 @@ class Op:
     # plain backward pass donates ``g`` (no one else holds it), so the rule may reuse its
     # memory instead of allocating (ReLU's mask, in place).
     vjp_donated = None
+    # Optional ``vjp_into(acc, g, y)`` for one-input ops: add the input's cotangent into
+    # ``acc`` (the input's pending cotangent sum, which the engine holds alone) and return
+    # True, or return False to have ``vjp`` called instead (basic indexing: a split's pieces).
+    vjp_into = None
 
     # --- the three parts of a primitive -------------------------------
     def forward(self, *arrays):

@@ -141,6 +141,15 @@ class GetItem(Op):
     def vjp(self, xp, g, x, y):
         return (xp.index_scatter(g, tuple(x.shape), self.index, g.ndim - y.ndim),)
 
+    def vjp_into(self, acc, g, y):
+        """The vjp added into ``acc``, a cotangent of x's shape that the engine holds alone:
+        ``acc[index] += g``, touching only the indexed part (a split's pieces: no zeroed
+        full-size array per piece, no full-size sums). False where that does not apply."""
+        if g.ndim != y.ndim or g.dtype != acc.dtype or not _is_basic(self.index):
+            return False
+        acc[self.index] += g
+        return True
+
     def jvp(self, xp, t, x, y):
         return take(xp, t[0], self.index, x.ndim)
 
