@@ -20,6 +20,7 @@ NumPy array (explicit values) or a Python scalar (passed through untouched).
 
 import builtins
 import os
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -447,3 +448,42 @@ def grads_like_torch(fn, *arrays, torch=None, lib=None, rtol=1e-6, atol=1e-8):
     for a, b in zip(g_ours, g_torch):
         np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, equal_nan=True)
     return out_ours, g_ours
+
+
+# --- snippets run once with each library ---------------------------------------------------
+def run_snippet(lib, code):
+    """Run ``code`` with ``T`` bound to ``lib`` (dm or torch): its list ``R``, or the type of
+    the exception it raised (warnings silenced: torch's deprecation notes are not results)."""
+    env = {"T": lib}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            exec(code, env)
+    except Exception as e:  # noqa: BLE001 - the error type is the result
+        return type(e)
+    return env["R"]
+
+
+def assert_snippets_agree(ours, theirs, where, compare=None):
+    """dlmath's and torch's results of one snippet agree: the same builtin exception type, or
+    the same number of results, each equal (numbers) or of equal dtype, shape and values.
+    ``compare(a, b, where)`` checks one result pair instead of the default."""
+    if isinstance(theirs, type):
+        assert isinstance(ours, type), f"{where}: torch raises {theirs.__name__}, dlmath returns {ours}"
+        base = next(c for c in theirs.__mro__ if c.__module__ == "builtins")
+        assert issubclass(ours, base), (where, ours, theirs)
+        return
+    assert not isinstance(ours, type), f"{where}: dlmath raised {ours.__name__}"
+    assert len(ours) == len(theirs), where
+    for k, (a, b) in enumerate(zip(ours, theirs)):
+        (compare or _same_result)(a, b, f"{where}: result {k}")
+
+
+def _same_result(a, b, where):
+    if isinstance(b, (int, float, bool)):
+        assert a == b, (where, a, b)
+        return
+    assert dtype_name(a.dtype) == dtype_name(b.dtype), (where, a.dtype, b.dtype)
+    assert tuple(a.shape) == tuple(b.shape), (where, tuple(a.shape), tuple(b.shape))
+    np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-6, atol=1e-12, equal_nan=True,
+                               err_msg=str(where))

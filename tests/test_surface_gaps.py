@@ -11,12 +11,11 @@ forward mode of the differentiable ops are entries of tests/op_table.py.
 """
 import math
 import sys
-import warnings
 
 import numpy as np
 import pytest
 
-from helpers import dm, dlmath_only, dtype_name
+from helpers import assert_snippets_agree, dlmath_only, dm, dtype_name, run_snippet
 
 CASES = {
     # --- 1. the legacy constructor ---
@@ -128,17 +127,6 @@ CASES = {
 }
 
 
-def _run(lib, code):
-    env = {"T": lib}
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            exec(code, env)
-    except Exception as e:  # noqa: BLE001 - the error type is the result
-        return type(e)
-    return env["R"]
-
-
 def _assert_same(a, b, where):
     if isinstance(b, (bool, int, float)) or b is None:
         assert a == b or (isinstance(b, float) and math.isnan(b) and math.isnan(a)), (where, a, b)
@@ -154,16 +142,7 @@ def _assert_same(a, b, where):
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_matches_torch(name, torch):
-    ours, theirs = _run(dm, CASES[name]), _run(torch, CASES[name])
-    if isinstance(theirs, type):
-        assert isinstance(ours, type), f"torch raises {theirs.__name__}, dlmath returns {ours}"
-        base = next(c for c in theirs.__mro__ if c.__module__ == "builtins")
-        assert issubclass(ours, base), (ours, theirs)
-        return
-    assert not isinstance(ours, type), f"dlmath raised {ours.__name__}"
-    assert len(ours) == len(theirs)
-    for k, (a, b) in enumerate(zip(ours, theirs)):
-        _assert_same(a, b, f"{name}: result {k}")
+    assert_snippets_agree(run_snippet(dm, CASES[name]), run_snippet(torch, CASES[name]), name, _assert_same)
 
 
 # --- the constructor's fast path --------------------------------------------------------------
