@@ -270,8 +270,8 @@ def _layer_jvp(ctx, _mode_tangent, tx, th0, tc0, tw_ih, tw_hh, tb_ih, tb_hh):
         elif mode == "RNN_RELU":
             th = (h > 0) * (tA[t] + gh)
         elif mode == "LSTM":
-            # the saved slab Z[t] = [i, o, f, g, tanh(c_t), c_{t-1}] (see _lstm_forward), as (B, H) views
-            i, o, f, g, tct, c_prev = ctx.extra[1][t].reshape(6, Hs, B).transpose(0, 2, 1)
+            # the saved slab Z[t] = [o, i, f, g, c_{t-1}, tanh(c_t)] (see _lstm_forward), as (B, H) views
+            o, i, f, g, c_prev, tct = ctx.extra[1][t].reshape(6, Hs, B).transpose(0, 2, 1)
             ta = tA[t] + gh   # torch's order i, f, g, o
             ti, tf = i * (1 - i) * ta[:, :Hs], f * (1 - f) * ta[:, Hs:2 * Hs]
             tg, to = (1 - g * g) * ta[:, 2 * Hs:3 * Hs], o * (1 - o) * ta[:, 3 * Hs:]
@@ -311,21 +311,21 @@ _Layer.jvp = staticmethod(_layer_jvp)
 
 # --- the LSTM time loops ----------------------------------------------------------------
 # Layout. NumPy's elementwise loops run several times slower on strided 2-D slices than on
-# contiguous memory, and a call on arrays of different shapes (broadcasting) costs about twice a
-# plain one, so every per-step array here is contiguous and every operation is same-shape: a step's
-# gates are (4H, B), one gate a block of H rows (the transpose of torch's (B, 4H), whose gate blocks
-# are strided), and h_t, c_t are (H, B). The products keep that shape: W (4H, K) @ [h_t; x_t; 1]
-# (K, B) gives the step's pre-activations, input projection and bias included, in one call.
-# The gate rows are in the order i, o, f, g (torch's are i, f, g, o), and each step's gates sit in a
-# slab of 6H rows with what backward multiplies them by:
-#     Z[t] = [i, o, f, g, tanh(c_t), c_{t-1}]
-# so that the sigmoid gates i, o, f are adjacent (one affine pass in forward), and in backward
-# sigma'(i, o, f) times (g, tanh(c_t), c_{t-1}) -- rows 0:3H times rows 3H:6H -- and (i, o) times
-# (1 - (g, tanh(c_t))^2) -- rows 0:2H and 3H:5H -- are single passes over a chunk of steps.
+# contiguous memory, and a call whose operands differ in shape or stride (broadcasting) costs about
+# twice a plain one, so every per-step array here is contiguous: a step's gates are (4H, B), one
+# gate a block of H rows (the transpose of torch's (B, 4H), whose gate blocks are strided), and
+# h_t, c_t are (H, B). The products keep that shape: W (4H, K) @ [h_t; x_t; 1] (K, B) gives the
+# step's pre-activations, input projection and bias included, in one call.
+# The gate rows are in the order o, i, f, g (torch's are i, f, g, o), and each step's gates sit in
+# a slab of 6H rows with the cell states:
+#     Z[t] = [o, i, f, g, c_{t-1}, tanh(c_t)]
+# so that the sigmoid gates o, i, f are adjacent (one affine pass in forward), (i, f) times
+# (g, c_{t-1}) is one product, and in backward sigma'(i, f) times (g, c_{t-1}) is one pass over a
+# chunk of steps.
 # Scratch comes from the pool too: fresh buffers of a few hundred kB each would page-fault anew
 # at every step of a training loop.
 _CHUNK = 8   # steps whose gate cotangents are gathered for one weight-gradient product
-_GATE_ORDER = (0, 3, 1, 2)   # torch's gate block behind each of ours: i, o, f, g
+_GATE_ORDER = (3, 0, 1, 2)   # torch's gate block behind each of ours: o, i, f, g
 
 
 def _rows(a):
@@ -334,23 +334,25 @@ def _rows(a):
     return a.view(np.dtype((np.void, a.shape[-1] * a.itemsize))) if a.size else a
 
 
-def _to_iofg(dst, src, s=None):
+def _to_ofig(dst, src, s=None):
     """dst = src with its gate blocks (rows, or entries of a bias) reordered from torch's i, f, g, o
-    to i, o, f, g, the sigmoid gates' times s."""
+    to o, i, f, g, the sigmoid gates' times s."""
     H = src.shape[0] // 4
-    for b, tb in enumerate(_GATE_ORDER):
-        if s is None or b == 3:
-            np.copyto(dst[b * H:(b + 1) * H], src[tb * H:(tb + 1) * H])
-        else:
-            np.multiply(src[tb * H:(tb + 1) * H], s, out=dst[b * H:(b + 1) * H])
+    np.copyto(dst[3 * H:], src[2 * H:3 * H])
+    if s is None:
+        np.copyto(dst[:H], src[3 * H:])
+        np.copyto(dst[H:3 * H], src[:2 * H])
+    else:
+        np.multiply(src[3 * H:], s, out=dst[:H])
+        np.multiply(src[:2 * H], s, out=dst[H:3 * H])
 
 
-def _from_iofg(src):
-    """A new array: src's gate blocks (rows) reordered from i, o, f, g back to torch's i, f, g, o."""
+def _from_ofig(src):
+    """A new array: src's gate blocks (rows) reordered from o, i, f, g back to torch's i, f, g, o."""
     H = src.shape[0] // 4
     dst = np.empty(src.shape, src.dtype)
-    for b, tb in enumerate(_GATE_ORDER):
-        np.copyto(dst[tb * H:(tb + 1) * H], src[b * H:(b + 1) * H])
+    np.copyto(dst[:3 * H], src[H:])
+    np.copyto(dst[3 * H:], src[:H])
     return dst
 
 
@@ -363,129 +365,130 @@ def _lstm_forward(ctx, X, H0, C0, W_ih, W_hh, B_ih, B_hh):
     T, B, In = X.shape
     Hs = W_hh.shape[1]
     dt, take = X.dtype, _pool.take
+    mul, add, tanh, matmul = np.multiply, np.add, np.tanh, np.matmul   # out given by position: a little faster
     K = Hs + In + (B_ih is not None)
     W = take((4 * Hs, K), dt)
-    _to_iofg(W[:, :Hs], W_hh, 0.5)
-    _to_iofg(W[:, Hs:Hs + In], W_ih, 0.5)
+    _to_ofig(W[:, :Hs], W_hh, 0.5)
+    _to_ofig(W[:, Hs:Hs + In], W_ih, 0.5)
     # HX[:, t] = [h_t; x_t; 1], time in the middle: the weight gradient's product reads all steps
-    # as one (K, T B) matrix, and each step's as a (K, B) one
-    HX = take((K, T + 1, B), dt)
+    # as one (K, T B) matrix, and each step's as a (K, B) one. h_t is written there directly, and
+    # the output h_1 .. h_T is a (T, B, H) view of it: HX is not pooled
+    HX = np.empty((K, T + 1, B), dt)
     HX[Hs:Hs + In, :T] = X.transpose(2, 0, 1)
     if B_ih is not None:
-        _to_iofg(W[:, -1], B_ih + B_hh, 0.5)
+        _to_ofig(W[:, -1], B_ih + B_hh, 0.5)
         HX[-1, :T] = 1
     HX[:Hs, 0] = H0.T
-    # hs is not pooled: the output h_1 .. h_T is a (T, B, H) view of it, not a copy
-    hs = np.empty((T + 1, Hs, B), dt)
-    hs[0] = H0.T
     Z = take((T + 1, 6 * Hs, B), dt)   # one slab more: c_T sits in Z[T]'s c_{t-1} rows
-    Z[0, 5 * Hs:] = C0.T
-    ig = take((Hs, B), dt)
+    Z[0, 4 * Hs:5 * Hs] = C0.T
     pre = take((4 * Hs, B), dt)   # the product's output: a warm buffer, not the slab's cold rows
+    prod = take((2 * Hs, B), dt)  # i g, f c_{t-1}
+    ig, fc = prod[:Hs], prod[Hs:]
     z6 = Z.reshape(T + 1, 6, Hs, B)
     # each step's views made up front, by iterating over the arrays (cheaper than indexing)
     HXt = HX.transpose(1, 0, 2)
-    steps = zip(Z[:T, :4 * Hs], Z[:T, :3 * Hs], z6[:T, 0], z6[:T, 1], z6[:T, 2], z6[:T, 3], z6[:T, 4],
-                z6[:T, 5], z6[1:, 5], HXt[:T], _rows(HXt[1:, :Hs]), hs[1:], _rows(hs[1:]))
+    steps = zip(Z[:T, :4 * Hs], Z[:T, :3 * Hs], z6[:T, 0], Z[:T, Hs:3 * Hs], Z[:T, 3 * Hs:5 * Hs],
+                z6[:T, 5], z6[1:, 4], HXt[:T], HXt[1:, :Hs])
     W_x, skip = W[:, Hs:], not H0.any()   # h_0 = 0 (the default): step 0 needs only [x_0; 1]
-    for a, s, i, o, f, g, tc, c_prev, c, hx, hx_next, h, h_rows in steps:
+    for a, s, o, i_f, g_c, tc, c, hx, h in steps:
         if skip:
-            np.matmul(W_x, hx[Hs:], out=pre)
+            matmul(W_x, hx[Hs:], pre)
             skip = False
         else:
-            np.matmul(W, hx, out=pre)
-        np.tanh(pre, out=a)
-        np.multiply(s, 0.5, out=s)
-        np.add(s, 0.5, out=s)
-        np.multiply(f, c_prev, out=c)
-        np.multiply(i, g, out=ig)
-        np.add(c, ig, out=c)
-        np.tanh(c, out=tc)
-        np.multiply(o, tc, out=h)
-        np.copyto(hx_next, h_rows)
-    _pool.give(W, ig, pre)
+            matmul(W, hx, pre)
+        tanh(pre, a)
+        mul(s, 0.5, s)
+        add(s, 0.5, s)
+        mul(i_f, g_c, prod)
+        add(ig, fc, c)
+        tanh(c, tc)
+        mul(o, tc, h)
+    _pool.give(W, pre, prod)
     ctx.extra = (HX, Z)
-    ctx.hs = hs.transpose(0, 2, 1)   # (T + 1, B, H), for forward mode
-    _keep_until_freed(ctx, ctx.extra)
+    ctx.hs = HX[:Hs].transpose(1, 2, 0)   # (T + 1, B, H), for forward mode
+    _keep_until_freed(ctx, (Z,))
     # outputs in torch's layout: h_1 .. h_T a transposed view, h_T and c_T copies
-    return ctx.hs[1:], np.array(ctx.hs[T], order="C"), np.array(z6[T, 5].T, order="C")
+    return ctx.hs[1:], np.array(ctx.hs[T], order="C"), np.array(z6[T, 4].T, order="C")
 
 
 def _lstm_backward(ctx, X, W_ih, W_hh, G, g_h, g_c, bias):
     """Backpropagation through time, from dh_T, dc_T (and dL/dh_t from the outputs, G, if used):
 
         dc_t += dh_t o_t (1 - tanh(c_t)^2)
-        dA_t  = [dc_t g_t i'_t,  dh_t tanh(c_t) o'_t,  dc_t c_{t-1} f'_t,  dc_t i_t (1 - g_t^2)]
+        dA_t  = [dh_t tanh(c_t) o'_t,  dc_t g_t i'_t,  dc_t c_{t-1} f'_t,  dc_t i_t (1 - g_t^2)]
         dc_{t-1} = dc_t f_t,   dh_{t-1} = W_hh^T dA_t (+ G_{t-1})
 
-    with sigma' = sigma (1 - sigma), in the forward's transposed layout and gate order i, o, f, g.
+    with sigma' = sigma (1 - sigma), in the forward's transposed layout and gate order o, i, f, g.
     The steps run in chunks of _CHUNK, newest first. Everything in dA_t but dh_t and dc_t is
-    computed for the whole chunk at once (P below: six passes, thanks to the slabs' row order),
-    so a step is seven elementwise passes over (H, B) and one product; the chunk's dA_t, gathered
-    side by side while still in cache, then give its share of the weight gradient
-    dW = sum_t dA_t [h_t; x_t; 1]^T and of dx_t = W_ih^T dA_t in one product each.
-    Returns (d_x, d_h0, d_c0, d_W_ih, d_W_hh, d_b_ih, d_b_hh)."""
+    computed for the whole chunk at once (P below), so a step is seven elementwise passes over
+    (H, B) and one product; the chunk's dA_t, gathered side by side while still in cache, then give
+    its share of the weight gradient dW = sum_t dA_t [h_t; x_t; 1]^T and of dx_t = W_ih^T dA_t in
+    one product each. Returns (d_x, d_h0, d_c0, d_W_ih, d_W_hh, d_b_ih, d_b_hh)."""
     HX, Z = ctx.extra
     T, Hs, B = Z.shape[0] - 1, Z.shape[1] // 6, Z.shape[2]
     K, In, dt, n, take = HX.shape[0], X.shape[2], X.dtype, _CHUNK, _pool.take
+    mul, add, sub, matmul, copyto = np.multiply, np.add, np.subtract, np.matmul, np.copyto
     need = ctx.needs_input_grad
     dh, dc, tmp = take((Hs, B), dt), take((Hs, B), dt), take((Hs, B), dt)
     dh[...] = 0 if g_h is None else g_h.T
     dc[...] = 0 if g_c is None else g_c.T
     GT = np.ascontiguousarray(G.transpose(0, 2, 1)) if G is not None else None
     W_hh_p = take((4 * Hs, Hs), dt)
-    _to_iofg(W_hh_p, W_hh)
+    _to_ofig(W_hh_p, W_hh)
     W_hhT = take((Hs, 4 * Hs), dt)   # row-major: the faster product
     np.copyto(W_hhT, W_hh_p.T)
     W_ih_p = None
     if need[1]:
         W_ih_p = take((4 * Hs, In), dt)
-        _to_iofg(W_ih_p, W_ih)
+        _to_ofig(W_ih_p, W_ih)
     d_w, d_w_chunk = take((4 * Hs, K), dt), take((4 * Hs, K), dt)
     d_w[...] = 0
     d_x = np.empty(X.shape, dt) if need[1] else None
-    # P[j] = [g i', tanh(c) o', c_{t-1} f', i (1 - g^2), o (1 - tanh(c)^2)]: what multiplies
-    # dc_t (blocks 0, 2, 3) or dh_t (block 1) to give dA_t, and dh_t's share of dc_t (block 4)
+    # P[j] = [tanh(c) o', g i', c_{t-1} f', i (1 - g^2), o (1 - tanh(c)^2)]: what multiplies dh_t
+    # (block 0) or dc_t (blocks 1-3) to give dA_t, and dh_t's share of dc_t (block 4)
     P = take((n, 5 * Hs, B), dt)
-    p_i, p_o, p_f, p_g, k = P.reshape(n, 5, Hs, B).transpose(1, 0, 2, 3)
+    P5 = P.reshape(n, 5, Hs, B)
+    p_o, p_i, p_f, p_g, k = P5.transpose(1, 0, 2, 3)
     da = take((4 * Hs, B), dt)
-    da_i, da_o, da_f, da_g = da.reshape(4, Hs, B)
+    da_o, da_i, da_f, da_g = da.reshape(4, Hs, B)
     dA = take((4 * Hs, n, B), dt)   # the chunk's dA_t side by side
     da_rows, dA_rows = _rows(da), list(_rows(dA).transpose(1, 0, 2))
-    f_all = Z.reshape(T + 1, 6, Hs, B)[:, 2]
+    z6 = Z.reshape(T + 1, 6, Hs, B)
     for t0 in range(((T - 1) // n) * n, -1, -n):
         m = min(n, T - t0)
-        z = Z[t0:t0 + m]
-        S, P3, P2 = z[:, :3 * Hs], P[:m, :3 * Hs], P[:m, 3 * Hs:]
-        np.subtract(1, S, out=P3)
-        P3 *= S
-        P3 *= z[:, 3 * Hs:]            # (i', o', f') (g, tanh(c_t), c_{t-1})
-        np.multiply(z[:, 3 * Hs:5 * Hs], z[:, 3 * Hs:5 * Hs], out=P2)
-        np.subtract(1, P2, out=P2)
-        P2 *= z[:, :2 * Hs]            # (i, o) (1 - (g, tanh(c_t))^2)
-        f = f_all[t0:t0 + m]
+        z, zz = Z[t0:t0 + m], z6[t0:t0 + m]
+        S, P3 = z[:, :3 * Hs], P[:m, :3 * Hs]
+        sub(1, S, P3)
+        mul(P3, S, P3)                                        # (o', i', f')
+        mul(P5[:m, 0], zz[:, 5], P5[:m, 0])                   # o' tanh(c_t)
+        mul(P[:m, Hs:3 * Hs], z[:, 3 * Hs:5 * Hs], P[:m, Hs:3 * Hs])   # (i', f') (g, c_{t-1})
+        P2, q = P5[:m, 3:], zz[:, 3::2]                       # q: (g, tanh(c_t))
+        mul(q, q, P2)
+        sub(1, P2, P2)
+        mul(P2, zz[:, 1::-1], P2)                             # (i, o) (1 - (g, tanh(c_t))^2)
+        f = zz[:, 2]
         for j in range(m - 1, -1, -1):
             if GT is not None:
                 dh += GT[t0 + j]
-            np.multiply(dh, k[j], out=tmp)
-            dc += tmp
-            np.multiply(dc, p_i[j], out=da_i)
-            np.multiply(dh, p_o[j], out=da_o)
-            np.multiply(dc, p_f[j], out=da_f)
-            np.multiply(dc, p_g[j], out=da_g)
-            dc *= f[j]
+            mul(dh, k[j], tmp)
+            add(dc, tmp, dc)
+            mul(dh, p_o[j], da_o)
+            mul(dc, p_i[j], da_i)
+            mul(dc, p_f[j], da_f)
+            mul(dc, p_g[j], da_g)
+            mul(dc, f[j], dc)
             if t0 + j or need[2]:
-                np.matmul(W_hhT, da, out=dh)
-            np.copyto(dA_rows[j], da_rows)
+                matmul(W_hhT, da, dh)
+            copyto(dA_rows[j], da_rows)
         flat = dA[:, :m].reshape(4 * Hs, m * B)
-        np.matmul(flat, HX[:, t0:t0 + m].reshape(K, m * B).T, out=d_w_chunk)
-        d_w += d_w_chunk
+        matmul(flat, HX[:, t0:t0 + m].reshape(K, m * B).T, d_w_chunk)
+        add(d_w, d_w_chunk, d_w)
         if d_x is not None:
-            np.matmul(flat.T, W_ih_p, out=d_x[t0:t0 + m].reshape(m * B, In))
-    d_whh = _from_iofg(d_w[:, :Hs]) if need[5] else None
-    d_wih = _from_iofg(d_w[:, Hs:Hs + In]) if need[4] else None
-    d_bih = _from_iofg(d_w[:, -1]) if bias and need[6] else None
-    d_bhh = _from_iofg(d_w[:, -1]) if bias and need[7] else None
+            matmul(flat.T, W_ih_p, d_x[t0:t0 + m].reshape(m * B, In))
+    d_whh = _from_ofig(d_w[:, :Hs]) if need[5] else None
+    d_wih = _from_ofig(d_w[:, Hs:Hs + In]) if need[4] else None
+    d_bih = _from_ofig(d_w[:, -1]) if bias and need[6] else None
+    d_bhh = _from_ofig(d_w[:, -1]) if bias and need[7] else None
     d_h0 = np.array(dh.T, order="C") if need[2] else None
     d_c0 = np.array(dc.T, order="C") if need[3] else None
     _pool.give(dh, dc, tmp, W_hh_p, W_hhT, d_w, d_w_chunk, P, da, dA, *((W_ih_p,) if need[1] else ()))
