@@ -127,3 +127,21 @@ def test_forward_mode_of_the_fused_layer_is_the_composed_one(mode):
                                tuple(prim), tuple(tang))
         res.append(t.numpy())
     np.testing.assert_allclose(res[0], res[1], rtol=1e-10, atol=1e-12)
+
+
+@dlmath_only
+def test_lstm_output_is_not_the_memory_backward_reads():
+    """The fused LSTM writes h_t into the buffer its backward reads; the output h_1 .. h_T must
+    be a copy, so that writing into it (even through .numpy()) leaves the gradients alone."""
+    rng, X, H0, C0 = _data("LSTM", "float64")
+    m = dm.nn.LSTM(I, H, dtype=dm.float64)
+    grads = []
+    for scribble in (False, True):
+        out, (h, c) = m(dm.tensor(X))
+        if scribble:
+            out.detach().numpy()[...] = 7.0
+        (h.sum() + c.sum()).backward()
+        grads.append([p.grad.numpy().copy() for p in m.parameters()])
+        m.zero_grad(set_to_none=True)
+    for a, b in zip(*grads):
+        np.testing.assert_array_equal(a, b)

@@ -311,8 +311,8 @@ _Layer.jvp = staticmethod(_layer_jvp)
 
 # --- the LSTM time loops ----------------------------------------------------------------
 # Layout. NumPy's elementwise loops run several times slower on strided 2-D slices than on
-# contiguous memory, and a call whose operands differ in shape or stride (broadcasting) costs about
-# twice a plain one, so every per-step array here is contiguous: a step's gates are (4H, B), one
+# contiguous memory, and a call on operands of different shapes (broadcasting) costs more than two
+# plain ones, so every per-step array here is contiguous: a step's gates are (4H, B), one
 # gate a block of H rows (the transpose of torch's (B, 4H), whose gate blocks are strided), and
 # h_t, c_t are (H, B). The products keep that shape: W (4H, K) @ [h_t; x_t; 1] (K, B) gives the
 # step's pre-activations, input projection and bias included, in one call.
@@ -325,7 +325,6 @@ _Layer.jvp = staticmethod(_layer_jvp)
 # Scratch comes from the pool too: fresh buffers of a few hundred kB each would page-fault anew
 # at every step of a training loop.
 _CHUNK = 8   # steps whose gate cotangents are gathered for one weight-gradient product
-_GATE_ORDER = (3, 0, 1, 2)   # torch's gate block behind each of ours: o, i, f, g
 
 
 def _rows(a):
@@ -371,9 +370,9 @@ def _lstm_forward(ctx, X, H0, C0, W_ih, W_hh, B_ih, B_hh):
     _to_ofig(W[:, :Hs], W_hh, 0.5)
     _to_ofig(W[:, Hs:Hs + In], W_ih, 0.5)
     # HX[:, t] = [h_t; x_t; 1], time in the middle: the weight gradient's product reads all steps
-    # as one (K, T B) matrix, and each step's as a (K, B) one. h_t is written there directly, and
-    # the output h_1 .. h_T is a (T, B, H) view of it: HX is not pooled
-    HX = np.empty((K, T + 1, B), dt)
+    # as one (K, T B) matrix, and each step's as a (K, B) one. h_t is written there directly (the
+    # output gets a copy after the loop: one call instead of one per step)
+    HX = take((K, T + 1, B), dt)
     HX[Hs:Hs + In, :T] = X.transpose(2, 0, 1)
     if B_ih is not None:
         _to_ofig(W[:, -1], B_ih + B_hh, 0.5)
@@ -406,9 +405,12 @@ def _lstm_forward(ctx, X, H0, C0, W_ih, W_hh, B_ih, B_hh):
     _pool.give(W, pre, prod)
     ctx.extra = (HX, Z)
     ctx.hs = HX[:Hs].transpose(1, 2, 0)   # (T + 1, B, H), for forward mode
-    _keep_until_freed(ctx, (Z,))
-    # outputs in torch's layout: h_1 .. h_T a transposed view, h_T and c_T copies
-    return ctx.hs[1:], np.array(ctx.hs[T], order="C"), np.array(z6[T, 4].T, order="C")
+    _keep_until_freed(ctx, ctx.extra)
+    # outputs in torch's layout: h_1 .. h_T a transposed view of a copy (not of HX, which backward
+    # needs intact and the pool reuses), h_T and c_T copies
+    hs = np.empty((T, Hs, B), dt)
+    np.copyto(_rows(hs), _rows(HX[:Hs, 1:]).transpose(1, 0, 2))
+    return hs.transpose(0, 2, 1), np.array(ctx.hs[T], order="C"), np.array(z6[T, 4].T, order="C")
 
 
 def _lstm_backward(ctx, X, W_ih, W_hh, G, g_h, g_c, bias):
