@@ -35,7 +35,7 @@ import numpy as np
 
 from .. import _grad_mode
 from . import _flags, xp_numpy
-from .node import Op, make_tensor, record, restamp
+from .node import Op, Tensor, make_tensor, record, restamp
 
 _grad_state = _grad_mode.state
 
@@ -97,23 +97,28 @@ class FunctionCtx:
         saved = self._saved
         if not saved:
             return
-        from ..tensor import Tensor
-        self._saved_versions = tuple(t._vc[0] if isinstance(t, Tensor) else None for t in saved)
-        pos = []
+        versions, pos = [], []
         for t in saved:
             j = k = None
             if not isinstance(t, Tensor):
+                versions.append(None)
                 pos.append((j, k))
                 continue
-            for i, w in enumerate(inner):
+            versions.append(t._vc[0])
+            i = 0
+            for w in inner:
                 if w is t:
                     j = i
                     break
-            for i, o in enumerate(outs):
+                i += 1
+            i = 0
+            for o in outs:
                 if o is t:
                     k = i
                     break
+                i += 1
             pos.append((j, k))
+        self._saved_versions = versions
         self._saved_pos = pos
 
     def _check_saved(self, op):
@@ -154,7 +159,6 @@ class _FunctionOp(Op):
         return _Name(self.fn.__name__, self)
 
     def vjp(self, xp, g, *args):
-        from ..tensor import Tensor
         recording = xp is not xp_numpy
         ctx = self.ctx
         ctx._check_saved(self)
@@ -185,15 +189,18 @@ class _FunctionOp(Op):
             raise RuntimeError(f"function {self.name}Backward returned an incorrect number of gradients "
                                f"(expected {n_in}, got {len(result)})")
         grads = []
-        for k, (r, need, x) in enumerate(zip(result, self.needs, args[:-1])):
+        k = -1
+        for r, need, x in zip(result, self.needs, args):   # (zip stops before args' output)
+            k += 1
             if r is None or not need:
                 grads.append(None)
                 continue
-            if not isinstance(r, Tensor):
+            if r.__class__ is not Tensor and not isinstance(r, Tensor):
                 r = make_tensor(np.asarray(r, dtype=x._data.dtype if isinstance(x, Tensor) else None))
-            xd = x._data if isinstance(x, Tensor) else x
+            xd = x._data if x.__class__ is Tensor or isinstance(x, Tensor) else x
             rshape = r._data.shape
-            if rshape != np.shape(xd):   # (the common case, the input's own shape, needs no check)
+            # (the common case, the input's own shape, needs no check)
+            if rshape != (xd.shape if xd.__class__ is np.ndarray else np.shape(xd)):
                 try:
                     np.broadcast_shapes(rshape, np.shape(xd))
                 except ValueError:
@@ -205,7 +212,6 @@ class _FunctionOp(Op):
 
     def _grads_out(self, gs, outs):
         """The output cotangents as Tensors; a missing one is zeros when ``materialize_grads``."""
-        from ..tensor import Tensor
         materialize = self.ctx.materialize_grads
         grads_out = []
         for gi, o in zip(gs, outs):
@@ -218,7 +224,6 @@ class _FunctionOp(Op):
         return grads_out
 
     def jvp(self, xp, t, *args):
-        from ..tensor import Tensor
         user = getattr(self.fn, "jvp", None)
         if user is None or user is Function.jvp:
             raise NotImplementedError(f"{self.name}: no forward-mode derivative; define a static method "
@@ -261,7 +266,6 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        from ..tensor import Tensor
         ctx = FunctionCtx()
         enabled = _grad_state.enabled
         # forward sees detached aliases: the same memory and version counter, no history
@@ -287,6 +291,22 @@ class Function:
         finally:
             _grad_state.enabled = enabled
         single = not isinstance(out, tuple)
+        if (single and out.__class__ is Tensor and not ctx._dirty and not ctx._non_diff
+                and out._data.dtype.kind in "fc"):
+            for w in inner:
+                if w is out:
+                    break
+            else:
+                # the common case (a fused layer: one new float output), without the general
+                # path's lists and position tables: ~3 us less per call, 3-10 calls a step
+                recording = enabled and True in needs
+                r = record(_FunctionOp(cls, ctx, tuple(is_tensor), 1), args, needs if recording else None,
+                           out._data)
+                r._vc = out._vc   # the inner output's counter: ctx sees writes to the returned tensor
+                if recording:
+                    restamp(r.grad_fn, r._vc)
+                ctx._stamp_saved(inner, (out,))
+                return r
         outs = (out,) if single else out
         for k, o in enumerate(outs):
             if not isinstance(o, Tensor):

@@ -204,11 +204,13 @@ class Relu(Unary):
     def forward(self, x):
         return np.maximum(x, 0)
 
+    # keep = ~(y <= 0) in one pass: y = max(x, 0) is >= 0 or NaN, so that is y != 0
+    # (-0.0 included; NaN keeps its gradient, as torch): one boolean array and pass fewer
     def vjp(self, xp, g, x, y):
-        return (xp.masked(g, ~(y <= 0)),)
+        return (xp.masked(g, y != 0),)
 
     def vjp_donated(self, g, x, y):
-        return (xp_numpy.masked_(g, ~(y <= 0)),)  # the same rule, in the engine's own buffer
+        return (xp_numpy.masked_(g, y != 0),)  # the same rule, in the engine's own buffer
 
 
 class Square(Unary):
