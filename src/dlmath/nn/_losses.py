@@ -123,6 +123,15 @@ def _class_targets(fname, x, target, ignore_index):
     out.class_dim = 0 if x.ndim == 1 else 1
     out.n_classes = c = x.shape[out.class_dim]
     out.shape = ta.shape
+    if ta.size:
+        # the targets' range answers both checks at once: an ignore_index outside it (the default
+        # -100 always) ignores nothing, so no mask is built; inside [0, c) every index is valid
+        lo, hi = int(ta.min()), int(ta.max())
+        if (ignore_index < lo or ignore_index > hi) and lo >= 0 and hi < c:
+            out.ignored = None
+            out.safe = ta.astype(np.int64, copy=False)
+            out.count = int(ta.size)
+            return out
     ignored = ta == ignore_index
     if ignored.any():
         out.ignored = ignored

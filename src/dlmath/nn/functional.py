@@ -196,12 +196,15 @@ def linear(input, weight, bias=None):
     for a 2-D weight; ``_linear_composed`` (matmul + add) is the reference form.
     """
     x, w = _tensor_arg(input, "linear"), _tensor_arg(weight, "linear", "weight")
-    if x.dtype != w.dtype:
+    # (each property read once: this runs for every layer of every step)
+    xshape, wshape, xdt = x.shape, w.shape, x.dtype
+    if xdt != w.dtype:
         raise RuntimeError(f"linear: expected input and weight to have the same dtype, but got "
                            f"{x.dtype} != {w.dtype}")
-    if w.ndim not in (1, 2):
+    wnd = len(wshape)
+    if wnd not in (1, 2):
         raise RuntimeError(f"linear: weight must be 1-D or 2-D, got shape {shape_str(w.shape)}")
-    if x.ndim == 0 or x.shape[-1] != w.shape[-1]:
+    if not xshape or xshape[-1] != wshape[-1]:
         raise RuntimeError(f"linear: input {shape_str(x.shape)} and weight {shape_str(w.shape)}: "
                            f"in_features differ ({x.shape[-1] if x.ndim else 'scalar'} vs {w.shape[-1]})")
     b = None
@@ -209,7 +212,7 @@ def linear(input, weight, bias=None):
         b = _tensor_arg(bias, "linear", "bias")
         bshape = b.shape
         # (the usual bias, one number per output feature, needs no broadcasting check)
-        ok = w.ndim == 2 and len(bshape) == 1 and bshape[0] == w.shape[0]
+        ok = wnd == 2 and len(bshape) == 1 and bshape[0] == wshape[0]
         if not ok:
             out_shape = tuple(x.shape[:-1]) + ((w.shape[0],) if w.ndim == 2 else ())
             try:
@@ -220,8 +223,8 @@ def linear(input, weight, bias=None):
             raise RuntimeError(f"linear: bias of shape {shape_str(b.shape)} does not match the output "
                                f"{shape_str(out_shape)} (input {shape_str(x.shape)}, weight "
                                f"{shape_str(w.shape)})")
-    if (_FUSED_LINEAR and w.ndim == 2 and x.is_floating_point()
-            and (b is None or (b.dtype == x.dtype and b.ndim == 1))):
+    if (_FUSED_LINEAR and wnd == 2 and x.is_floating_point()
+            and (b is None or (b.dtype == xdt and b.ndim == 1))):
         return _fused.LinearFunction.apply(x, w, b)
     return _linear_composed(x, w, b)
 
