@@ -681,3 +681,68 @@ def test_legacy_numeric_step_becomes_a_tensor(torch, name):
         opt2.load_state_dict(sd)
         step = opt2.state[params[0]]["step"]
         assert isinstance(step, lib.Tensor) and step.shape == () and step.item() == 2.0
+
+
+# --- dm._fused_adam_ / _fused_adamw_ (torch's fused kernels: what optim.Adam's step calls) ----
+def _adam_case(lib, seed, dtype):
+    rng = np.random.default_rng(seed)
+    shapes = [(5, 7), (3,), (4, 4)]
+    mk = lambda s: lib.tensor(rng.standard_normal(s).astype(dtype))   # noqa: E731
+    ps, gs, ms = [mk(s) for s in shapes], [mk(s) for s in shapes], [mk(s) * 0.1 for s in shapes]
+    vs = [mk(s).abs() * 0.1 for s in shapes]
+    vmax = [v.clone() * 1.5 for v in vs]
+    steps = [lib.tensor(float(k + 1)) for k in range(len(shapes))]
+    return ps, gs, ms, vs, vmax, steps
+
+
+@pytest.mark.parametrize("adamw", [False, True])
+@pytest.mark.parametrize("amsgrad,maximize,wd", [(False, False, 0.0), (True, False, 0.1), (False, True, 0.05)])
+def test_fused_adam_matches_torch(adamw, amsgrad, maximize, wd):
+    torch = pytest.importorskip("torch")
+    name = "_fused_adamw_" if adamw else "_fused_adam_"
+    kw = dict(lr=0.01, beta1=0.9, beta2=0.999, weight_decay=wd, eps=1e-8, amsgrad=amsgrad, maximize=maximize)
+    ours, theirs = _adam_case(dm, 0, np.float32), _adam_case(torch, 0, np.float32)
+    if not amsgrad:
+        ours[4].clear()
+        theirs[4].clear()
+    for _ in range(3):
+        getattr(dm, name)(*ours, **kw)
+        getattr(torch, name)(*theirs, **kw)
+    for a, b in zip(ours[:5], theirs[:5]):
+        for x, y in zip(a, b):
+            np.testing.assert_allclose(to_numpy(x), y.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@dlmath_only
+@pytest.mark.parametrize("amsgrad,maximize,wd,adamw", [(False, False, 0.0, False), (True, True, 0.1, False),
+                                                       (False, False, 0.1, True), (True, False, 0.1, True)])
+def test_fused_adam_fast_path_is_the_composed_ops(monkeypatch, amsgrad, maximize, wd, adamw):
+    """The array fast path is the single-tensor Adam's in-place ops to the bit, versions included."""
+    from dlmath import inplace
+    name = "_fused_adamw_" if adamw else "_fused_adam_"
+    kw = dict(lr=0.01, beta1=0.9, beta2=0.999, weight_decay=wd, eps=1e-8, amsgrad=amsgrad, maximize=maximize)
+    fast, slow = _adam_case(dm, 1, np.float32), _adam_case(dm, 1, np.float32)
+    if not amsgrad:
+        fast[4].clear()
+        slow[4].clear()
+    for _ in range(3):
+        getattr(dm, name)(*fast, **kw)
+    monkeypatch.setattr(inplace, "_adam_fast", lambda *a: False)
+    for _ in range(3):
+        getattr(dm, name)(*slow, **kw)
+    for a, b in zip(fast[:5], slow[:5]):
+        for x, y in zip(a, b):
+            assert np.array_equal(x.numpy(), y.numpy())
+            assert x._vc[0] == y._vc[0]
+
+
+@dlmath_only
+def test_fused_adam_refuses_grad_scaling_and_ragged_lists():
+    ps, gs, ms, vs, vmax, steps = _adam_case(dm, 2, np.float32)
+    kw = dict(lr=0.01, beta1=0.9, beta2=0.999, weight_decay=0.0, eps=1e-8, amsgrad=False, maximize=False)
+    with pytest.raises(NotImplementedError):
+        dm._fused_adam_(ps, gs, ms, vs, [], steps, grad_scale=dm.tensor(1.0), **kw)
+    with pytest.raises(RuntimeError):
+        dm._fused_adam_(ps, gs[:2], ms, vs, [], steps, **kw)
+    with pytest.raises(RuntimeError):   # max_exp_avg_sqs without amsgrad (torch: the same)
+        dm._fused_adam_(ps, gs, ms, vs, vmax, steps, **kw)

@@ -35,6 +35,7 @@ _sys.modules[__name__ + ".random"] = random  # `import dlmath.random` and `from 
 # every op declared with @public (ops/declare.py), under each of its names: dm.exp, dm.clip, ...
 from .ops.declare import namespace as _declared
 globals().update(_declared())
+from .inplace import _fused_adam_, _fused_adamw_  # torch's fused Adam kernels (optim.Adam's step)
 from . import autograd
 from . import special
 from . import nn

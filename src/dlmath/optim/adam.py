@@ -1,10 +1,9 @@
 """Adam and AdamW (torch.optim.Adam, torch.optim.AdamW)."""
 from __future__ import annotations
 
-import math
-
 from ..tensor import Tensor
 from ..creation import zeros_like
+from ..inplace import _fused_adam_, _fused_adamw_   # (dm._fused_adam_, from where it is defined)
 from .optimizer import (Optimizer, _check_flags, _check_lr, _check_nonneg, _check_real, _step_tensor,
                         _value)
 
@@ -77,10 +76,10 @@ class Adam(Optimizer):
         return self._run_step(closure, self._update_group)
 
     def _update_group(self, group):
-        lr = _value(group["lr"])
         beta1, beta2 = (_value(b) for b in group["betas"])
         eps, weight_decay = group["eps"], group["weight_decay"]
         amsgrad, maximize, decoupled = group["amsgrad"], group["maximize"], group["decoupled_weight_decay"]
+        params, grads, exp_avgs, exp_avg_sqs, max_sqs, steps = [], [], [], [], [], []
         for p, grad in self._params_with_grad(group):
             state = self.state[p]
             if len(state) == 0:
@@ -90,35 +89,27 @@ class Adam(Optimizer):
                 state["exp_avg_sq"] = zeros_like(p)
                 if amsgrad:
                     state["max_exp_avg_sq"] = zeros_like(p)
-            exp_avg, exp_avg_sq, step_t = state["exp_avg"], state["exp_avg_sq"], state["step"]
-            if maximize:
-                grad = -grad
+            step_t = state["step"]
             step_t.add_(1)
-            if weight_decay != 0:
-                if decoupled:
-                    # AdamW: decay outside the moments (a tensor lr keeps its dtype here, as in torch)
-                    p.mul_(1 - group["lr"] * weight_decay)
-                else:
-                    grad = grad.add(p, alpha=weight_decay)
-            exp_avg.lerp_(grad, 1 - beta1)
-            exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-            step = step_t.item()
-            bias_correction1 = 1 - beta1 ** step
-            bias_correction2 = 1 - beta2 ** step
-            step_size = lr / bias_correction1
-            bias_correction2_sqrt = math.sqrt(bias_correction2)
+            params.append(p)
+            grads.append(grad)
+            exp_avgs.append(state["exp_avg"])
+            exp_avg_sqs.append(state["exp_avg_sq"])
+            steps.append(step_t)
             if amsgrad:
-                max_sq = state["max_exp_avg_sq"]
-                # the core has no maximum_ (nor out=): the maximum is written back with copy_
-                max_sq.copy_(max_sq.maximum(exp_avg_sq))
-                denom = max_sq.sqrt()
-            else:
-                denom = exp_avg_sq.sqrt()
-            # torch's m / (sqrt(v) / c + eps) * step_size, c = sqrt(bias_correction2), with the
-            # division by c moved out of the (parameter-sized) denominator into the scalars:
-            # m / (sqrt(v) + eps c) * (step_size c), one pass and one in-place op fewer per parameter
-            denom.add_(eps * bias_correction2_sqrt)
-            p.addcdiv_(exp_avg, denom, value=-step_size * bias_correction2_sqrt)
+                max_sqs.append(state["max_exp_avg_sq"])
+        if not params:
+            return
+        # torch's fused kernel, the single-tensor algorithm's arithmetic op for op (the same
+        # results to the bit) in one call: per parameter, g <- -g if maximize; the L2 term
+        # (g + wd p) or AdamW's decay (p *= 1 - lr wd); m.lerp_(g, 1 - beta1);
+        # v.mul_(beta2).addcmul_(g, g, 1 - beta2); vmax = max(vmax, v) with amsgrad; then
+        # p.addcdiv_(m, sqrt(v) + eps sqrt(bc2), -lr / bc1 * sqrt(bc2)) (the bias corrections
+        # folded into the scalars). 8 in-place ops' dispatch per parameter become one call.
+        fused = _fused_adamw_ if decoupled else _fused_adam_
+        # (lr as the group holds it: a tensor lr keeps its dtype in AdamW's decay, as in torch)
+        fused(params, grads, exp_avgs, exp_avg_sqs, max_sqs, steps, lr=group["lr"], beta1=beta1,
+              beta2=beta2, weight_decay=weight_decay, eps=eps, amsgrad=amsgrad, maximize=maximize)
 
 
 class AdamW(Adam):
