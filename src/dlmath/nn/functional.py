@@ -20,7 +20,7 @@ from .._dtype import float32 as _F32, float64 as _F64
 from ..creation import as_tensor
 from ..ops import elementwise as _ew, reduction as _red
 from ..ops._util import shape_str, to_tensor
-from ..ops.matmul import matmul as _matmul
+from ..ops.matmul import addmm_linear as _addmm_linear, matmul as _matmul
 from ..tensor import Tensor as _Tensor   # (dm.Tensor: isinstance checks on the hot path, no import per call)
 from .._random import rng as _rng
 from ..ops.losses import softplus as _softplus
@@ -225,6 +225,8 @@ def linear(input, weight, bias=None):
                                f"{shape_str(w.shape)})")
     if (_FUSED_LINEAR and wnd == 2 and x.is_floating_point()
             and (b is None or (b.dtype == xdt and b.ndim == 1))):
+        if len(xshape) == 2:   # a batch of rows: one primitive node, torch's addmm (ops/matmul.py)
+            return _addmm_linear(x, w, b)
         return _fused.LinearFunction.apply(x, w, b)
     return _linear_composed(x, w, b)
 
