@@ -274,6 +274,11 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
             # an ignored row may be all -inf: zero it so log_softmax's backward stays finite there
             x = _ew.where(as_tensor(rows), 0.0, x)
     if label_smoothing <= 0.0:
+        if (reduction == "mean" and w is None and tg.ignored is None and tg.count
+                and x.dtype.itemsize >= 4):
+            # the default (nothing ignored or weighted): the mean inside the fused node. (float16
+            # keeps the composed mean, which accumulates in float32)
+            return softmax_cross_entropy(x, tg.safe, cd, mean=True)
         return _nll(softmax_cross_entropy(x, tg.safe, cd), tg, w, reduction)
     logp = _red.log_softmax(x, cd)
     loss = _nll(_picked(logp, tg), tg, w, reduction)

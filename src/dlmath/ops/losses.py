@@ -9,6 +9,8 @@ import numpy as np
 from ..autograd.node import Op, apply
 from ._util import quiet
 
+_add_reduce = np.add.reduce
+
 
 class Softplus(Op):
     """softplus(z) = log(1 + e^z) = max(z, 0) + log1p(e^-|z|); d/dz = sigmoid(z) = -expm1(-softplus(z)).
@@ -100,12 +102,17 @@ class SoftmaxCrossEntropy(Op):
     (non-negative) class axis, ``index`` the integer-array index of the target
     entries (ignored targets replaced by a valid class; the caller masks them).
     (``e`` and ``s``, the exponentials and their sums, are kept by forward.)
-    """
-    __slots__ = ("axis", "index", "e", "s")
 
-    def __init__(self, axis, index):
+    ``count``: None for the loss of each entry; n to return their mean instead (cross_entropy's
+    default reduction with nothing ignored or weighted): the same numbers as ``.mean()`` of the
+    entries, one node fewer (~10 us of a small training step, forward and backward).
+    """
+    __slots__ = ("axis", "index", "e", "s", "count")
+
+    def __init__(self, axis, index, count=None):
         self.axis = axis
         self.index = index
+        self.count = count
 
     def forward(self, x):
         m = x.max(axis=self.axis, keepdims=True)
@@ -123,7 +130,11 @@ class SoftmaxCrossEntropy(Op):
         e = np.exp(z)
         s = e.sum(axis=ax, keepdims=True)
         self.e, self.s = e, s
-        return np.log(s).squeeze(ax) - z[self.index]
+        loss = np.log(s).squeeze(ax) - z[self.index]
+        if self.count is None:
+            return loss
+        # as Mean's forward: one add.reduce over the entries' axes, then / n
+        return _add_reduce(loss, axis=tuple(range(loss.ndim)), keepdims=False) / self.count
 
     def _softmax(self, x):
         if isinstance(x, np.ndarray):
@@ -133,14 +144,24 @@ class SoftmaxCrossEntropy(Op):
         return softmax(x, self.axis)
 
     def vjp(self, xp, g, x, y):
+        count = self.count
         if isinstance(x, np.ndarray):
             # softmax = e / s never warns (s >= 1, or NaN from a non-finite row); the class axis
             # put back by a reshape (np.expand_dims is a Python function of ~3 us)
-            ax, sh = self.axis, g.shape
             gx = self.e / self.s
+            if count is not None:
+                # the mean's cotangent, g / n for every entry (as Mean's vjp computes it), as a
+                # scalar: the same products as with the entries' vector
+                g = g * (1.0 / count)
+                gx *= g
+                gx[self.index] -= g
+                return (gx,)
+            ax, sh = self.axis, g.shape
             gx *= g.reshape(sh[:ax] + (1,) + sh[ax:])
             gx[self.index] -= g
             return (gx,)
+        if count is not None:
+            g = xp.broadcast_to(g * (1.0 / count), self._entries_shape(x))
         gk = xp.expand_dims(g, self.axis)
         onehot = np.zeros(x.shape, dtype=x.dtype)
         onehot[self.index] = 1
@@ -148,18 +169,26 @@ class SoftmaxCrossEntropy(Op):
 
     def jvp(self, xp, t, x, y):
         tx = t[0]
-        return xp.sum(self._softmax(x) * tx, axis=self.axis) - tx[self.index]
+        out = xp.sum(self._softmax(x) * tx, axis=self.axis) - tx[self.index]
+        if self.count is None:
+            return out
+        return xp.mean(out, axis=tuple(range(out.ndim - len(self._entries_shape(x)), out.ndim)))
+
+    def _entries_shape(self, x):
+        """The shape of the per-entry losses: x's without the class axis."""
+        sh = tuple(x.shape)
+        return sh[:self.axis] + sh[self.axis + 1:]
 
 
-def softmax_cross_entropy(x, target, axis):
+def softmax_cross_entropy(x, target, axis, mean=False):
     """Per-entry cross-entropy of logits ``x`` (classes along ``axis``) and int64 ``target``
-    (the shape of x without ``axis``)."""
+    (the shape of x without ``axis``); with ``mean``, their mean (a non-empty target)."""
     if target.ndim == 1 and axis == 1:
         index = (np.arange(target.shape[0]), target)
     else:
         grid = list(np.ogrid[tuple(slice(0, n) for n in target.shape)])
         index = tuple(grid[:axis] + [target] + grid[axis:])
-    return apply(SoftmaxCrossEntropy(axis, index), x)
+    return apply(SoftmaxCrossEntropy(axis, index, target.size if mean else None), x)
 
 
 def binary_cross_entropy_probs(p, t):
