@@ -80,6 +80,17 @@ def _cases():
                   lambda q, k, v: F._attention_composed(q, k, v, 0.7, None, 0.0),
                   lambda t, q, k, v: t.nn.functional.scaled_dot_product_attention(q, k, v, scale=0.7),
                   (q, kb, vb)))
+    # is_causal: the cached additive mask; 4-D, so the output is the (B, L, H, E) layout's view;
+    # L < S and L > S (top-left aligned, as torch)
+    tril = lambda L, S: dm.tensor(np.tril(np.ones((L, S), dtype=bool)))      # noqa: E731
+    for name, (L, S) in (("attention_causal", (4, 4)), ("attention_causal_wide", (3, 5)),
+                         ("attention_causal_tall", (5, 3))):
+        q4, k4, v4 = (RNG.standard_normal(sh) for sh in ((2, 2, L, 4), (2, 2, S, 4), (2, 2, S, 3)))
+        cases.append((name, lambda q, k, v: fz.AttentionFunction.apply(q, k, v, None, 0.6, True),
+                      lambda q, k, v, L=L, S=S: F._attention_composed(q, k, v, 0.6, tril(L, S), 0.0),
+                      lambda t, q, k, v: t.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True,
+                                                                                      scale=0.6),
+                      (q4, k4, v4)))
     return cases
 
 
@@ -185,6 +196,33 @@ def test_attention_fully_masked_row_fused(torch):
     z.sum().backward()
     for t in (z, q.grad, k.grad, v.grad):
         assert np.all(to_numpy(t) == 0)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("spread", [1.0, 40.0])
+def test_causal_attention_at_pooled_sizes_matches_torch(dtype, spread, torch):
+    """is_causal at W9-like sizes (the float32 one-shift softmax, and with scores spread too far
+    for one shift, its per-row fallback), q, k, v strided views of one (B, T, 3D) array as a
+    split and head transpose make them; the output's transpose-reshape is a view."""
+    F = _F()
+    B, H, T, E = 2, 4, 32, 16
+    base = np.random.default_rng(7).standard_normal((B, T, 3 * H * E)) * np.sqrt(spread)
+    g = np.random.default_rng(8).standard_normal((B, T, H * E))
+    res = []
+    for lib in (dm, torch):
+        x = lib.tensor(base.astype(dtype), requires_grad=True)
+        q, k, v = (t.reshape(B, T, H, E).transpose(1, 2) for t in x.split(H * E, dim=-1))
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True) if lib is dm else \
+            torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+        y2 = y.transpose(1, 2).reshape(B, T, H * E)
+        if lib is dm:
+            assert "Attention" in str(getattr(y.grad_fn, "name", ""))
+            assert np.shares_memory(to_numpy(y2), to_numpy(y))
+        (y2 * lib.tensor(g.astype(dtype))).sum().backward()
+        res.append((to_numpy(y), to_numpy(x.grad)))
+    tol = dict(rtol=1e-10, atol=1e-11) if dtype == "float64" else dict(rtol=1e-4, atol=2e-5 * spread)
+    for a, b in zip(*res):
+        np.testing.assert_allclose(a, b, **tol)
 
 
 def test_functions_use_the_fused_forms():

@@ -680,7 +680,8 @@ def pad(input, pad, mode="constant", value=None):
 
 # --- attention -------------------------------------------------------------------------------
 def _attention_args(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa):
-    """torch's checks; returns (key, value with GQA heads repeated, the scale, a bool or float mask or None)."""
+    """torch's checks; returns (query, key, value with GQA heads repeated, the scale, a bool or float mask
+    or None, whether causal). The causal mask is not built here: the fused form adds a cached one."""
     import dlmath as dm
     fname = "scaled_dot_product_attention"
     q, k, v = (_tensor_arg(t, fname, w) for t, w in ((query, "query"), (key, "key"), (value, "value")))
@@ -733,9 +734,8 @@ def _attention_args(query, key, value, attn_mask, dropout_p, is_causal, scale, e
         if mask is not None:   # torch's documented rule (its no-grad fast path happens to combine them)
             raise RuntimeError(f"{fname}: Explicit attn_mask should not be set when is_causal=True (attn_mask "
                                f"{shape_str(mask.shape)})")
-        mask = dm.from_numpy(np.tril(np.ones((L, S), dtype=bool)))
     sc = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
-    return q, k, v, sc, mask
+    return q, k, v, sc, mask, bool(is_causal)
 
 
 def _bool_mask_as_float(mask, dtype):
@@ -780,7 +780,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     ``enable_gqa``: key/value heads (dim -3) shared by groups of query heads. A query
     row with every key masked gives 0 and passes 0 gradient (torch 2.13).
     """
-    q, k, v, sc, mask = _attention_args(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa)
+    q, k, v, sc, mask, causal = _attention_args(query, key, value, attn_mask, dropout_p, is_causal, scale,
+                                                enable_gqa)
     if _FUSED_ATTENTION and dropout_p == 0.0:
-        return _fused.AttentionFunction.apply(q, k, v, mask, sc)
+        return _fused.AttentionFunction.apply(q, k, v, mask, sc, causal)
+    if causal:
+        mask = _fused._causal_bool(q.shape[-2], k.shape[-2])
     return _attention_composed(q, k, v, sc, mask, dropout_p)
