@@ -25,7 +25,7 @@ LAYERS = [
     ("tensor",),
     ("autograd",),
     ("ops", "creation", "comparison", "_legacy"),
-    ("_methods", "inplace", "_random_fills"),
+    ("_methods", "inplace", "_random_fills", "_foreach"),
     ("linalg", "func", "distributions", "nn", "optim", "utils", "datasets", "special", "sampling",
      "explain", "serialization"),
     ("tour", "__main__", "cli"),

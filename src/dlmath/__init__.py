@@ -36,6 +36,7 @@ _sys.modules[__name__ + ".random"] = random  # `import dlmath.random` and `from 
 from .ops.declare import namespace as _declared
 globals().update(_declared())
 from .inplace import _fused_adam_, _fused_adamw_  # torch's fused Adam kernels (optim.Adam's step)
+from ._foreach import _foreach_add_  # torch's multi-tensor add (optim.SGD's step)
 from . import autograd
 from . import special
 from . import nn

@@ -1,6 +1,7 @@
 """Stochastic gradient descent, with momentum and Nesterov momentum (torch.optim.SGD)."""
 from __future__ import annotations
 
+from .._foreach import _foreach_add_   # (dm._foreach_add_, from where it is defined)
 from .optimizer import Optimizer, _check_flags, _check_lr, _check_nonneg, _value
 
 __all__ = ["SGD"]
@@ -55,6 +56,7 @@ class SGD(Optimizer):
         lr = _value(group["lr"])
         momentum, dampening = group["momentum"], group["dampening"]
         weight_decay, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
+        params, steps = [], []
         for p, grad in self._params_with_grad(group):
             if maximize:
                 grad = -grad
@@ -70,4 +72,9 @@ class SGD(Optimizer):
                 else:
                     buf.mul_(momentum).add_(grad, alpha=1 - dampening)
                 grad = grad.add(buf, alpha=momentum) if nesterov else buf
-            p.add_(grad, alpha=-lr)                          # one axpy pass over the weights
+            params.append(p)
+            steps.append(grad)
+        if params:
+            # one call for the group: an axpy pass over each weight, without add_'s dispatch and
+            # checks per parameter (torch's foreach SGD does the same)
+            _foreach_add_(params, steps, alpha=-lr)
