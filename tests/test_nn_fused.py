@@ -200,20 +200,25 @@ def test_attention_fully_masked_row_fused(torch):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("spread", [1.0, 40.0])
-def test_causal_attention_at_pooled_sizes_matches_torch(dtype, spread, torch):
-    """is_causal at W9-like sizes (the float32 one-shift softmax, and with scores spread too far
-    for one shift, its per-row fallback), q, k, v strided views of one (B, T, 3D) array as a
-    split and head transpose make them; the output's transpose-reshape is a view."""
+@pytest.mark.parametrize("masking", ["causal", "bool_dead_rows", "float"])
+def test_attention_at_pooled_sizes_matches_torch(masking, dtype, spread, torch):
+    """Attention at W9-like sizes: the float32 one-shift softmax, and with scores spread too far
+    for one shift the rows it redoes alone (``_softmax_np``); rows with every key masked; q, k,
+    v strided views of one (B, T, 3D) array as a split and head transpose make them; the
+    output's transpose-reshape is a view."""
     F = _F()
     B, H, T, E = 2, 4, 32, 16
     base = np.random.default_rng(7).standard_normal((B, T, 3 * H * E)) * np.sqrt(spread)
     g = np.random.default_rng(8).standard_normal((B, T, H * E))
+    bm = _mask((H, T, T), dead_row=3, seed=9)
+    fm = np.random.default_rng(10).standard_normal((T, T)) * 3
     res = []
     for lib in (dm, torch):
         x = lib.tensor(base.astype(dtype), requires_grad=True)
         q, k, v = (t.reshape(B, T, H, E).transpose(1, 2) for t in x.split(H * E, dim=-1))
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True) if lib is dm else \
-            torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+        kw = dict(is_causal=True) if masking == "causal" else \
+            dict(attn_mask=lib.tensor(bm) if masking == "bool_dead_rows" else lib.tensor(fm.astype(dtype)))
+        y = (F if lib is dm else torch.nn.functional).scaled_dot_product_attention(q, k, v, **kw)
         y2 = y.transpose(1, 2).reshape(B, T, H * E)
         if lib is dm:
             assert "Attention" in str(getattr(y.grad_fn, "name", ""))

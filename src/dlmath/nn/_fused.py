@@ -23,7 +23,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..ops._pool import take as _take
-from ..ops.reduction import _F32, _SHIFT_MIN_SIZE, _SHIFT_ROW_FLOOR, _softmax_global_shift
+from ..ops.reduction import _F32, _SHIFT_MIN_SIZE, _SHIFT_ROW_FLOOR
 
 
 _DM = None
@@ -440,18 +440,12 @@ def _causal_bool(L, S):
     return _from_numpy(np.tril(np.ones((L, S), dtype=bool)))
 
 
-def _softmax_rows_np(s):
-    """softmax over the last axis (in place of s, or a new buffer); rows with no finite entry become 0.
-
-    The row sums are a matrix-vector product (19 us instead of 110 us for sum(axis=-1) on
-    (16, 4, 64, 64) float32 here); the row max has no such shortcut.
-    """
+def _softmax_rows_exact(s):
+    """softmax over the last axis of s, in place, each row shifted by its own maximum; rows
+    with no finite entry become 0. (NumPy's max over rows of 64 costs about 260 us for
+    (16, 4, 64, 64) float32 here, as much as the rest of softmax: ``_softmax_np`` avoids it.)"""
     if s.shape[-1] == 0:           # no keys at all: every row is empty (the output is 0)
         return s
-    if s.flags.c_contiguous:       # one global shift when it fits every row (no row max pass)
-        p = _take(s.shape, s.dtype)
-        if _softmax_global_shift(s, p):
-            return p
     m = s.max(axis=-1, keepdims=True)
     dead = ~np.isfinite(m)
     any_dead = dead.any()
@@ -466,26 +460,45 @@ def _softmax_rows_np(s):
     return s
 
 
-def _softmax_causal_np(s, m):
-    """softmax(s + m) over the last axis, m the cached additive causal mask (``_causal_mask``).
+def _softmax_np(s, m=None):
+    """softmax(s + m) over the last axis; ``m`` None or an additive (L, S) mask (the cached
+    causal one). Rows with no finite entry become 0. s may be overwritten.
 
-    float32: exp(s + (m - c)) with c the maximum of the whole array, the shift folded into
-    the (L, S) mask (one pass instead of adding the mask and subtracting the shift; see
-    ``ops.reduction._softmax_global_shift`` for why one shift and when it fits). c includes
-    masked scores: still an upper bound, and the row-sum test sends any row it leaves too
-    small to the per-row path, which starts again from s + m (s is left untouched here)."""
-    if s.dtype == _F32 and s.size >= _SHIFT_MIN_SIZE:
+    float32: every row shifted by the maximum c of the whole array (softmax(x) = exp(x - c) /
+    sum exp(x - c) for any c; see ``ops.reduction._softmax_global_shift``), the shift folded
+    into m when there is one (one pass for both), the row sums a gemv. A row whose sum comes
+    out below e^-10 (its own maximum far under c: underflow would cost it precision), or not
+    finite, is done again alone by ``_softmax_rows_exact``. In W9S after a few dozen Adam
+    steps ~1-2% of the 4096 rows are such (c includes the masked scores), and the whole-array
+    per-row fallback this replaces took ~0.3 ms more per call.
+    """
+    n = s.shape[-1]
+    if s.dtype == _F32 and s.size >= _SHIFT_MIN_SIZE and s.flags.c_contiguous:
         c = s.max()
         if np.isfinite(c):
-            p = np.add(s, m - c, out=_take(s.shape, s.dtype))
+            p = _take(s.shape, s.dtype)
+            if m is None:
+                np.subtract(s, c, out=p)
+            else:
+                np.add(s, m - c, out=p)       # m - c: (L, S), small
             np.exp(p, out=p)
-            z = p @ _ones(s.shape[-1], s.dtype)
-            if z.min() >= _SHIFT_ROW_FLOOR:
-                np.reciprocal(z, out=z)
-                p *= z[..., None]
-                return p
-    s += m
-    return _softmax_rows_np(s)
+            z = p @ _ones(n, s.dtype)
+            bad = ~(z >= _SHIFT_ROW_FLOOR)
+            any_bad = bad.any()
+            if any_bad:
+                z[bad] = 1.0
+            np.reciprocal(z, out=z)
+            p *= z[..., None]
+            if any_bad:                       # those rows again, each by its own maximum
+                rows = np.flatnonzero(bad)
+                sub = s.reshape(-1, n)[rows]
+                if m is not None:
+                    sub += m[rows % m.shape[0]]
+                p.reshape(-1, n)[rows] = _softmax_rows_exact(sub)
+            return p
+    if m is not None:
+        s += m
+    return _softmax_rows_exact(s)
 
 
 def _transposed_scaled(a, scale):
@@ -531,21 +544,19 @@ class AttentionFunction(Function):
         s = _mm(qa, _transposed_scaled(ka, scale))
         ma = None
         if causal:
-            p = _softmax_causal_np(s, _causal_mask(s.shape[-2], s.shape[-1], s.dtype))
-        elif mask is not None:
-            ma = _arr(mask)
-            if ma.dtype == np.bool_:
-                if np.broadcast_shapes(s.shape, ma.shape) != s.shape:
-                    s = np.broadcast_to(s, np.broadcast_shapes(s.shape, ma.shape)).copy()
-                np.copyto(s, s.dtype.type(-np.inf), where=~ma)     # in place (np.where: a new array)
-            else:
-                if np.broadcast_shapes(s.shape, ma.shape) == s.shape:
+            p = _softmax_np(s, _causal_mask(s.shape[-2], s.shape[-1], s.dtype))
+        else:
+            if mask is not None:
+                ma = _arr(mask)
+                if ma.dtype == np.bool_:
+                    if np.broadcast_shapes(s.shape, ma.shape) != s.shape:
+                        s = np.broadcast_to(s, np.broadcast_shapes(s.shape, ma.shape)).copy()
+                    np.copyto(s, s.dtype.type(-np.inf), where=~ma)     # in place (np.where: a new array)
+                elif np.broadcast_shapes(s.shape, ma.shape) == s.shape:
                     s += ma
                 else:                  # the mask has batch dims q and k lack
                     s = s + ma
-            p = _softmax_rows_np(s)
-        else:
-            p = _softmax_rows_np(s)
+            p = _softmax_np(s)
         batch = np.broadcast_shapes(p.shape[:-2], va.shape[:-2])
         L, ev = p.shape[-2], va.shape[-1]
         if len(batch) == 2:            # (B, H, L, E) as a view of (B, L, H, E)
