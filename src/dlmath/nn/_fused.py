@@ -227,6 +227,8 @@ class GeluTanhFunction(Function):
     """
     # Measured ((16, 64, 512) float32, 1 thread, forward + backward): about 1.2 ms against
     # ~6 ms for the composed form on a loaded W9 step; torch's gelu forward + backward: ~2 ms.
+    # The constants folded (one pass fewer), np.divide for 1 / s, s (1 + ...) in backward:
+    # forward + backward 1.28 -> 1.17 ms (in-process interleaved CPU time, 1.09x, two runs).
 
     @staticmethod
     def forward(ctx, x):
@@ -234,13 +236,14 @@ class GeluTanhFunction(Function):
         dt = xa.dtype
         s = _take(xa.shape, dt)
         np.multiply(xa, xa, out=s)
-        s *= dt.type(_GELU_A)
-        s += dt.type(1.0)
-        s *= xa
-        s *= dt.type(-2.0 * _GELU_C)          # -2u
+        s *= dt.type(-2.0 * _GELU_C * _GELU_A)
+        s += dt.type(-2.0 * _GELU_C)
+        s *= xa                               # -2u = -2 sqrt(2/pi) (x + 0.044715 x^3)
         np.exp(s, out=s)
         s += dt.type(1.0)
-        np.reciprocal(s, out=s)               # sigmoid(2u)
+        # sigmoid(2u); 1 / s by np.divide: np.reciprocal has no SIMD loop here (57 vs 109 us
+        # for (16, 64, 512) float32)
+        np.divide(dt.type(1.0), s, out=s)
         y = _take(xa.shape, dt)
         np.multiply(xa, s, out=y)
         ctx.s = s
@@ -262,9 +265,9 @@ class GeluTanhFunction(Function):
             d += dt.type(2.0 * _GELU_C)
             d *= xa                            # x 2u'
             np.subtract(dt.type(1.0), s, out=e)
-            e *= s                             # s (1 - s)
             d *= e
-            d += s
+            d += dt.type(1.0)
+            d *= s                             # s (1 + x 2u' (1 - s)): a number added, not s
             d *= ga
             return dm.from_numpy(d)
         s, du2 = _gelu_tanh_parts(x)
