@@ -8,8 +8,13 @@ import numpy as np
 
 from ..autograd.node import Op, apply
 from ._util import quiet
+from .matmul import _ones
 
 _add_reduce = np.add.reduce
+_ascontiguous = np.ascontiguousarray
+# the class counts up to which SoftmaxCrossEntropy reduces its 2-D rows by a transposed copy
+# and a BLAS product (for more classes NumPy's own row reductions are as fast)
+_FEW = 64
 
 
 class Softplus(Op):
@@ -115,7 +120,13 @@ class SoftmaxCrossEntropy(Op):
         self.count = count
 
     def forward(self, x):
-        m = x.max(axis=self.axis, keepdims=True)
+        if x.ndim == 2 and self.axis == 1 and x.shape[1] <= _FEW and x.dtype.char in "fd":
+            # few classes (W8's 10): NumPy reduces a short last axis row by row (max of (128, 10)
+            # float32 ~6.7 us); over the transposed copy's first axis it is one vectorised pass
+            # (~2.2 us with the copy). The same maxima, exactly
+            m = _ascontiguous(x.T).max(axis=0).reshape(x.shape[0], 1)
+        else:
+            m = x.max(axis=self.axis, keepdims=True)
         if not np.isfinite(m).all():
             # a row of -inf (fully masked), +inf or NaN: x - m warns there (inf - inf); only then
             # is the error state changed (np.errstate costs ~3 us, the rest of a small loss ~15)
@@ -128,7 +139,11 @@ class SoftmaxCrossEntropy(Op):
         ax = self.axis
         z = x - m
         e = np.exp(z)
-        s = e.sum(axis=ax, keepdims=True)
+        if m.shape[0] == e.shape[0] and e.ndim == 2 and ax == 1 and e.shape[1] <= _FEW:
+            # (as the max above: the row sums as one BLAS matrix-vector product, ~1.1 vs ~3.5 us)
+            s = (e @ _ones(e.shape[1], e.dtype)).reshape(e.shape[0], 1)
+        else:
+            s = e.sum(axis=ax, keepdims=True)
         self.e, self.s = e, s
         loss = np.log(s).squeeze(ax) - z[self.index]
         if self.count is None:
