@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd.node import Op, apply
+from ..autograd.node import Op, apply, apply2, apply3
 from ._util import cast, result_dtype, shape_str, to_tensor
 from .declare import public
 from ._pool import take as _take
@@ -414,6 +414,16 @@ def _ones(n, dtype):
     return v
 
 
+_GER = {"f": None, "d": None}
+_GER_MIN = 4096   # below this many outputs an f2py call costs as much as np.add saves
+
+
+def _ger(char):
+    from scipy.linalg import blas   # (on first use: scipy.linalg's import is not free)
+    _GER["f"], _GER["d"] = blas.sger, blas.dger
+    return _GER[char]
+
+
 class Addmm(Op):
     """y = x W^T (+ b) for a 2-D x (rows, in), W (out, in), b (out,): F.linear on a batch of rows,
     one primitive as torch's addmm (its node is 'AddmmBackward0').
@@ -436,7 +446,19 @@ class Addmm(Op):
         out = _take((x.shape[0], w.shape[0]), dt)
         np.matmul(x, w.T, out=out)
         if b is not None:
-            np.add(out, b, out=out)
+            if out.size >= _GER_MIN and b.dtype is dt and dt.char in "fd" and b.strides[0] == dt.itemsize:
+                # the bias as a BLAS rank-1 update of out's transpose (Fortran-ordered, so BLAS
+                # writes into out itself): out += b 1^T, the same sums as np.add, at about twice
+                # its speed (NumPy's broadcast add loops over short rows: (128, 512) float32
+                # 10.5 -> 5.5 us)
+                ger = _GER[dt.char]
+                if ger is None:
+                    ger = _ger(dt.char)
+                r = ger(1.0, b, _ones(out.shape[0], dt), a=out.T, overwrite_a=True)
+                if r.base is not out:   # (never expected: f2py copied rather than wrote in place)
+                    out[...] = r.T
+            else:
+                np.add(out, b, out=out)
         return out
 
     def vjp(self, xp, g, x, w, *rest):
@@ -472,5 +494,5 @@ def addmm_linear(x, w, b=None):
     """``F.linear`` for a 2-D float input and weight, and a 1-D bias of their dtype or None
     (the caller, F.linear, has checked the shapes and dtypes): one ``Addmm`` node."""
     if b is None:
-        return apply(Addmm(), x, w)
-    return apply(Addmm(), x, w, b)
+        return apply2(Addmm(), x, w)
+    return apply3(Addmm(), x, w, b)
