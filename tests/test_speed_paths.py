@@ -213,10 +213,11 @@ def test_split_backward_into_pooled_zeros(torch):
     np.testing.assert_allclose(res[0], res[1], rtol=1e-6, atol=1e-6)
 
 
-@pytest.mark.parametrize("spread", ["near", "far", "nan", "inf"])
+@pytest.mark.parametrize("spread", ["near", "far", "nan", "inf", "dead"])
 def test_softmax_global_shift_and_its_fallback(spread, torch):
-    """Large float32 softmax over the last axis is shifted by the whole array's max when every
-    row's max is close to it, by each row's max otherwise; both agree with torch."""
+    """Large float32 softmax over the last axis is shifted by the whole array's max; the rows
+    far below it (or all -inf, or holding inf or NaN) are redone by their own max. Both agree
+    with torch."""
     a = np.random.default_rng(6).standard_normal((8, 4, 64, 64)).astype(np.float32) * 3
     if spread == "far":
         a[2, 1] -= 200.0                     # rows ~200 below the global max: the per-row path
@@ -225,6 +226,9 @@ def test_softmax_global_shift_and_its_fallback(spread, torch):
         a[1, 1, 1, 1] = np.nan
     elif spread == "inf":
         a[3, 2, 10, 4] = np.inf
+    elif spread == "dead":                   # a row of -inf (NaN in torch) beside a causal-style block
+        a[4, 3, 9] = -np.inf
+        a[6, 1, :, 40:] = -np.inf
     g = np.random.default_rng(7).standard_normal(a.shape).astype(np.float32)
     res = []
     for lib in (dm, torch):

@@ -309,28 +309,40 @@ _SHIFT_ROW_FLOOR = float(np.exp(-10.0))
 
 def _softmax_global_shift(x, out):
     """softmax over the last axis of a C-contiguous float32 ``x`` into ``out``, shifted by the
-    maximum of the whole array instead of each row's; False (``out`` garbage) when that shift
-    does not fit every row.
+    maximum of the whole array instead of each row's; False (``out`` untouched) when the input
+    does not qualify.
 
     softmax(x) = exp(x - c) / sum exp(x - c) for any c. NumPy's max over rows of 64 costs as
     much as the exp, sub and gemv passes together (0.25 ms for (16, 4, 64, 64) here, the
-    whole-array max 0.015 ms), so the row max is taken only when needed: every row sum must be
-    >= e^-10, i.e. each row's max is within ~14 of the global one, so no entry that matters
-    underflows and the rounding of x - c stays within a few ulp of the per-row form. A row of
-    all -inf, an inf or a NaN fails the test (sum 0 or NaN) and takes the per-row path, as do
-    float64 (exact path kept) and small inputs."""
+    whole-array max 0.015 ms), so the row max is taken only where needed: a row whose sum is
+    >= e^-10 (its max within ~14 of the global one) has no entry that matters underflowing, and
+    the rounding of x - c stays within a few ulp of the per-row form. The other rows (far under
+    the global max, all -inf, holding inf or NaN) are done again alone, each by its own maximum,
+    exactly as the per-row form does them. In training a few rows of an attention map drift so
+    far (1-2% of W9's after some dozens of Adam steps); redoing only them keeps the fast path.
+    float64 (exact path kept) and small inputs are not taken."""
     if x.dtype != _F32 or x.size < _SHIFT_MIN_SIZE:
         return False
     c = x.max()
     if not np.isfinite(c):
         return False
+    n = x.shape[-1]
     np.subtract(x, c, out=out)
     np.exp(out, out=out)
-    z = out @ np.ones(x.shape[-1], x.dtype)
-    if not (z.min() >= _SHIFT_ROW_FLOOR):
-        return False
-    np.reciprocal(z, out=z)
+    z = out @ np.ones(n, x.dtype)
+    bad = ~(z >= _SHIFT_ROW_FLOOR)
+    redo = bad.any()
+    if redo:
+        z[bad] = 1.0
+    np.divide(1, z, out=z)   # (np.reciprocal has no SIMD loop for float32 here)
     out *= z[..., None]
+    if redo:
+        rows = np.flatnonzero(bad)
+        sub = x.reshape(-1, n)[rows]
+        sub -= sub.max(axis=-1, keepdims=True)
+        np.exp(sub, out=sub)
+        sub /= sub.sum(axis=-1, keepdims=True)
+        out.reshape(-1, n)[rows] = sub
     return True
 
 
