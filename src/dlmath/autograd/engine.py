@@ -261,6 +261,11 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                 a, b = node_inputs
                 in_grads = node.vjp(xp, g, a._data if isinstance(a, Tensor) else a,
                                     b._data if isinstance(b, Tensor) else b, node.out)
+            elif n == 3:   # (a Linear's Addmm)
+                a, b, c = node_inputs
+                in_grads = node.vjp(xp, g, a._data if isinstance(a, Tensor) else a,
+                                    b._data if isinstance(b, Tensor) else b,
+                                    c._data if isinstance(c, Tensor) else c, node.out)
             else:
                 in_grads = node.vjp(xp, g, *[a._data if isinstance(a, Tensor) else a for a in node_inputs],
                                     node.out)
@@ -273,8 +278,12 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                     gi = sum_to(xp, gi, data.shape, batch_shape)
                 if gi.dtype is not data.dtype and gi.dtype != data.dtype:
                     gi = _astype(gi, data.dtype)
-                if fn is None:
-                    _add_leaf(leaf_grads, a, gi)
+                if fn is None:   # (_add_leaf, inlined: a Linear's weight and bias every step)
+                    entry = leaf_grads.get(id(a))
+                    if entry is None:
+                        leaf_grads[id(a)] = [a, gi]
+                    else:
+                        entry[1] = entry[1] + gi
                 elif fn.n_out == 1:
                     old = pending.get(fn)
                     if old is None:
@@ -294,7 +303,10 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                     _add_pending(pending, fn, a._out_idx, gi)
             in_grads = gi = None  # so that the next node's cotangent has no stale holder here
             if not retain_graph:
-                _release(node)
+                if node.uses_inputs or node.uses_output or node.saves_values:
+                    node.inputs = node.fns = node.out = None   # (_release's first case, inlined)
+                else:
+                    _release(node)
         if inputs is not None:
             results = []
             for k, t in enumerate(inputs):
@@ -316,7 +328,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
             for leaf, g in leaf_grads.values():
                 if not leaf._requires_grad:
                     continue
-                if not tensors and leaf.grad is None and g.base is None and id(g) not in handed_out:
+                if not tensors and leaf._grad is None and g.base is None and id(g) not in handed_out:
                     leaf._grad = make_tensor(g)  # the common case of _accumulate_leaf, inlined
                 else:
                     _accumulate_leaf(leaf, g, tensors, handed_out)
