@@ -63,6 +63,9 @@ def _foreach_add_(self, other, *, alpha=1):
                 or not d.flags.writeable):
             x.add_(o, alpha=alpha)
             continue
-        axpy(od.reshape(-1), d.reshape(-1), a=alpha)   # 1-D views: BLAS writes into d itself
+        dv = d.reshape(-1)   # (a 1-D view: BLAS writes into d itself)
+        r = axpy(od.reshape(-1), dv, a=alpha)
+        if r is not dv:   # f2py worked on a copy (unaligned or byte-swapped memory): write it back
+            dv[...] = r
         x._vc[0] += 1
     return self
