@@ -111,6 +111,8 @@ CASES = {
     "random fill of a leaf that requires grad": "R = [T.ones(2, requires_grad=True).exponential_()]",
     "random fill of a non-leaf: zero gradient": "w = T.ones(3, requires_grad=True); y = w * 2; y.exponential_(); (y * 3).sum().backward(); R = [w.grad, y.requires_grad]",
     "random fill through a view": "x = T.zeros(2, 3); x[1].bernoulli_(1.0); x[:, 0].random_(4, 5); R = [x]",
+    # --- torch's version counter ---
+    "_version counts in-place writes to shared memory": "x = T.ones(3); v0 = x._version; x.add_(1); x[0] = 2.0; y = x.view(3); y.mul_(2); R = [v0, x._version, y._version, T.ones(2)._version]",
     # --- 9. inference mode ---
     "inference_mode": "w = T.ones(2, requires_grad=True)\nwith T.inference_mode():\n    y = w * 2\n    inside = [T.is_grad_enabled(), T.is_inference_mode_enabled()]\nwith T.inference_mode(False):\n    off = [T.is_grad_enabled(), T.is_inference_mode_enabled()]\nR = [y.requires_grad, T.is_inference_mode_enabled()] + inside + off",
     "inference_mode as a decorator": "@T.inference_mode\ndef f(x):\n    return x * 2, T.is_inference_mode_enabled()\n@T.inference_mode()\ndef g(x):\n    return x * 2, T.is_grad_enabled()\n@T.inference_mode(mode=False)\ndef h():\n    return T.is_inference_mode_enabled()\nw = T.ones(2, requires_grad=True); a, fa = f(w); b, gb = g(w); R = [a.requires_grad, fa, b.requires_grad, gb, h(), T.is_grad_enabled()]",

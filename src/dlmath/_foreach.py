@@ -11,16 +11,10 @@ from __future__ import annotations
 
 from ._grad_mode import state as _grad_state
 from .autograd import _flags
+from .inplace import _AXPY, _axpy_table, axpy_into
 from .tensor import Tensor
 
 __all__ = ["_foreach_add_"]
-
-_AXPY = {}   # dtype char -> BLAS axpy, filled on first use (scipy's import is not free)
-
-
-def _axpy_table():
-    from scipy.linalg import blas
-    return {"f": blas.saxpy, "d": blas.daxpy}
 
 
 def _foreach_add_(self, other, *, alpha=1):
@@ -63,9 +57,6 @@ def _foreach_add_(self, other, *, alpha=1):
                 or not d.flags.writeable):
             x.add_(o, alpha=alpha)
             continue
-        dv = d.reshape(-1)   # (a 1-D view: BLAS writes into d itself)
-        r = axpy(od.reshape(-1), dv, a=alpha)
-        if r is not dv:   # f2py worked on a copy (unaligned or byte-swapped memory): write it back
-            dv[...] = r
+        axpy_into(axpy, d, od, alpha)
         x._vc[0] += 1
     return self

@@ -199,10 +199,20 @@ def add_scaled(x, other, alpha, opname):
             and data.flags.c_contiguous and od.flags.c_contiguous and data.flags.writeable):
         if x._base is not None:
             _check_untracked_view(x, opname)
-        axpy(od.reshape(-1), data.reshape(-1), a=alpha)  # 1-D views: BLAS writes into data itself
+        axpy_into(axpy, data, od, alpha)
         x._vc[0] += 1
         return x
     return inplace_binary(x, lambda a, b: ew.add(a, b, alpha=alpha), other, opname)
+
+
+def axpy_into(axpy, data, other, alpha):
+    """data += alpha * other for two C-contiguous arrays of one float dtype, by BLAS axpy on
+    their 1-D views, so BLAS writes into data itself. f2py hands BLAS a copy when the memory is
+    unaligned (``from_numpy`` of an offset byte view): the result is then written back, not lost."""
+    flat = data.reshape(-1)
+    result = axpy(other.reshape(-1), flat, a=alpha)
+    if result is not flat:
+        flat[...] = result
 
 
 def _axpy_table():

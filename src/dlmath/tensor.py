@@ -142,6 +142,12 @@ class Tensor:
         return CPU
 
     @property
+    def _version(self):
+        """torch's ``t._version``: how many in-place writes the memory shared with this tensor
+        (its base and every view) has had; what backward checks a saved value against."""
+        return self._vc[0]
+
+    @property
     def is_leaf(self):
         return self.grad_fn is None
 
