@@ -27,6 +27,7 @@ def test_dtypes_stand_in_for_numpy_dtypes():
     assert np.zeros(2, dm.float16).dtype == np.float16 and np.ones(2).astype(dm.int8).dtype == np.int8
     assert dm.float32 != dm.float64 and dm.float64 != None and dm.float32 != "float64"  # noqa: E711
     assert dm.float32.kind == "f" and dm.int64.name == "int64" and dm.float64.itemsize == 8
+    assert not hasattr(dm.float32, "shape") and not hasattr(dm.float32, "ndim")   # no array look-alike
 
 
 @pytest.mark.parametrize("name", PUBLIC_DTYPES)

@@ -77,10 +77,11 @@ class dtype:
         return self._hash
 
     def __getattr__(self, name):
-        # NumPy's dtype attributes (char, name, str, type, ...) for code written against NumPy dtypes
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return getattr(self.dtype, name)
+        # NumPy's dtype attributes, for code written against NumPy dtypes. Not all of them: a
+        # dtype's ``shape`` and ``ndim`` would make it pass for an array in duck-typed checks
+        if name in _NUMPY_DTYPE_ATTRIBUTES:
+            return getattr(self.dtype, name)
+        raise AttributeError(f"'dlmath.dtype' object has no attribute '{name}'")
 
     def __reduce__(self):
         return _public_from_str, (self.dtype.str,)
@@ -104,6 +105,8 @@ class dtype:
         return _PUBLIC[np.result_type(self.dtype, complex64)]
 
 
+_NUMPY_DTYPE_ATTRIBUTES = frozenset(("char", "name", "str", "type", "num", "byteorder", "isnative", "alignment",
+                                     "descr", "isbuiltin", "newbyteorder", "flags", "hasobject"))
 dtype.__module__ = "dlmath"   # repr(type(dm.float32)) is <class 'dlmath.dtype'>, and pickles find it there
 
 
