@@ -23,7 +23,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..ops._pool import take as _take
-from ..ops.reduction import _F32, _SHIFT_MIN_SIZE, _SHIFT_ROW_FLOOR
+from ..ops.reduction import softmax_one_shift
 
 
 _DM = None
@@ -467,41 +467,25 @@ def _softmax_np(s, m=None):
     """softmax(s + m) over the last axis; ``m`` None or an additive (L, S) mask (the cached
     causal one). Rows with no finite entry become 0. s may be overwritten.
 
-    float32: every row shifted by the maximum c of the whole array (softmax(x) = exp(x - c) /
-    sum exp(x - c) for any c; see ``ops.reduction._softmax_global_shift``), the shift folded
-    into m when there is one (one pass for both), the row sums a gemv. A row whose sum comes
-    out below e^-10 (its own maximum far under c: underflow would cost it precision), or not
-    finite, is done again alone by ``_softmax_rows_exact``. In W9S after a few dozen Adam
-    steps ~1-2% of the 4096 rows are such (c includes the masked scores), and the whole-array
-    per-row fallback this replaces took ~0.3 ms more per call.
+    float32: one shift for the whole array (``ops.reduction.softmax_one_shift``, the mask
+    folded into its pass); the few rows it leaves (their own maximum far under the array's, or
+    no finite entry) are done again alone by ``_softmax_rows_exact``. In W9S after a few dozen
+    Adam steps ~1-2% of the 4096 rows are such (the shift includes the masked scores), and the
+    whole-array per-row softmax this avoids took ~0.3 ms more per call.
     """
-    n = s.shape[-1]
-    if s.dtype == _F32 and s.size >= _SHIFT_MIN_SIZE and s.flags.c_contiguous:
-        c = s.max()
-        if np.isfinite(c):
-            p = _take(s.shape, s.dtype)
-            if m is None:
-                np.subtract(s, c, out=p)
-            else:
-                np.add(s, m - c, out=p)       # m - c: (L, S), small
-            np.exp(p, out=p)
-            z = p @ _ones(n, s.dtype)
-            bad = ~(z >= _SHIFT_ROW_FLOOR)
-            any_bad = bad.any()
-            if any_bad:
-                z[bad] = 1.0
-            np.reciprocal(z, out=z)
-            p *= z[..., None]
-            if any_bad:                       # those rows again, each by its own maximum
-                rows = np.flatnonzero(bad)
-                sub = s.reshape(-1, n)[rows]
-                if m is not None:
-                    sub += m[rows % m.shape[0]]
-                p.reshape(-1, n)[rows] = _softmax_rows_exact(sub)
-            return p
-    if m is not None:
-        s += m
-    return _softmax_rows_exact(s)
+    shifted = softmax_one_shift(s, m)
+    if shifted is None:
+        if m is not None:
+            s += m
+        return _softmax_rows_exact(s)
+    p, redo = shifted
+    if redo.size:
+        n = s.shape[-1]
+        sub = s.reshape(-1, n)[redo]
+        if m is not None:
+            sub += m[redo % m.shape[0]]
+        p.reshape(-1, n)[redo] = _softmax_rows_exact(sub)
+    return p
 
 
 def _transposed_scaled(a, scale):

@@ -307,43 +307,51 @@ _SHIFT_MIN_SIZE = 4096
 _SHIFT_ROW_FLOOR = float(np.exp(-10.0))
 
 
-def _softmax_global_shift(x, out):
-    """softmax over the last axis of a C-contiguous float32 ``x`` into ``out``, shifted by the
-    maximum of the whole array instead of each row's; False (``out`` untouched) when the input
-    does not qualify.
+def softmax_one_shift(x, mask=None):
+    """softmax(x + mask) over the last axis of a C-contiguous float32 ``x``, every row shifted
+    by the maximum c of the whole array instead of its own: ``(out, redo)``, ``out`` a pooled
+    array and ``redo`` the flat indices of the rows (of ``x.reshape(-1, n)``) still to be done
+    by their own maximum; None when the input does not qualify (float64 keeps the exact path,
+    small inputs gain nothing). ``mask``: None or an additive (L, S) mask (attention's causal
+    one), folded into the shift's pass.
 
     softmax(x) = exp(x - c) / sum exp(x - c) for any c. NumPy's max over rows of 64 costs as
     much as the exp, sub and gemv passes together (0.25 ms for (16, 4, 64, 64) here, the
     whole-array max 0.015 ms), so the row max is taken only where needed: a row whose sum is
     >= e^-10 (its max within ~14 of the global one) has no entry that matters underflowing, and
     the rounding of x - c stays within a few ulp of the per-row form. The other rows (far under
-    the global max, all -inf, holding inf or NaN) are done again alone, each by its own maximum,
-    exactly as the per-row form does them. In training a few rows of an attention map drift so
-    far (1-2% of W9's after some dozens of Adam steps); redoing only them keeps the fast path.
-    float64 (exact path kept) and small inputs are not taken."""
-    if x.dtype != _F32 or x.size < _SHIFT_MIN_SIZE:
-        return False
+    the global max, all -inf, holding inf or NaN) are left to the caller, whose rule for a row
+    with no finite entry differs (softmax: NaN, as torch; attention: 0). In training a few rows
+    of an attention map drift so far (1-2% of W9's after some dozens of Adam steps); redoing
+    only them keeps the fast path for the rest."""
+    if x.dtype != _F32 or x.size < _SHIFT_MIN_SIZE or not x.flags.c_contiguous:
+        return None
     c = x.max()
     if not np.isfinite(c):
-        return False
-    n = x.shape[-1]
-    np.subtract(x, c, out=out)
+        return None
+    out = _take(x.shape, x.dtype)
+    if mask is None:
+        np.subtract(x, c, out=out)
+    else:
+        np.add(x, mask - c, out=out)   # mask - c: (L, S), small
     np.exp(out, out=out)
-    z = out @ np.ones(n, x.dtype)
+    z = out @ np.ones(x.shape[-1], x.dtype)
     bad = ~(z >= _SHIFT_ROW_FLOOR)
-    redo = bad.any()
-    if redo:
+    redo = np.flatnonzero(bad)
+    if redo.size:
         z[bad] = 1.0
     np.divide(1, z, out=z)   # (np.reciprocal has no SIMD loop for float32 here)
     out *= z[..., None]
-    if redo:
-        rows = np.flatnonzero(bad)
-        sub = x.reshape(-1, n)[rows]
-        sub -= sub.max(axis=-1, keepdims=True)
-        np.exp(sub, out=sub)
-        sub /= sub.sum(axis=-1, keepdims=True)
-        out.reshape(-1, n)[rows] = sub
-    return True
+    return out, redo
+
+
+def _softmax_rows(x, out):
+    """softmax over the last axis, each row shifted by its own maximum, into ``out`` (which may
+    be ``x``); the row sums a matrix-vector product, 6x faster than sum(axis=-1) over rows of 64."""
+    np.subtract(x, x.max(axis=-1, keepdims=True), out=out)
+    np.exp(out, out=out)
+    out /= (out @ np.ones(x.shape[-1], x.dtype))[..., None]
+    return out
 
 
 class Softmax(Op):
@@ -370,12 +378,14 @@ class Softmax(Op):
                 # the last axis (attention rows, class logits): one pooled output written in
                 # place by each pass (x - max, exp, / sum), and the row sums as a matrix-vector
                 # product, 6x faster than sum(axis=-1) over rows of 64 here
-                e = _take(x.shape, x.dtype)
-                if _softmax_global_shift(x, e):
-                    return e
-                np.subtract(x, x.max(axis=-1, keepdims=True), out=e)
-                np.exp(e, out=e)
-                e /= (e @ np.ones(x.shape[-1], x.dtype))[..., None]
+                shifted = softmax_one_shift(x)
+                if shifted is None:
+                    return _softmax_rows(x, _take(x.shape, x.dtype))
+                e, redo = shifted
+                if redo.size:
+                    n = x.shape[-1]
+                    rows = x.reshape(-1, n)[redo]
+                    e.reshape(-1, n)[redo] = _softmax_rows(rows, rows)
                 return e
             e = np.exp(x - _max_reduce(x, self.axis, True))
             return e / _sum_along(e, self.axis, True)
