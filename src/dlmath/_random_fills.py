@@ -28,6 +28,16 @@ def _floating_only(x, opname, distribution, error=RuntimeError):
                     f"must be a floating point but you specified {_dtype.dtype_name(x._data.dtype)}")
 
 
+def _float_kernel_only(x, opname):
+    if x._data.dtype.kind != "f":
+        raise NotImplementedError(f'"{opname}" not implemented for {_dtype.dtype_name(x._data.dtype)}')
+
+
+def _check_probabilities(probs, opname):
+    if np.any(~((probs >= 0) & (probs <= 1))):   # (NaN fails too)
+        raise RuntimeError(f"{opname}: Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
+
+
 def _fill(x, values, opname):
     return copy_(x, make_tensor(values), opname=opname)
 
@@ -37,11 +47,9 @@ def bernoulli(input, p=None, *, generator=None):
     """0/1 draws, 1 with probability ``input`` (elementwise; or with probability ``p`` when given),
     of input's dtype: dropout masks."""
     x = to_tensor(input, "bernoulli")
-    if x._data.dtype.kind != "f":
-        raise NotImplementedError(f'"bernoulli" not implemented for {_dtype.dtype_name(x._data.dtype)}')
+    _float_kernel_only(x, "bernoulli")
     probs = x._data if p is None else np.full(x._data.shape, float(p))
-    if np.any(~((probs >= 0) & (probs <= 1))):
-        raise RuntimeError("bernoulli: Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
+    _check_probabilities(probs, "bernoulli")
     return make_tensor((rng(generator).random(x._data.shape) < probs).astype(x._data.dtype))
 
 
@@ -59,8 +67,7 @@ def bernoulli_(x, p=0.5, *, generator=None):
         except ValueError:
             raise RuntimeError(f"bernoulli_: the probabilities of shape {tuple(probs.shape)} cannot be "
                                f"broadcast to the tensor's shape {tuple(x.shape)}") from None
-        if np.any(~((probs >= 0) & (probs <= 1))):
-            raise RuntimeError("bernoulli_: Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
+        _check_probabilities(probs, "bernoulli_")
     else:
         probs = float(p)
         if not 0 <= probs <= 1:
@@ -98,8 +105,7 @@ def cauchy_(x, median=0.0, sigma=1.0, *, generator=None):
 @method("log_normal_")
 def log_normal_(x, mean=1.0, std=2.0, *, generator=None):
     """Draws of exp(N(mean, std^2)): a log-normal whose logarithm has that mean and std."""
-    if x._data.dtype.kind != "f":
-        raise NotImplementedError(f'"log_normal_" not implemented for {_dtype.dtype_name(x._data.dtype)}')
+    _float_kernel_only(x, "log_normal_")
     if not std > 0:
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
     return _fill(x, rng(generator).lognormal(mean, std, x._data.shape), "log_normal_")
@@ -124,7 +130,7 @@ def random_(x, *args, generator=None, **kwargs):
         raise NotImplementedError(f'"random_" not implemented for {_dtype.dtype_name(dtype)}')
     low = int(low)
     if high is None:   # the dtype's bound: every integer a float holds exactly, an integer type's max
-        top = 1 if dtype.kind == "b" else int(np.iinfo(dtype).max) if dtype.kind in "iu" else \
+        top = 1 if dtype.kind == "b" else _dtype.int_range(dtype)[1] if dtype.kind in "iu" else \
             2 ** (np.finfo(dtype).nmant + 1)
     else:
         high = int(high)
@@ -132,7 +138,7 @@ def random_(x, *args, generator=None, **kwargs):
             raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
         top = high - 1
     if dtype.kind in "biu":
-        info = (0, 1) if dtype.kind == "b" else (int(np.iinfo(dtype).min), int(np.iinfo(dtype).max))
+        info = (0, 1) if dtype.kind == "b" else _dtype.int_range(dtype)
         if not info[0] <= low <= info[1]:
             raise RuntimeError(f"random_: from={low} is out of bounds for {_dtype.dtype_name(dtype)}")
         if not info[0] <= top <= info[1]:
