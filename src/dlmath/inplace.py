@@ -10,6 +10,8 @@ that needs the overwritten values raises instead of using wrong numbers.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import _dtype
@@ -18,6 +20,7 @@ from .autograd import _flags, views
 from .autograd.node import apply, make_tensor, restamp
 # (the ops are a layer below: imported once here, not inside each in-place call)
 from .ops import elementwise as ew
+from .ops._pool import take as _take
 from .ops._util import cast, scalar_value, to_tensor, wrapped_int
 from .ops.combine import addcdiv, addcmul, lerp
 from .ops.declare import method
@@ -496,7 +499,6 @@ def _adam_lists(params, grads, exp_avgs, exp_avg_sqs, max_sqs, steps, lr, beta1,
     decay = 1 - lr * weight_decay if decoupled and weight_decay != 0 else None
     if isinstance(lr, Tensor):
         lr = lr.item()
-    import math
     for i in range(n):
         p, g, m, v, st = params[i], grads[i], exp_avgs[i], exp_avg_sqs[i], steps[i]
         vmax = max_sqs[i] if amsgrad else None
@@ -547,7 +549,6 @@ def _adam_fast(p, g, m, v, vmax, step_size, bc2_sqrt, decay, beta1, beta2, wd, e
     md, vd, gd = m._data, v._data, g._data
     for t in (p, m, v) if vmax is None else (p, m, v, vmax):
         _check_writeable(t, "_fused_adam_")
-    from .ops._pool import take
     if maximize:
         gd = np.negative(gd)
     if decay is not None:
@@ -555,7 +556,7 @@ def _adam_fast(p, g, m, v, vmax, step_size, bc2_sqrt, decay, beta1, beta2, wd, e
         p._vc[0] += 1
     elif wd != 0:
         gd = gd + pd * wd   # (grad.add(p, alpha=wd): a new array, p.grad stays as it was)
-    tmp = take(shape, dt)
+    tmp = _take(shape, dt)
     # m.lerp_(g, 1 - beta1): m += (g - m) * w  (_lerp_update's passes)
     np.subtract(gd, md, out=tmp)
     tmp *= 1 - beta1
