@@ -105,18 +105,14 @@ class FunctionCtx:
                 pos.append((j, k))
                 continue
             versions.append(t._vc[0])
-            i = 0
-            for w in inner:
+            for i, w in enumerate(inner):   # (by identity: tensors' == is elementwise)
                 if w is t:
                     j = i
                     break
-                i += 1
-            i = 0
-            for o in outs:
+            for i, o in enumerate(outs):
                 if o is t:
                     k = i
                     break
-                i += 1
             pos.append((j, k))
         self._saved_versions = versions
         self._saved_pos = pos
