@@ -145,3 +145,46 @@ def test_lstm_output_is_not_the_memory_backward_reads():
         m.zero_grad(set_to_none=True)
     for a, b in zip(*grads):
         np.testing.assert_array_equal(a, b)
+
+
+@dlmath_only
+def test_row_blocks_tile_the_product_below_the_small_product_bound(monkeypatch):
+    from dlmath.nn import _recurrent
+    from dlmath.nn._recurrent import _SMALL_PRODUCT, _row_blocks
+    monkeypatch.setattr(_recurrent, "_blas_threads", lambda: 2)   # several BLAS threads: never split
+    assert len(_row_blocks(np.ones((512, 161)), np.empty((512, 32)), 32)) == 1
+    monkeypatch.setattr(_recurrent, "_blas_threads", lambda: 1)
+    for M, K, n in [(512, 161, 32), (128, 512, 32), (512, 128, 32), (96, 40, 8), (1024, 289, 32)]:
+        A, out = np.ones((M, K)), np.empty((M, n))
+        blocks = _row_blocks(A, out, n)
+        assert sum(a.shape[0] for a, _ in blocks) == M
+        assert all(np.shares_memory(a, A) and np.shares_memory(o, out) and len(a) == len(o) for a, o in blocks)
+        if len(blocks) > 1:
+            assert all(a.shape[0] * K * n <= _SMALL_PRODUCT for a, _ in blocks)
+        else:   # one product: already small, or large enough that packing pays off
+            assert M * K * n <= _SMALL_PRODUCT or M * K * n > 4 * _SMALL_PRODUCT
+
+
+@dlmath_only
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_lstm_with_products_in_row_blocks_matches_torch(torch, dtype, monkeypatch):
+    """At W7's sizes (hidden 128, batch 32, input 32) both per-step products run in row blocks
+    (on one BLAS thread, as here)."""
+    from dlmath.nn import _recurrent
+    monkeypatch.setattr(_recurrent, "_blas_threads", lambda: 1)
+    T_, B_, I_, H_ = 4, 32, 32, 128
+    rng = np.random.default_rng(3)
+    X, H0, C0 = (rng.standard_normal(s).astype(dtype) for s in ((T_, B_, I_), (1, B_, H_), (1, B_, H_)))
+    torch.manual_seed(0)
+    tm = torch.nn.LSTM(I_, H_).to(getattr(torch, dtype))
+    m = dm.nn.LSTM(I_, H_, dtype=getattr(dm, dtype))
+    m.load_state_dict({k: v.detach().numpy() for k, v in tm.state_dict().items()})
+    outs = []
+    for lib, mod in ((torch, tm), (dm, m)):
+        x = lib.tensor(X, requires_grad=True)
+        out, (h, c) = mod(x, (lib.tensor(H0), lib.tensor(C0)))
+        ((out * out).sum() + h.sum() + 3 * c.sum()).backward()
+        outs.append([out.detach().numpy(), x.grad.numpy()] + [p.grad.numpy() for p in mod.parameters()])
+    tol = dict(rtol=1e-10, atol=1e-12) if dtype == "float64" else dict(rtol=2e-4, atol=1e-4)
+    for a, b in zip(*outs):
+        np.testing.assert_allclose(b, a, **tol)

@@ -307,6 +307,11 @@ def test_set_num_threads_sets_the_blas_threads():
     try:
         dm.set_num_threads(1)
         assert dm.get_num_threads() == 1
+        from dlmath._threads import blas_threads   # the kept reading fast paths consult follows
+        assert blas_threads() == 1
+        dm.set_num_threads(2)
+        assert blas_threads() == 2 and dm.get_num_threads() == 2
+        dm.set_num_threads(1)
         x = dm.randn(64, 64)
         np.testing.assert_allclose((x @ x).numpy(), x.numpy() @ x.numpy(), rtol=1e-5, atol=1e-5)
     finally:

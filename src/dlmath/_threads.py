@@ -12,6 +12,7 @@ import os
 # the variables the BLAS libraries NumPy ships with (OpenBLAS, MKL, BLIS) read when loaded
 _BLAS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
 _interop = [None]   # torch's inter-op pool size: dlmath runs ops one after another, so it is only kept
+_blas_threads = [None]   # get_num_threads() as last read or set (see blas_threads)
 
 
 def _cores():
@@ -46,6 +47,16 @@ def get_num_threads() -> int:
     return _cores()
 
 
+def blas_threads() -> int:
+    """get_num_threads(), read once and then kept (set_num_threads keeps it true): for code that
+    picks a way of computing on every call, where a fresh reading (about 1 ms) would cost more
+    than it saves. A count changed behind dlmath's back (threadpoolctl, directly) is not seen:
+    only speed depends on it."""
+    if _blas_threads[0] is None:
+        _blas_threads[0] = get_num_threads()
+    return _blas_threads[0]
+
+
 def set_num_threads(n: int) -> None:
     """Use ``n`` threads in NumPy's BLAS (the matrix products) from now on. Needs threadpoolctl
     (``pip install threadpoolctl``); without it, set OMP_NUM_THREADS before starting Python."""
@@ -57,6 +68,7 @@ def set_num_threads(n: int) -> None:
                            "number while running needs threadpoolctl: pip install threadpoolctl (or set "
                            "OMP_NUM_THREADS=n before Python starts)") from None
     threadpool_limits(limits=n, user_api="blas")   # in force until changed again
+    _blas_threads[0] = n
 
 
 def get_num_interop_threads() -> int:
