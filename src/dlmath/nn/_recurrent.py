@@ -338,11 +338,12 @@ _CHUNK = 8   # steps whose gate cotangents are gathered for one weight-gradient 
 _SMALL_PRODUCT = 1_000_000
 
 
-def _row_blocks(A, out, n):
-    """[(A_rows, out_rows), ...]: A @ v (v with n columns) as a few products below _SMALL_PRODUCT."""
+def _row_blocks(A, out, n, most=4):
+    """[(A_rows, out_rows), ...]: A @ v (v with n columns) as at most `most` products below
+    _SMALL_PRODUCT."""
     M, K = A.shape
     size = M * K * n
-    if size <= _SMALL_PRODUCT or size > 4 * _SMALL_PRODUCT or _blas_threads() > 1:
+    if size <= _SMALL_PRODUCT or size > most * _SMALL_PRODUCT or _blas_threads() > 1:
         return ((A, out),)
     pieces = -(-size // _SMALL_PRODUCT)
     rows = -(-M // pieces)
@@ -394,15 +395,14 @@ def _lstm_forward(ctx, X, H0, C0, W_ih, W_hh, B_ih, B_hh):
     W = take((4 * Hs, K), dt)
     _to_ofig(W[:, :Hs], W_hh, 0.5)
     _to_ofig(W[:, Hs:Hs + In], W_ih, 0.5)
-    # HX[:, t] = [h_t; x_t; 1], time in the middle: the weight gradient's product reads all steps
-    # as one (K, T B) matrix, and each step's as a (K, B) one. h_t is written there directly (the
-    # output gets a copy after the loop: one call instead of one per step)
-    HX = take((K, T + 1, B), dt)
-    HX[Hs:Hs + In, :T] = X.transpose(2, 0, 1)
+    # HX[t] = [h_t; x_t; 1], a contiguous (K, B) block per step: the step's product reads it, and
+    # h_t is written there directly (the output gets a copy after the loop: one call, not T)
+    HX = take((T + 1, K, B), dt)
+    HX[:T, Hs:Hs + In] = X.transpose(0, 2, 1)
     if B_ih is not None:
         _to_ofig(W[:, -1], B_ih + B_hh, 0.5)
-        HX[-1, :T] = 1
-    HX[:Hs, 0] = H0.T
+        HX[:T, -1] = 1
+    HX[0, :Hs] = H0.T
     Z = take((T + 1, 6 * Hs, B), dt)   # one slab more: c_T sits in Z[T]'s c_{t-1} rows
     Z[0, 4 * Hs:5 * Hs] = C0.T
     pre = take((4 * Hs, B), dt)   # the product's output: a warm buffer, not the slab's cold rows
@@ -410,9 +410,8 @@ def _lstm_forward(ctx, X, H0, C0, W_ih, W_hh, B_ih, B_hh):
     ig, fc = prod[:Hs], prod[Hs:]
     z6 = Z.reshape(T + 1, 6, Hs, B)
     # each step's views made up front, by iterating over the arrays (cheaper than indexing)
-    HXt = HX.transpose(1, 0, 2)
     steps = zip(Z[:T, :4 * Hs], Z[:T, :3 * Hs], z6[:T, 0], Z[:T, Hs:3 * Hs], Z[:T, 3 * Hs:5 * Hs],
-                z6[:T, 5], z6[1:, 4], HXt[:T], HXt[1:, :Hs])
+                z6[:T, 5], z6[1:, 4], HX[:T], HX[1:, :Hs])
     W_x, skip = W[:, Hs:], not H0.any()   # h_0 = 0 (the default): step 0 needs only [x_0; 1]
     blocks = _row_blocks(W, pre, B)
     for a, s, o, i_f, g_c, tc, c, hx, h in steps:
@@ -431,12 +430,12 @@ def _lstm_forward(ctx, X, H0, C0, W_ih, W_hh, B_ih, B_hh):
         mul(o, tc, h)
     _pool.give(W, pre, prod)
     ctx.extra = (HX, Z)
-    ctx.hs = HX[:Hs].transpose(1, 2, 0)   # (T + 1, B, H), for forward mode
+    ctx.hs = HX[:, :Hs].transpose(0, 2, 1)   # (T + 1, B, H), for forward mode
     _keep_until_freed(ctx, ctx.extra)
     # outputs in torch's layout: h_1 .. h_T a transposed view of a copy (not of HX, which backward
     # needs intact and the pool reuses), h_T and c_T copies
     hs = np.empty((T, Hs, B), dt)
-    np.copyto(_rows(hs), _rows(HX[:Hs, 1:]).transpose(1, 0, 2))
+    np.copyto(hs, HX[1:, :Hs])
     return hs.transpose(0, 2, 1), np.array(ctx.hs[T], order="C"), np.array(z6[T, 4].T, order="C")
 
 
@@ -450,12 +449,14 @@ def _lstm_backward(ctx, X, W_ih, W_hh, G, g_h, g_c, bias):
     with sigma' = sigma (1 - sigma), in the forward's transposed layout and gate order o, i, f, g.
     The steps run in chunks of _CHUNK, newest first. Everything in dA_t but dh_t and dc_t is
     computed for the whole chunk at once (P below), so a step is seven elementwise passes over
-    (H, B) and one product; the chunk's dA_t, gathered side by side while still in cache, then give
-    its share of the weight gradient dW = sum_t dA_t [h_t; x_t; 1]^T and of dx_t = W_ih^T dA_t in
-    one product each. Returns (d_x, d_h0, d_c0, d_W_ih, d_W_hh, d_b_ih, d_b_hh)."""
+    (H, B) and one product. Each chunk's dA_t (written step by step, each a contiguous block)
+    are then laid side by side as one (4H, chunk x B) matrix, and its [h_t; x_t; 1] as one
+    (chunk x B, K) matrix, which give the chunk's share of the weight gradient
+    dW = sum_t dA_t [h_t; x_t; 1]^T, and of dx_t = W_ih^T dA_t, in one product each.
+    Returns (d_x, d_h0, d_c0, d_W_ih, d_W_hh, d_b_ih, d_b_hh)."""
     HX, Z = ctx.extra
     T, Hs, B = Z.shape[0] - 1, Z.shape[1] // 6, Z.shape[2]
-    K, In, dt, n, take = HX.shape[0], X.shape[2], X.dtype, _CHUNK, _pool.take
+    K, In, dt, n, take = HX.shape[1], X.shape[2], X.dtype, _CHUNK, _pool.take
     mul, add, sub, matmul, copyto = np.multiply, np.add, np.subtract, np.matmul, np.copyto
     need = ctx.needs_input_grad
     dh, dc, tmp = take((Hs, B), dt), take((Hs, B), dt), take((Hs, B), dt)
@@ -478,11 +479,12 @@ def _lstm_backward(ctx, X, W_ih, W_hh, G, g_h, g_c, bias):
     P = take((n, 5 * Hs, B), dt)
     P5 = P.reshape(n, 5, Hs, B)
     p_o, p_i, p_f, p_g, k = P5.transpose(1, 0, 2, 3)
-    da = take((4 * Hs, B), dt)
-    da_o, da_i, da_f, da_g = da.reshape(4, Hs, B)
-    dA = take((4 * Hs, n, B), dt)   # the chunk's dA_t side by side
-    blocks = _row_blocks(W_hhT, dh, B)
-    da_rows, dA_rows = _rows(da), list(_rows(dA).transpose(1, 0, 2))
+    dA_steps = take((n, 4 * Hs, B), dt)   # step j's dA_t, where the step's passes write it
+    da_o, da_i, da_f, da_g = dA_steps.reshape(n, 4, Hs, B).transpose(1, 0, 2, 3)
+    dA = take((4 * Hs, n, B), dt)         # ... and the chunk's side by side
+    HXr = take((n, B, K), dt)             # the chunk's [h_t; x_t; 1] as rows
+    step_blocks = _row_blocks(W_hhT, dh, B)
+    chunk_blocks = _row_blocks(dA.reshape(4 * Hs, n * B), d_w_chunk, K, most=32)
     z6 = Z.reshape(T + 1, 6, Hs, B)
     for t0 in range(((T - 1) // n) * n, -1, -n):
         m = min(n, T - t0)
@@ -502,17 +504,24 @@ def _lstm_backward(ctx, X, W_ih, W_hh, G, g_h, g_c, bias):
                 dh += GT[t0 + j]
             mul(dh, k[j], tmp)
             add(dc, tmp, dc)
-            mul(dh, p_o[j], da_o)
-            mul(dc, p_i[j], da_i)
-            mul(dc, p_f[j], da_f)
-            mul(dc, p_g[j], da_g)
+            mul(dh, p_o[j], da_o[j])
+            mul(dc, p_i[j], da_i[j])
+            mul(dc, p_f[j], da_f[j])
+            mul(dc, p_g[j], da_g[j])
             mul(dc, f[j], dc)
             if t0 + j or need[2]:
-                for w, d in blocks:
+                da = dA_steps[j]
+                for w, d in step_blocks:
                     matmul(w, da, d)
-            copyto(dA_rows[j], da_rows)
-        flat = dA[:, :m].reshape(4 * Hs, m * B)
-        matmul(flat, HX[:, t0:t0 + m].reshape(K, m * B).T, d_w_chunk)
+        # (m, 4H, B) -> (4H, m, B) and (m, K, B) -> (m, B, K): the product's operands, contiguous
+        copyto(_rows(dA[:, :m]), _rows(dA_steps[:m]).transpose(1, 0, 2))
+        copyto(HXr[:m], HX[t0:t0 + m].transpose(0, 2, 1))
+        flat, rows = dA[:, :m].reshape(4 * Hs, m * B), HXr[:m].reshape(m * B, K)
+        if m == n:
+            for a, d in chunk_blocks:
+                matmul(a, rows, d)
+        else:
+            matmul(flat, rows, d_w_chunk)
         add(d_w, d_w_chunk, d_w)
         if d_x is not None:
             matmul(flat.T, W_ih_p, d_x[t0:t0 + m].reshape(m * B, In))
@@ -522,7 +531,8 @@ def _lstm_backward(ctx, X, W_ih, W_hh, G, g_h, g_c, bias):
     d_bhh = _from_ofig(d_w[:, -1]) if bias and need[7] else None
     d_h0 = np.array(dh.T, order="C") if need[2] else None
     d_c0 = np.array(dc.T, order="C") if need[3] else None
-    _pool.give(dh, dc, tmp, W_hh_p, W_hhT, d_w, d_w_chunk, P, da, dA, *((W_ih_p,) if need[1] else ()))
+    _pool.give(dh, dc, tmp, W_hh_p, W_hhT, d_w, d_w_chunk, P, dA_steps, dA, HXr,
+               *((W_ih_p,) if need[1] else ()))
     return d_x, d_h0, d_c0, d_wih, d_whh, d_bih, d_bhh
 
 
