@@ -479,12 +479,13 @@ def _lstm_backward(ctx, X, W_ih, W_hh, G, g_h, g_c, bias):
     P = take((n, 5 * Hs, B), dt)
     P5 = P.reshape(n, 5, Hs, B)
     p_o, p_i, p_f, p_g, k = P5.transpose(1, 0, 2, 3)
-    dA_steps = take((n, 4 * Hs, B), dt)   # step j's dA_t, where the step's passes write it
-    da_o, da_i, da_f, da_g = dA_steps.reshape(n, 4, Hs, B).transpose(1, 0, 2, 3)
+    da = take((4 * Hs, B), dt)            # a step's dA_t (a warm buffer, read by the product)
+    da_o, da_i, da_f, da_g = da.reshape(4, Hs, B)
     dA = take((4 * Hs, n, B), dt)         # ... and the chunk's side by side
+    da_rows, dA_rows = _rows(da), list(_rows(dA).transpose(1, 0, 2))
     HXr = take((n, B, K), dt)             # the chunk's [h_t; x_t; 1] as rows
     step_blocks = _row_blocks(W_hhT, dh, B)
-    chunk_blocks = _row_blocks(dA.reshape(4 * Hs, n * B), d_w_chunk, K, most=32)
+    chunk_blocks = _row_blocks(dA.reshape(4 * Hs, n * B), d_w_chunk, K, most=32)   # views of dA
     z6 = Z.reshape(T + 1, 6, Hs, B)
     for t0 in range(((T - 1) // n) * n, -1, -n):
         m = min(n, T - t0)
@@ -504,24 +505,20 @@ def _lstm_backward(ctx, X, W_ih, W_hh, G, g_h, g_c, bias):
                 dh += GT[t0 + j]
             mul(dh, k[j], tmp)
             add(dc, tmp, dc)
-            mul(dh, p_o[j], da_o[j])
-            mul(dc, p_i[j], da_i[j])
-            mul(dc, p_f[j], da_f[j])
-            mul(dc, p_g[j], da_g[j])
+            mul(dh, p_o[j], da_o)
+            mul(dc, p_i[j], da_i)
+            mul(dc, p_f[j], da_f)
+            mul(dc, p_g[j], da_g)
             mul(dc, f[j], dc)
             if t0 + j or need[2]:
-                da = dA_steps[j]
                 for w, d in step_blocks:
                     matmul(w, da, d)
-        # (m, 4H, B) -> (4H, m, B) and (m, K, B) -> (m, B, K): the product's operands, contiguous
-        copyto(_rows(dA[:, :m]), _rows(dA_steps[:m]).transpose(1, 0, 2))
+            copyto(dA_rows[j], da_rows)   # while da is in cache
+        # (m, K, B) -> (m, B, K): the product's second operand, contiguous
         copyto(HXr[:m], HX[t0:t0 + m].transpose(0, 2, 1))
         flat, rows = dA[:, :m].reshape(4 * Hs, m * B), HXr[:m].reshape(m * B, K)
-        if m == n:
-            for a, d in chunk_blocks:
-                matmul(a, rows, d)
-        else:
-            matmul(flat, rows, d_w_chunk)
+        for a, d in (chunk_blocks if m == n else _row_blocks(flat, d_w_chunk, K, most=32)):
+            matmul(a, rows, d)
         add(d_w, d_w_chunk, d_w)
         if d_x is not None:
             matmul(flat.T, W_ih_p, d_x[t0:t0 + m].reshape(m * B, In))
@@ -531,7 +528,7 @@ def _lstm_backward(ctx, X, W_ih, W_hh, G, g_h, g_c, bias):
     d_bhh = _from_ofig(d_w[:, -1]) if bias and need[7] else None
     d_h0 = np.array(dh.T, order="C") if need[2] else None
     d_c0 = np.array(dc.T, order="C") if need[3] else None
-    _pool.give(dh, dc, tmp, W_hh_p, W_hhT, d_w, d_w_chunk, P, dA_steps, dA, HXr,
+    _pool.give(dh, dc, tmp, W_hh_p, W_hhT, d_w, d_w_chunk, P, da, dA, HXr,
                *((W_ih_p,) if need[1] else ()))
     return d_x, d_h0, d_c0, d_wih, d_whh, d_bih, d_bhh
 
