@@ -390,7 +390,8 @@ def _lstm_forward(ctx, X, H0, C0, W_ih, W_hh, B_ih, B_hh):
     T, B, In = X.shape
     Hs = W_hh.shape[1]
     dt, take = X.dtype, _pool.take
-    mul, add, tanh, matmul = np.multiply, np.add, np.tanh, np.matmul   # out given by position: a little faster
+    # out given by position: a little faster; np.dot rather than matmul (a ufunc): ~0.4 us less a call
+    mul, add, tanh, dot = np.multiply, np.add, np.tanh, np.dot
     K = Hs + In + (B_ih is not None)
     W = take((4 * Hs, K), dt)
     _to_ofig(W[:, :Hs], W_hh, 0.5)
@@ -416,11 +417,11 @@ def _lstm_forward(ctx, X, H0, C0, W_ih, W_hh, B_ih, B_hh):
     blocks = _row_blocks(W, pre, B)
     for a, s, o, i_f, g_c, tc, c, hx, h in steps:
         if skip:
-            matmul(W_x, hx[Hs:], pre)
+            dot(W_x, hx[Hs:], pre)
             skip = False
         else:
             for w, p in blocks:
-                matmul(w, hx, p)
+                dot(w, hx, p)
         tanh(pre, a)
         mul(s, 0.5, s)
         add(s, 0.5, s)
@@ -457,7 +458,7 @@ def _lstm_backward(ctx, X, W_ih, W_hh, G, g_h, g_c, bias):
     HX, Z = ctx.extra
     T, Hs, B = Z.shape[0] - 1, Z.shape[1] // 6, Z.shape[2]
     K, In, dt, n, take = HX.shape[1], X.shape[2], X.dtype, _CHUNK, _pool.take
-    mul, add, sub, matmul, copyto = np.multiply, np.add, np.subtract, np.matmul, np.copyto
+    mul, add, sub, dot, copyto = np.multiply, np.add, np.subtract, np.dot, np.copyto
     need = ctx.needs_input_grad
     dh, dc, tmp = take((Hs, B), dt), take((Hs, B), dt), take((Hs, B), dt)
     dh[...] = 0 if g_h is None else g_h.T
@@ -512,16 +513,16 @@ def _lstm_backward(ctx, X, W_ih, W_hh, G, g_h, g_c, bias):
             mul(dc, f[j], dc)
             if t0 + j or need[2]:
                 for w, d in step_blocks:
-                    matmul(w, da, d)
+                    dot(w, da, d)
             copyto(dA_rows[j], da_rows)   # while da is in cache
         # (m, K, B) -> (m, B, K): the product's second operand, contiguous
         copyto(HXr[:m], HX[t0:t0 + m].transpose(0, 2, 1))
         flat, rows = dA[:, :m].reshape(4 * Hs, m * B), HXr[:m].reshape(m * B, K)
         for a, d in (chunk_blocks if m == n else _row_blocks(flat, d_w_chunk, K, most=32)):
-            matmul(a, rows, d)
+            dot(a, rows, d)
         add(d_w, d_w_chunk, d_w)
         if d_x is not None:
-            matmul(flat.T, W_ih_p, d_x[t0:t0 + m].reshape(m * B, In))
+            np.matmul(flat.T, W_ih_p, d_x[t0:t0 + m].reshape(m * B, In))
     d_whh = _from_ofig(d_w[:, :Hs]) if need[5] else None
     d_wih = _from_ofig(d_w[:, Hs:Hs + In]) if need[4] else None
     d_bih = _from_ofig(d_w[:, -1]) if bias and need[6] else None
