@@ -120,8 +120,10 @@ class RNNBase(Module):
             layer_input = outs[0] if directions == 1 else cat(outs, dim=2)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 layer_input = F.dropout(layer_input, self.dropout, True)
-        output, h_n = layer_input, stack(h_n)
-        c_n = stack(c_n) if lstm else None
+        # one layer, one direction (the common case): a view, cheaper than a stack of one
+        gather = (lambda ts: ts[0].unsqueeze(0)) if len(h_n) == 1 else stack
+        output, h_n = layer_input, gather(h_n)
+        c_n = gather(c_n) if lstm else None
         if not batched:
             output, h_n = output.squeeze(1), h_n.squeeze(1)
             c_n = c_n.squeeze(1) if lstm else None
