@@ -137,3 +137,22 @@ def test_second_order_formulas_keep_float64(torch):
         results.append([g.detach().numpy(), h.detach().numpy()])
     for ours, theirs in zip(*results):
         np.testing.assert_array_equal(ours, theirs)
+
+
+def test_prod_of_a_0d_tensor_has_a_constant_derivative(torch):
+    """torch's prod_backward returns the cotangent as it is for a 0-d input (d prod/dx = 1), so
+    its gradient does not depend on x: a second derivative is exactly 0, never 0 * NaN (found
+    by the differential fuzzer: a NaN cotangent from var of a 0-d tensor made dlmath's NaN)."""
+    for lib in (dm, torch):
+        for reduce in (lambda x: x.prod(), lambda x: x.prod(0), lambda x: x.prod(0, keepdim=True)):
+            x = lib.tensor(1.39, dtype=lib.float64, requires_grad=True)
+            g, = lib.autograd.grad(reduce(x), x, create_graph=True)
+            assert g.item() == 1.0 and not g.requires_grad
+            _, tangent = lib.func.jvp(reduce, (lib.tensor(1.39, dtype=lib.float64),),
+                                      (lib.tensor(2.5, dtype=lib.float64),))
+            assert tangent.item() == 2.5
+    # a 1-element vector still goes through y / x, in both libraries
+    for lib in (dm, torch):
+        x = lib.tensor([1.39], dtype=lib.float64, requires_grad=True)
+        g, = lib.autograd.grad(x.prod(), x, create_graph=True)
+        assert g.requires_grad

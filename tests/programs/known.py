@@ -36,7 +36,7 @@ KNOWN = {
     "create_graph_requires_grad": (
         "autograd.grad(create_graph=True) results whose value does not depend on the inputs "
         "(relu: the mask) have requires_grad False (torch: True, so backward through them gives "
-        "zeros instead of raising); prod(0) of a 0-d tensor the reverse",
+        "zeros instead of raising)",
         "x = lib.tensor([1.0, -1.0], dtype=lib.float64, requires_grad=True)\n"
         "y = x.relu().sum()\n"
         "g, = lib.autograd.grad(y, [x], create_graph=True)"),

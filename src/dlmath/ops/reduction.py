@@ -163,11 +163,18 @@ class Prod(Op):
         others = xp.prod(xp.where(np.eye(n, dtype=bool), 1.0, xp.expand_dims(xs, -2)), axis=-1)
         return xp.reshape(others, tuple(x.shape)) if self.axis is None else xp.swapaxes(others, self.axis, -1)
 
+    # The product of a 0-d x is x itself: the derivative is 1, a constant, as torch's
+    # prod_backward returns it (g), so a second derivative is exactly 0. Through y / x it would
+    # depend on x, and a NaN cotangent times that 0 would give NaN.
     def vjp(self, xp, g, x, y):
+        if x.ndim == 0:
+            return (g,)
         axes = tuple(range(x.ndim)) if self.axis is None else (self.axis,)
         return (_restore(xp, g, axes, self.keepdim, x.ndim) * self._others(xp, x, y),)
 
     def jvp(self, xp, t, x, y):
+        if x.ndim == 0:
+            return t[0]
         return xp.sum(t[0] * self._others(xp, x, y), axis=_neg(self.axis, x.ndim), keepdims=self.keepdim)
 
 
