@@ -316,7 +316,8 @@ _Layer.jvp = staticmethod(_layer_jvp)
 # plain ones, so every per-step array here is contiguous: a step's gates are (4H, B), one
 # gate a block of H rows (the transpose of torch's (B, 4H), whose gate blocks are strided), and
 # h_t, c_t are (H, B). The products keep that shape: W (4H, K) @ [h_t; x_t; 1] (K, B) gives the
-# step's pre-activations, input projection and bias included, in one call.
+# step's pre-activations, input projection and bias included, in one product (in row blocks, see
+# _row_blocks).
 # The gate rows are in the order o, i, f, g (torch's are i, f, g, o), and each step's gates sit in
 # a slab of 6H rows with the cell states:
 #     Z[t] = [o, i, f, g, c_{t-1}, tanh(c_t)]
@@ -327,14 +328,16 @@ _Layer.jvp = staticmethod(_layer_jvp)
 # at every step of a training loop.
 _CHUNK = 8   # steps whose gate cotangents are gathered for one weight-gradient product
 
-# A per-step product W @ v (W the same every step, v a few columns) in row blocks. OpenBLAS copies
-# ("packs") both operands into its own layout before a product, unless the product is small
-# (about M K N <= 10^6 multiply-adds), when it multiplies them where they lie. For the W7 LSTM's
-# (512, 161) @ (161, 32) that packing of W is 12% of the product's time, every step: in blocks
-# below 10^6 the forward's product takes 50 us instead of 57, backward's (128, 512) @ (512, 32)
-# 40 instead of 47 (measured on one thread; the whole step 6.5% faster). Only on one thread: a
-# BLAS on several shares one product out, not a few small ones (W7's step 3.6% slower in blocks
-# on two). And only for products up to 4 x 10^6: beyond, packing pays off again.
+# Products in row blocks. OpenBLAS copies ("packs") both operands into its own layout before a
+# product, unless the product is small (M K N <= 10^6 multiply-adds: measured, the speed drops
+# past it), when it multiplies them where they lie. A recurrent loop's per-step product
+# W @ v (W the same every step, v a few columns) pays that packing of W at every step: for the
+# W7 LSTM's (512, 161) @ (161, 32) it is 12% of the product. In blocks below 10^6 the forward's
+# product takes 48 us instead of 57, backward's (128, 512) @ (512, 32) 39 instead of 47, and a
+# chunk's weight-gradient product (512, 256) @ (256, 161) (22 blocks) 5.0 ms per 100 steps
+# instead of 5.5 (one thread; with the contiguous operands they need, W7's step ~10% faster).
+# Only on one thread: a BLAS on several shares one product out, not a few small ones (W7's step
+# 3.6% slower in blocks on two). And only up to `most` blocks: larger products amortise packing.
 _SMALL_PRODUCT = 1_000_000
 
 
