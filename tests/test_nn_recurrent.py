@@ -172,7 +172,7 @@ def test_lstm_with_products_in_row_blocks_matches_torch(torch, dtype, monkeypatc
     (on one BLAS thread, as here)."""
     from dlmath.nn import _recurrent
     monkeypatch.setattr(_recurrent, "_blas_threads", lambda: 1)
-    T_, B_, I_, H_ = 4, 32, 32, 128
+    T_, B_, I_, H_ = 11, 32, 32, 128   # a full chunk of steps and a partial one
     rng = np.random.default_rng(3)
     X, H0, C0 = (rng.standard_normal(s).astype(dtype) for s in ((T_, B_, I_), (1, B_, H_), (1, B_, H_)))
     torch.manual_seed(0)
