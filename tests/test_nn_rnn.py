@@ -102,9 +102,14 @@ def test_default_init_is_uniform_in_one_over_sqrt_hidden(cls):
         assert np.abs(v).max() <= bound and v.std() > 0.8 * bound / np.sqrt(3), name
 
 
-@pytest.mark.parametrize("case", ["input_size", "hidden_shape", "nonlinearity", "dim"])
+@pytest.mark.parametrize("case", ["input_size", "hidden_shape", "nonlinearity", "dim", "empty_sequence",
+                                  "empty_unbatched_sequence"])
 def test_bad_input_raises_like_torch(torch, case):
     def fn(lib):
+        if case == "empty_sequence":
+            return lib.nn.LSTM(I, H)(lib.zeros(0, B, I))
+        if case == "empty_unbatched_sequence":
+            return lib.nn.GRU(I, H, batch_first=True)(lib.zeros(0, I))
         if case == "input_size":
             return lib.nn.LSTM(I, H)(lib.zeros(T, B, I + 1))
         if case == "hidden_shape":

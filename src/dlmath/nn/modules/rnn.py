@@ -85,7 +85,7 @@ class RNNBase(Module):
         lstm = self.mode == "LSTM"
         if input.dim() not in (2, 3):
             raise ValueError(f"{name}: Expected input to be 2D or 3D, got {input.dim()}D instead")
-        batched = input.dim() == 3
+        batched, given = input.dim() == 3, tuple(input.shape)
         if not batched:
             input = input.unsqueeze(1)
         elif self.batch_first:
@@ -94,6 +94,9 @@ class RNNBase(Module):
             raise RuntimeError(f"{name}: input.size(-1) must be equal to input_size. Expected "
                                f"{self.input_size}, got {input.shape[-1]}")
         T, B = input.shape[0], input.shape[1]
+        if T == 0:
+            raise RuntimeError(f"{name}: Expected sequence length to be larger than 0 in RNN "
+                               f"(input of shape {given})")
         directions = 2 if self.bidirectional else 1
         expected = (self.num_layers * directions, B, self.hidden_size)
         if hx is None:
