@@ -102,6 +102,42 @@ def test_default_init_is_uniform_in_one_over_sqrt_hidden(cls):
         assert np.abs(v).max() <= bound and v.std() > 0.8 * bound / np.sqrt(3), name
 
 
+_CELL_CASES = {   # found by a probe of torch's cells: each ran silently (broadcasting) or failed deep inside
+    "lstmcell_hx_not_a_tuple": lambda l: l.nn.LSTMCell(3, 4)(l.randn(2, 3), l.randn(2, 4)),
+    "cell_hidden_batch": lambda l: l.nn.GRUCell(3, 4)(l.randn(2, 3), l.randn(4)),
+    "cell_unbatched_input_batched_hidden": lambda l: l.nn.RNNCell(3, 4)(l.randn(3), l.randn(1, 4)),
+    "cell_hidden_batch_2d": lambda l: l.nn.RNNCell(3, 4)(l.randn(2, 3), l.randn(3, 4)),
+    "cell_hidden_size": lambda l: l.nn.RNNCell(3, 4)(l.randn(2, 3), l.randn(2, 5)),
+    "cell_hidden_3d": lambda l: l.nn.RNNCell(3, 4)(l.randn(2, 3), l.randn(2, 4, 1)),
+    "cell_c_batch": lambda l: l.nn.LSTMCell(3, 4)(l.randn(2, 3), (l.randn(2, 4), l.randn(3, 4))),
+    "layer_input_dtype": lambda l: l.nn.LSTM(3, 4)(l.randn(5, 2, 3, dtype=l.float64)),
+    "layer_hidden_dtype": lambda l: l.nn.GRU(3, 4)(l.randn(5, 2, 3), l.randn(1, 2, 4, dtype=l.float64)),
+    "cell_input_dtype": lambda l: l.nn.RNNCell(3, 4)(l.randn(2, 3, dtype=l.float64)),
+}
+
+
+@pytest.mark.parametrize("case", list(_CELL_CASES))
+def test_bad_hidden_states_and_dtypes_raise_like_torch(torch, case):
+    exc = assert_raises_like_torch(_CELL_CASES[case], torch=torch)
+    assert str(exc).split(":")[0] in ("RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"), str(exc)
+
+
+def test_hx_of_the_wrong_kind_is_named():
+    with pytest.raises(TypeError, match="GRU: hx must be a Tensor"):
+        dm.nn.GRU(3, 4)(dm.randn(5, 2, 3), (dm.zeros(1, 2, 4), dm.zeros(1, 2, 4)))
+    with pytest.raises(TypeError, match=r"LSTM: hx must be a tuple \(h_0, c_0\)"):
+        dm.nn.LSTM(3, 4)(dm.randn(5, 2, 3), dm.zeros(1, 2, 4))
+    with pytest.raises(RuntimeError, match="LSTMCell: expects two hidden states"):
+        dm.nn.LSTMCell(3, 4)(dm.randn(2, 3), (dm.zeros(2, 4),))
+    with pytest.raises(RuntimeError, match=r"LSTMCell: hidden1 dtype \(dlmath.float64\)"):
+        dm.nn.LSTMCell(3, 4)(dm.randn(2, 3), (dm.zeros(2, 4), dm.zeros(2, 4, dtype=dm.float64)))
+
+
+def test_rnncell_repr_names_a_relu(torch):
+    for kw in ({}, {"nonlinearity": "relu"}, {"bias": False}):
+        assert repr(dm.nn.RNNCell(3, 4, **kw)) == repr(torch.nn.RNNCell(3, 4, **kw))
+
+
 @pytest.mark.parametrize("case", ["input_size", "hidden_shape", "nonlinearity", "dim", "empty_sequence",
                                   "empty_unbatched_sequence"])
 def test_bad_input_raises_like_torch(torch, case):

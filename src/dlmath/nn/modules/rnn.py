@@ -23,6 +23,20 @@ __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell"
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
+def _unpack_hidden(name, hx, lstm):
+    """(h, c) of an LSTM's hx = (h, c), or (h, None) of another layer's hx = h."""
+    if lstm:
+        if not isinstance(hx, (tuple, list)):
+            raise TypeError(f"{name}: hx must be a tuple (h_0, c_0) of Tensors, not {type(hx).__name__}")
+        if len(hx) != 2:
+            raise RuntimeError(f"{name}: expects two hidden states (h_0, c_0), got {len(hx)}")
+        return hx[0], hx[1]
+    if isinstance(hx, (tuple, list)):
+        raise TypeError(f"{name}: hx must be a Tensor (h_0), not a {type(hx).__name__}: only an LSTM "
+                        f"takes (h_0, c_0)")
+    return hx, None
+
+
 def _uniform_init(module, hidden_size):
     """Every weight and bias ~ U(-1/sqrt(H), 1/sqrt(H)), torch's default for the RNN family."""
     bound = 1.0 / math.sqrt(hidden_size) if hidden_size > 0 else 0
@@ -76,9 +90,11 @@ class RNNBase(Module):
         return (g(self, "weight_ih" + sfx), g(self, "weight_hh" + sfx),
                 g(self, "bias_ih" + sfx) if self.bias else None, g(self, "bias_hh" + sfx) if self.bias else None)
 
-    def _check_hidden(self, h, expected, what):
+    def _check_hidden(self, h, expected, what, dtype):
         if tuple(h.shape) != expected:
             raise RuntimeError(f"{type(self).__name__}: Expected {what} size {expected}, got {list(h.shape)}")
+        if h.dtype != dtype:
+            raise RuntimeError(f"{type(self).__name__}: {what} dtype ({h.dtype}) does not match input dtype ({dtype})")
 
     def forward(self, input, hx=None):
         name = type(self).__name__
@@ -97,19 +113,23 @@ class RNNBase(Module):
         if T == 0:
             raise RuntimeError(f"{name}: Expected sequence length to be larger than 0 in RNN "
                                f"(input of shape {given})")
+        wdt = self.weight_ih_l0.dtype
+        if input.dtype != wdt:   # (NumPy would promote silently, and train a copy in the wider type)
+            raise ValueError(f"{name}: RNN input dtype ({input.dtype}) does not match weight dtype ({wdt}). "
+                             f"Convert input: input.to({wdt}), or convert model: model.to({input.dtype})")
         directions = 2 if self.bidirectional else 1
         expected = (self.num_layers * directions, B, self.hidden_size)
         if hx is None:
             h0 = zeros(*expected, dtype=input.dtype)
             c0 = zeros(*expected, dtype=input.dtype) if lstm else None
         else:
-            h0, c0 = hx if lstm else (hx, None)
+            h0, c0 = _unpack_hidden(name, hx, lstm)
             if not batched:
                 h0 = h0.unsqueeze(1)
                 c0 = c0.unsqueeze(1) if lstm else None
-            self._check_hidden(h0, expected, "hidden")
+            self._check_hidden(h0, expected, "hidden", input.dtype)
             if lstm:
-                self._check_hidden(c0, expected, "cell state")
+                self._check_hidden(c0, expected, "cell state", input.dtype)
         layer_input, h_n, c_n = input, [], []
         for layer in range(self.num_layers):
             outs = []
@@ -212,22 +232,42 @@ class RNNCellBase(Module):
         if input.shape[-1] != self.input_size:
             raise RuntimeError(f"{name}: input has inconsistent input_size: got {input.shape[-1]} "
                                f"expected {self.input_size}")
+        if input.dtype != self.weight_ih.dtype:
+            raise RuntimeError(f"{name}: input dtype ({input.dtype}) does not match weight dtype "
+                               f"({self.weight_ih.dtype})")
         batched = input.dim() == 2
         x = input if batched else input.unsqueeze(0)
         B = x.shape[0]
-        h = zeros(B, self.hidden_size, dtype=x.dtype) if h is None else (h if batched else h.unsqueeze(0))
+        h = zeros(B, self.hidden_size, dtype=x.dtype) if h is None else self._hidden(h, 0, batched, B, x.dtype)
         if self.mode == "LSTM":
-            c = zeros(B, self.hidden_size, dtype=x.dtype) if c is None else (c if batched else c.unsqueeze(0))
+            c = zeros(B, self.hidden_size, dtype=x.dtype) if c is None else self._hidden(c, 1, batched, B, x.dtype)
         h, c = _cell(self.mode, x, h, c, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
         if not batched:
             h = h.squeeze(0)
             c = c.squeeze(0) if c is not None else None
         return h, c
 
+    def _hidden(self, h, k, batched, B, dtype):
+        """The k-th hidden state (h: 0, c: 1) as (B, hidden_size), checked as torch checks it."""
+        name = type(self).__name__
+        if h.dim() not in (1, 2):
+            raise ValueError(f"{name}: Expected hidden to be 1D or 2D, got {h.dim()}D instead")
+        h = h if batched else h.unsqueeze(0)
+        if h.shape[0] != B:
+            raise RuntimeError(f"{name}: Input batch size {B} doesn't match hidden{k} batch size {h.shape[0]}")
+        if h.dim() != 2 or h.shape[1] != self.hidden_size:
+            raise RuntimeError(f"{name}: hidden{k} has inconsistent hidden_size: got {h.shape[1]}, expected "
+                               f"{self.hidden_size} (hidden of shape {tuple(h.shape)})")
+        if h.dtype != dtype:
+            raise RuntimeError(f"{name}: hidden{k} dtype ({h.dtype}) does not match input dtype ({dtype})")
+        return h
+
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}"
         if self.bias is not True:
             s += f", bias={self.bias}"
+        if getattr(self, "nonlinearity", "tanh") != "tanh":
+            s += f", nonlinearity={self.nonlinearity}"
         return s
 
 
@@ -242,7 +282,8 @@ class RNNCell(RNNCellBase):
                          bias, device=device, dtype=dtype)
 
     def forward(self, input, hx=None):
-        return self._step(input, hx)[0]
+        h = None if hx is None else _unpack_hidden(type(self).__name__, hx, False)[0]
+        return self._step(input, h)[0]
 
 
 class LSTMCell(RNNCellBase):
@@ -252,7 +293,7 @@ class LSTMCell(RNNCellBase):
         super().__init__("LSTM", input_size, hidden_size, bias, device=device, dtype=dtype)
 
     def forward(self, input, hx=None):
-        h, c = (None, None) if hx is None else hx
+        h, c = (None, None) if hx is None else _unpack_hidden("LSTMCell", hx, True)
         return self._step(input, h, c)
 
 
@@ -263,4 +304,5 @@ class GRUCell(RNNCellBase):
         super().__init__("GRU", input_size, hidden_size, bias, device=device, dtype=dtype)
 
     def forward(self, input, hx=None):
-        return self._step(input, hx)[0]
+        h = None if hx is None else _unpack_hidden(type(self).__name__, hx, False)[0]
+        return self._step(input, h)[0]
