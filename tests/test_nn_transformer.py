@@ -94,3 +94,22 @@ def test_bad_input_raises_like_torch(torch, case):
         y = lib.zeros(L, B, E + 1)
         return m(y, y, y)
     assert_raises_like_torch(fn, torch=torch)
+
+
+_MHA_CASES = {   # found by a probe: each failed inside reshape, or with another exception type
+    "key_value_lengths": lambda l, m: m(l.randn(3, 2, 8), l.randn(5, 2, 8), l.randn(4, 2, 8)),
+    "query_key_batch": lambda l, m: m(l.randn(3, 2, 8), l.randn(5, 3, 8), l.randn(5, 3, 8)),
+    "integer_attn_mask": lambda l, m: m(l.randn(3, 2, 8), l.randn(5, 2, 8), l.randn(5, 2, 8),
+                                        attn_mask=l.zeros(3, 5, dtype=l.int64)),
+    "integer_key_padding_mask": lambda l, m: m(l.randn(3, 2, 8), l.randn(5, 2, 8), l.randn(5, 2, 8),
+                                               key_padding_mask=l.zeros(2, 5, dtype=l.int64)),
+    "unbatched_3d_mask": lambda l, m: m(l.randn(3, 8), l.randn(5, 8), l.randn(5, 8), attn_mask=l.zeros(1, 3, 5)),
+    "batched_3d_mask": lambda l, m: m(l.randn(3, 2, 8), l.randn(5, 2, 8), l.randn(5, 2, 8),
+                                      attn_mask=l.zeros(1, 3, 5)),
+}
+
+
+@pytest.mark.parametrize("case", list(_MHA_CASES))
+def test_bad_multihead_attention_input_is_named(torch, case):
+    exc = assert_raises_like_torch(lambda l: _MHA_CASES[case](l, l.nn.MultiheadAttention(8, 2)), torch=torch)
+    assert str(exc).startswith("MultiheadAttention: "), str(exc)

@@ -38,8 +38,8 @@ def _as_additive(mask, dtype, what):
         return mask
     if mask.dtype.kind == "b":
         return zeros(tuple(mask.shape), dtype=dtype).masked_fill(mask, float("-inf"))
-    raise RuntimeError(f"MultiheadAttention: only bool and floating types of {what} are supported "
-                       f"(got {mask.dtype})")
+    raise AssertionError(f"MultiheadAttention: only bool and floating types of {what} are supported "
+                         f"(got {mask.dtype})")
 
 
 class MultiheadAttention(Module):
@@ -82,8 +82,8 @@ class MultiheadAttention(Module):
     def forward(self, query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,
                 average_attn_weights=True, is_causal=False):
         if is_causal and attn_mask is None:
-            raise RuntimeError("Need attn_mask if specifying the is_causal hint. You may use the Transformer "
-                               "module method `generate_square_subsequent_mask` to create this mask.")
+            raise RuntimeError("MultiheadAttention: Need attn_mask if specifying the is_causal hint. The causal "
+                               "mask of L positions is dm.triu(dm.full((L, L), float('-inf')), diagonal=1).")
         E, heads, d = self.embed_dim, self.num_heads, self.head_dim
         batched = query.dim() == 3
         if query.dim() not in (2, 3) or key.dim() != query.dim() or value.dim() != query.dim():
@@ -97,6 +97,12 @@ class MultiheadAttention(Module):
             query, key, value = query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1)
         L, B, _ = query.shape
         S = key.shape[0]
+        if tuple(key.shape[:2]) != tuple(value.shape[:2]):
+            raise AssertionError(f"MultiheadAttention: key shape {tuple(key.shape)} does not match value shape "
+                                 f"{tuple(value.shape)}")
+        if key.shape[1] != B:
+            raise RuntimeError(f"MultiheadAttention: query batch size {B} does not match key/value batch size "
+                               f"{key.shape[1]}")
         if query.shape[-1] != E or key.shape[-1] != E or value.shape[-1] != E:
             raise AssertionError(f"MultiheadAttention: was expecting embedding dimension of {E}, but got "
                                  f"query {tuple(query.shape)}, key {tuple(key.shape)}, value {tuple(value.shape)}")
@@ -111,14 +117,17 @@ class MultiheadAttention(Module):
         if mask is not None:
             if mask.dim() == 2:
                 if tuple(mask.shape) != (L, S):
-                    raise RuntimeError(f"The shape of the 2D attn_mask is {tuple(mask.shape)}, but should be {(L, S)}.")
+                    raise RuntimeError(f"MultiheadAttention: The shape of the 2D attn_mask is {tuple(mask.shape)}, but should be {(L, S)}.")
             elif mask.dim() == 3:
+                if not batched and tuple(mask.shape) != (heads, L, S):   # (torch asserts this one)
+                    raise AssertionError(f"MultiheadAttention: Expected attn_mask shape to be {(heads, L, S)} "
+                                         f"but got {tuple(mask.shape)}")
                 if tuple(mask.shape) != (B * heads, L, S):
-                    raise RuntimeError(f"The shape of the 3D attn_mask is {tuple(mask.shape)}, but should be "
+                    raise RuntimeError(f"MultiheadAttention: The shape of the 3D attn_mask is {tuple(mask.shape)}, but should be "
                                        f"{(B * heads, L, S)}.")
                 mask = mask.reshape(B, heads, L, S)
             else:
-                raise RuntimeError(f"attn_mask's dimension {mask.dim()} is not supported")
+                raise RuntimeError(f"MultiheadAttention: attn_mask's dimension {mask.dim()} is not supported")
         if key_padding_mask is not None:
             if tuple(key_padding_mask.shape) != (B, S):
                 raise AssertionError(f"expecting key_padding_mask shape of {(B, S)}, but got "
