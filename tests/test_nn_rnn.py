@@ -154,3 +154,11 @@ def test_bad_input_raises_like_torch(torch, case):
             return lib.nn.RNN(I, H, nonlinearity="sigmoid")
         return lib.nn.RNN(I, H)(lib.zeros(2, T, B, I))
     assert_raises_like_torch(fn, torch=torch)
+
+
+def test_all_weights_lists_each_layer_and_direction_as_torch(torch):
+    for kw in ({}, {"num_layers": 2, "bidirectional": True}, {"bias": False}):
+        shapes = [[[tuple(p.shape) for p in w] for w in lib.nn.LSTM(3, 4, **kw).all_weights] for lib in (torch, dm)]
+        assert shapes[0] == shapes[1]
+    m = dm.nn.GRU(3, 4)
+    assert m.all_weights[0][0] is m.weight_ih_l0

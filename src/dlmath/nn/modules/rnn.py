@@ -84,6 +84,12 @@ class RNNBase(Module):
     def reset_parameters(self):
         _uniform_init(self, self.hidden_size)
 
+    @property
+    def all_weights(self):
+        """[[weight_ih, weight_hh, bias_ih, bias_hh], ...] per layer and direction (torch's order)."""
+        return [[p for p in self._weights(layer, d) if p is not None]
+                for layer in range(self.num_layers) for d in range(2 if self.bidirectional else 1)]
+
     def _weights(self, layer, d):
         sfx = f"_l{layer}" + ("_reverse" if d else "")
         g = getattr

@@ -64,6 +64,7 @@ class MultiheadAttention(Module):
         self.head_dim, self.batch_first = embed_dim // num_heads, batch_first
         self.kdim = self.vdim = embed_dim
         self._qkv_same_embed_dim = True
+        self.add_zero_attn, self.bias_k, self.bias_v = False, None, None   # torch's attributes, unused here
         kw = {} if dtype is None else {"dtype": dtype}
         self.in_proj_weight = Parameter(empty(3 * embed_dim, embed_dim, **kw))
         if bias:
