@@ -698,3 +698,15 @@ def test_state_dict_hooks_like_torch(torch):
         res = m.load_state_dict(old)
         assert res.missing_keys == [] and res.unexpected_keys == [] and "0.old_weight" in old
         assert m[0].weight.tolist() == [[1.0, 1.0], [1.0, 1.0]] and seen == [[]]
+
+
+def test_always_call_forward_hook_runs_when_a_pre_hook_raises(torch):
+    for lib in (torch, dm):
+        seen = []
+        m = lib.nn.Linear(2, 2)
+        m.register_forward_pre_hook(lambda mod, args: 1 / 0)
+        m.register_forward_hook(lambda mod, args, out: seen.append(out), always_call=True)
+        m.register_forward_hook(lambda mod, args, out: seen.append("not always"))
+        with pytest.raises(ZeroDivisionError):
+            m(lib.ones(1, 2))
+        assert seen == [None], lib.__name__

@@ -172,26 +172,16 @@ class Module:
         return self._call_with_hooks(args, kwargs)
 
     def _call_with_hooks(self, args, kwargs):
-        for hook_id, hook in list(self._forward_pre_hooks.items()):
-            if hook_id in self._forward_pre_hooks_with_kwargs:
-                result = hook(self, args, kwargs)
-                if result is not None:
-                    if not (isinstance(result, tuple) and len(result) == 2):
-                        raise RuntimeError("forward pre-hook must return None or a tuple of "
-                                           f"(new_args, new_kwargs), but got {result}.")
-                    args, kwargs = result
-            else:
-                result = hook(self, args)
-                if result is not None:
-                    args = result if isinstance(result, tuple) else (result,)
         bw_state = None
-        if self._backward_hooks or self._backward_pre_hooks:
-            bw_state = _BackwardHookState(self)
-            args = bw_state.wrap_inputs(args)
         try:
+            args, kwargs = self._run_forward_pre_hooks(args, kwargs)
+            if self._backward_hooks or self._backward_pre_hooks:
+                bw_state = _BackwardHookState(self)
+                args = bw_state.wrap_inputs(args)
             out = self.forward(*args, **kwargs)
         except Exception:
-            # hooks registered with always_call run even when forward raises (their result is dropped)
+            # hooks registered with always_call run even when a pre-hook or forward raises (their
+            # result is dropped), as torch's
             for hook_id, hook in list(self._forward_hooks.items()):
                 if hook_id in self._forward_hooks_always_called:
                     if hook_id in self._forward_hooks_with_kwargs:
@@ -233,6 +223,21 @@ class Module:
         if with_kwargs:
             self._forward_pre_hooks_with_kwargs[handle.id] = True
         return handle
+
+    def _run_forward_pre_hooks(self, args, kwargs):
+        for hook_id, hook in list(self._forward_pre_hooks.items()):
+            if hook_id in self._forward_pre_hooks_with_kwargs:
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError("forward pre-hook must return None or a tuple of "
+                                           f"(new_args, new_kwargs), but got {result}.")
+                    args, kwargs = result
+            else:
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+        return args, kwargs
 
     def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False):
         """``hook(module, args, output) -> None or new output`` runs after ``forward``
