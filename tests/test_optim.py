@@ -382,18 +382,6 @@ def test_load_state_dict_mismatched_groups_raise_like_torch(torch):
             short.load_state_dict({"state": {}})
 
 
-@dlmath_only
-def test_load_state_dict_unknown_keys_raise():
-    """torch ignores these silently; dlmath says the dict was not made for this optimiser."""
-    params = make_params(dm, "float64")
-    opt = dm.optim.Adam(params)
-    sd = opt.state_dict()
-    with pytest.raises(KeyError, match="Adam.load_state_dict: unknown key.*'bogus'"):
-        opt.load_state_dict(dict(sd, bogus=1))
-    with pytest.raises(KeyError, match="parameter index 9"):
-        opt.load_state_dict({"state": {9: {}}, "param_groups": sd["param_groups"]})
-
-
 # --------------------------------------------------------------- errors ----
 
 BAD = [

@@ -11,12 +11,18 @@ __all__ = ["Adam", "AdamW"]
 
 
 def _check_betas(name, betas):
-    for i, b in enumerate(betas):
+    """torch's checks, in its order: betas[0] then betas[1] in [0, 1), so a missing beta is an
+    IndexError (torch's, from indexing) once the ones before it passed; extra items are left to
+    the step, as in torch."""
+    for i in range(2):
+        if i >= len(betas):
+            raise IndexError(f"{name}: betas must hold two coefficients (beta1, beta2), got {betas!r}")
+        b = betas[i]
         if not 0.0 <= b < 1.0:
             raise ValueError(f"{name}: invalid beta parameter at index {i}: {b} (betas must be in [0, 1))")
-    if not (all(isinstance(b, float) for b in betas) or all(isinstance(b, Tensor) for b in betas)):
+    if not (all(isinstance(b, float) for b in betas[:2]) or all(isinstance(b, Tensor) for b in betas[:2])):
         raise ValueError(f"{name}: betas must be either both floats or both Tensors, got {betas!r}")
-    for i, b in enumerate(betas):
+    for i, b in enumerate(betas[:2]):
         if isinstance(b, Tensor) and b.numel() != 1:
             raise ValueError(f"{name}: Tensor betas[{i}] must be 1-element")
 

@@ -335,7 +335,8 @@ class Optimizer:
     def _steps_as_tensors(self):
         """A state dict from before torch 1.12 keeps 'step' as a number: a 0-d tensor from now on."""
         for state in self.state.values():
-            if "step" in state and not isinstance(state["step"], Tensor):
+            # (a value kept under an unknown index, see load_state_dict, need not be a dict)
+            if isinstance(state, dict) and "step" in state and not isinstance(state["step"], Tensor):
                 state["step"] = _step_tensor(state["step"])
 
     def state_dict(self):
@@ -373,9 +374,10 @@ class Optimizer:
 
         The groups must match this optimiser's in number and sizes (ValueError otherwise, as
         torch). Tensors are copied (deep copy), floating ones cast to their parameter's dtype
-        except ``step``; NumPy arrays are accepted as tensors. Unlike torch, which ignores them, an
-        unknown top-level key or a state entry for a parameter index that does not exist is a
-        KeyError: such a dict was not made for this optimiser.
+        except ``step``; NumPy arrays are accepted as tensors. As torch, keys other than
+        ``'state'`` and ``'param_groups'`` are ignored (a checkpoint often keeps its epoch or
+        scheduler beside them), and a state entry under an index no parameter has is kept as it
+        is, under that index (``state_dict()`` gives it back; steps never read it).
         """
         name = type(self).__name__
         if not isinstance(state_dict, dict):
@@ -388,10 +390,6 @@ class Optimizer:
         for key in ("state", "param_groups"):
             if key not in state_dict:
                 raise KeyError(f"{name}.load_state_dict: the state dict has no {key!r} entry")
-        unknown = sorted(str(k) for k in state_dict if k not in ("state", "param_groups"))
-        if unknown:
-            raise KeyError(f"{name}.load_state_dict: unknown key(s) {', '.join(map(repr, unknown))}; "
-                           "expected only 'state' and 'param_groups'")
         groups = self.param_groups
         saved_groups = copy.deepcopy(state_dict["param_groups"])
         if len(groups) != len(saved_groups):
@@ -422,11 +420,11 @@ class Optimizer:
 
         state = defaultdict(dict)
         for k, v in state_dict["state"].items():
-            if k not in id_map:
-                raise KeyError(f"{name}.load_state_dict: state for parameter index {k!r}, but the saved groups "
-                               f"number their parameters {sorted(id_map)}")
-            param = id_map[k]
-            state[param] = cast(param, v)
+            if k in id_map:
+                param = id_map[k]
+                state[param] = cast(param, v)
+            else:   # as torch: kept uncopied under its index, so a save gives it back
+                state[k] = v
 
         for g, new in zip(groups, saved_groups):
             new["params"] = g["params"]

@@ -46,7 +46,9 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
 
     Computed as the norm of the per-tensor norms (equal for every p, and for inf: the max).
     ``error_if_nonfinite``: a NaN or infinite total raises RuntimeError. ``foreach`` is accepted
-    for torch's signature; there is one implementation.
+    for torch's signature; there is one implementation. A None among ``tensors`` (a ``p.grad``
+    passed unfiltered) is a RuntimeError naming its index, as torch's usual error for it (torch
+    raises AttributeError instead when the None comes first); any other non-tensor a TypeError.
 
     >>> import dlmath as dm
     >>> dm.nn.utils.get_total_norm([dm.tensor([3.0]), dm.tensor([4.0])])
@@ -54,6 +56,12 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
     """
     import dlmath as dm
     tensors = _as_list(tensors)
+    for i, t in enumerate(tensors):
+        if t is None:
+            raise RuntimeError(f"get_total_norm: tensors[{i}] is None; pass only the gradients that "
+                               "are set (p.grad for p with p.grad is not None)")
+        if not isinstance(t, Tensor):
+            raise TypeError(f"get_total_norm: tensors[{i}] must be a Tensor, got {type(t).__name__}")
     norm_type = float(norm_type)
     if len(tensors) == 0:
         return dm.tensor(0.0)
@@ -73,6 +81,9 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
 
     The coefficient is clamped at 1 so gradients are only ever shrunk; the 1e-6 keeps a zero
     norm from dividing by zero. ``clip_grad_norm_`` is ``get_total_norm`` followed by this.
+    ``total_norm`` must be a 0-d tensor, as ``get_total_norm`` returns (torch's rule: a Python
+    number is a TypeError, a tensor of another shape a RuntimeError); with no gradient to clip
+    nothing is checked, as torch.
     """
     import dlmath as dm
     parameters = _as_list(parameters)
@@ -80,6 +91,12 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     max_norm = float(max_norm)
     if len(grads) == 0:
         return
+    if not isinstance(total_norm, Tensor):
+        raise TypeError(f"clip_grads_with_norm_: total_norm must be a Tensor (a 0-d one, as "
+                        f"get_total_norm returns), got {type(total_norm).__name__} {total_norm!r}")
+    if total_norm.dim() != 0:
+        raise RuntimeError(f"clip_grads_with_norm_: total_norm must be a 0-d Tensor, got shape "
+                           f"{tuple(total_norm.shape)}")
     clip_coef = max_norm / (total_norm + 1e-6)
     clip_coef_clamped = dm.clamp(clip_coef, max=1.0)
     for g in grads:

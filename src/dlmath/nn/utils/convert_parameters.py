@@ -25,10 +25,24 @@ def vector_to_parameters(vec, parameters):
 
     As torch (``param.data = vec[i:j].view_as(param).data``): each parameter's data becomes a
     view of ``vec`` (writes to ``vec`` show in the parameters, and they take ``vec``'s dtype);
-    ``requires_grad`` and the parameter objects are kept.
+    ``requires_grad`` and the parameter objects are kept. Entries of ``vec`` past the parameters'
+    total are ignored, as torch. Errors, checked before any parameter changes: a ``vec`` shorter
+    than the parameters' total is a RuntimeError (torch's type, from its reshape), and so is a
+    ``vec`` that is not floating point or complex when a parameter requires grad (torch's rule
+    for ``.data``: such a parameter could not hold a gradient).
     """
     if not isinstance(vec, Tensor):
         raise TypeError(f"expected dlmath.Tensor, but got: {type(vec).__module__}.{type(vec).__qualname__}")
+    parameters = list(parameters)   # walked twice: checked, then assigned
+    total = sum(param.numel() for param in parameters)
+    if vec.numel() < total:
+        raise RuntimeError(f"vector_to_parameters: vec has {vec.numel()} elements, but the parameters "
+                           f"have {total} in all")
+    if not (vec.is_floating_point() or vec.is_complex()):
+        for i, param in enumerate(parameters):
+            if param.requires_grad:
+                raise RuntimeError(f"vector_to_parameters: vec has dtype {vec.dtype}, but parameters[{i}] "
+                                   "requires grad, so its data must be floating point or complex")
     pointer = 0
     for param in parameters:
         num_param = param.numel()
