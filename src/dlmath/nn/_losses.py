@@ -486,8 +486,9 @@ def _regression(fname, square, input, target, size_average, reduce, reduction, w
     if weight is None:
         return _reduce(err, _check_reduction(reduction))
     w = to_tensor(weight, fname)
-    if tuple(w.shape) != tuple(x.shape):
-        raise ValueError("Weights and input must have the same size.")
+    if tuple(w.shape) != tuple(x.shape):   # torch compares with the input, not the broadcast loss
+        raise ValueError(f"{fname}: Weights and input must have the same size (weight {shape_str(w.shape)}, "
+                         f"input {shape_str(x.shape)}).")
     err = err * w
     if reduction == "none":
         return err
@@ -604,8 +605,9 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """0.5 d^2 where |d| <= delta, delta (|d| - 0.5 delta) elsewhere: smooth_l1 times delta
-    (the robust regression loss of Huber 1964). ``weight`` (broadcast to the loss)
-    multiplies each entry; 'mean' then averages over the entries, as torch."""
+    (the robust regression loss of Huber 1964). ``weight`` (of the input's shape exactly,
+    as torch: a ValueError otherwise, never a broadcast) multiplies each entry; 'mean'
+    then averages over the entries, as torch (not sum(w loss) / sum(w) as mse/l1)."""
     import dlmath as dm
     _check_reduction(reduction)
     if delta <= 0:
@@ -617,13 +619,9 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     if weight is not None:
         if not isinstance(weight, dm.Tensor):
             raise TypeError(f"huber_loss(): argument 'weight' must be Tensor, not {type(weight).__name__}")
-        try:
-            ok = np.broadcast_shapes(tuple(weight.shape), tuple(loss.shape)) == tuple(loss.shape)
-        except ValueError:
-            ok = False
-        if not ok:
-            raise RuntimeError(f"huber_loss: weight of shape {shape_str(weight.shape)} cannot be broadcast to the "
-                               f"loss of shape {shape_str(loss.shape)}")
+        if tuple(weight.shape) != tuple(x.shape):   # torch compares with the input, not the loss
+            raise ValueError(f"huber_loss: Weights and input must have the same size (weight "
+                             f"{shape_str(weight.shape)}, input {shape_str(x.shape)}).")
         loss = loss * weight
     return _reduce(loss, reduction)
 

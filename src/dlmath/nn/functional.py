@@ -11,6 +11,7 @@ each with the reason it is fused. The losses live in
 from __future__ import annotations
 
 import math
+import operator
 import warnings
 
 import numpy as np
@@ -25,6 +26,7 @@ from ..tensor import Tensor as _Tensor   # (dm.Tensor: isinstance checks on the 
 from .._random import rng as _rng
 from ..ops.losses import softplus as _softplus
 from . import _fused
+from ._losses import _tname
 from ._losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, kl_div,  # noqa: F401
                       l1_loss, mse_loss, nll_loss, require_float, smooth_l1_loss, huber_loss, margin_ranking_loss,
                       cosine_embedding_loss, poisson_nll_loss, gaussian_nll_loss)
@@ -328,6 +330,9 @@ def glu(input, dim=-1):
     if x.shape[d] % 2:
         raise RuntimeError(f"glu: Halving dimension must be even, but dimension {d} is size {x.shape[d]} "
                            f"(input {shape_str(x.shape)})")
+    if not x.is_floating_point():   # torch's kernel is defined for floating types only
+        raise NotImplementedError(f"glu: \"glu_cpu\" not implemented for '{_tname(x.dtype)}' (input "
+                                  f"{shape_str(x.shape)}); convert it with .float()")
     a, b = x.chunk(2, d)
     return a * b.sigmoid()
 
@@ -396,17 +401,21 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     """x / sqrt(mean(x^2) + eps) * weight over the last len(normalized_shape) dims.
 
     Layer norm without the centring (LLaMA, T5): only the scale of each token is
-    fixed. ``eps=None`` is the machine epsilon of the input's dtype, as torch.
+    fixed. A float16 input is computed in float32 and the result cast back, as torch
+    (its opmath type); ``eps=None`` is the machine epsilon of the computation's dtype
+    (float32's for float16, so eps does not swamp mean(x^2) of small tokens).
     """
+    import dlmath as dm
     x = _float_arg(input, "rms_norm")
     shape, axes = _normalized_shape("rms_norm", x, normalized_shape)
     weight = _affine_arg("rms_norm", weight, shape, "weight")
+    # float16 has 10 bits and squares of small tokens underflow: torch upcasts
+    xc = x.to(dm.float32) if x.dtype == dm.float16 else x
     if eps is None:
-        eps = float(np.finfo(x.dtype).eps)
-    y = x * ((x * x).mean(axes, keepdim=True) + eps).rsqrt()
-    if weight is None:
-        return y
-    y = y * weight
+        eps = float(np.finfo(xc.dtype).eps)
+    y = xc * ((xc * xc).mean(axes, keepdim=True) + eps).rsqrt()
+    if weight is not None:
+        y = y * weight
     return y if y.dtype == x.dtype else y.to(x.dtype)   # torch: the result has the input's type
 
 
@@ -563,6 +572,12 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     return out
 
 
+# the C++ type names torch's dtype messages use (bilinear's "got input1: double, ...")
+_C_TYPE_NAMES = {"float64": "double", "float32": "float", "float16": "c10::Half", "int64": "long int",
+                 "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
+                 "bool": "bool", "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
+
+
 def bilinear(input1, input2, weight, bias=None):
     """y_o = x1^T W_o x2 + b_o (weight (out, in1, in2)): every feature of x1 multiplies every
     feature of x2, one matrix per output (interaction layers, bilinear pooling)."""
@@ -570,6 +585,10 @@ def bilinear(input1, input2, weight, bias=None):
     x1 = _tensor_arg(input1, "bilinear", "input1")
     x2 = _tensor_arg(input2, "bilinear", "input2")
     w = _tensor_arg(weight, "bilinear", "weight")
+    named = [("input1", x1), ("input2", x2), ("weight", w)] + ([("bias", bias)] if bias is not None else [])
+    if len({t.dtype for _, t in named}) > 1:   # torch checks before the shapes and never promotes
+        got = ", ".join(f"{what}: {_C_TYPE_NAMES.get(np.dtype(t.dtype).name, str(t.dtype))}" for what, t in named)
+        raise RuntimeError(f"bilinear(): All tensors must have the same dtype, got {got}")
     if x1.ndim != x2.ndim:
         raise RuntimeError(f"bilinear(): input dimensions do not match: got {x1.ndim} and {x2.ndim} "
                            f"(input1 {shape_str(x1.shape)}, input2 {shape_str(x2.shape)})")
@@ -603,7 +622,15 @@ _PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
 
 def _pad_index(n, before, after, mode):
-    """Source positions of a padded axis of length n: the reflect/replicate/circular maps."""
+    """Source positions of a padded axis of length n: the reflect/replicate/circular maps.
+
+    'circular' takes negative amounts, as torch: the axis is first cropped to
+    [max(-before, 0), n - max(-after, 0)), and the padding wraps around within that
+    window (so ``(-1, 2)`` on 0..4 is 1 2 3 4 1 2, not 1 2 3 4 0 1).
+    """
+    if mode == "circular":
+        lo, m = max(-before, 0), n - max(-before, 0) - max(-after, 0)
+        return lo + np.arange(-max(before, 0), m + max(after, 0)) % max(m, 1)
     pos = np.arange(-before, n + after)
     if mode == "reflect":
         period = 2 * (n - 1)
@@ -611,9 +638,22 @@ def _pad_index(n, before, after, mode):
         pos = np.where(pos >= n, period - pos, pos)
     elif mode == "replicate":
         pos = np.clip(pos, 0, n - 1)
-    else:  # circular
-        pos = pos % n
     return pos
+
+
+def _pad_amounts(pad):
+    """``pad`` as a tuple of Python ints: integers (or anything with ``__index__``) only, as
+    torch's argument parser; a float amount is a TypeError, never rounded."""
+    out = []
+    for k, p in enumerate(pad):
+        try:
+            if isinstance(p, (bool, np.bool_)):
+                raise TypeError
+            out.append(operator.index(p))
+        except TypeError:
+            raise TypeError(f"pad(): argument 'pad' (position 2) must be tuple of ints, but found element of type "
+                            f"{type(p).__name__} at pos {k} (pad {list(pad)})") from None
+    return tuple(out)
 
 
 def pad(input, pad, mode="constant", value=None):
@@ -621,14 +661,15 @@ def pad(input, pad, mode="constant", value=None):
     (before, after) pairs starting from the last dim, as torch.
 
     'constant' fills with ``value`` (0 by default); 'reflect' mirrors without repeating
-    the edge; 'replicate' repeats the edge; 'circular' wraps around. Convolutions pad so
+    the edge; 'replicate' repeats the edge; 'circular' wraps around (within what is
+    left after cropping, when one side is negative). Convolutions pad so
     that the output keeps the input's size and edge pixels are seen as often as the
     others. Differentiable in the input: the non-constant modes are one index_select per
     axis, whose backward adds each copy's gradient back to its source.
     """
     import dlmath as dm
     x = _tensor_arg(input, "pad")
-    pad = tuple(int(p) for p in pad)
+    pad = _pad_amounts(pad)
     if len(pad) % 2:
         raise RuntimeError(f"pad: Padding length must be divisible by 2, got {len(pad)} ({list(pad)})")
     k = len(pad) // 2
@@ -639,7 +680,8 @@ def pad(input, pad, mode="constant", value=None):
         raise NotImplementedError(f"Unrecognised padding mode {mode}")
     if mode != "constant":
         if value is not None and value != 0:
-            raise ValueError(f'Padding mode "{mode}" doesn\'t take in value argument.')
+            raise RuntimeError(f'pad: Padding mode "{mode}" doesn\'t take in value argument (got value={value!r}; '
+                               f'only mode="constant" fills with a value)')
         if not (k <= 3 and k + 1 <= x.ndim <= k + 2):
             raise NotImplementedError(f"pad: only 2D, 3D, 4D, 5D padding with non-constant padding are supported "
                                       f"for now (mode {mode!r}, pad {list(pad)}, input {shape_str(x.shape)})")
@@ -669,11 +711,19 @@ def pad(input, pad, mode="constant", value=None):
             raise RuntimeError(f"pad: Argument #4: Padding size should be less than the corresponding input "
                                f"dimension, but got: padding ({before}, {after}) at dimension {axis} of input "
                                f"{list(x.shape)}")
-        if mode in ("replicate", "circular") and n == 0:
+        if mode == "replicate" and n == 0:
             raise RuntimeError(f"pad: input {shape_str(x.shape)} is empty along dim {axis}")
-        if mode == "circular" and (before > n or after > n):
-            raise RuntimeError(f"pad: Padding value causes wrapping around more than once (padding ({before}, "
-                               f"{after}) at dimension {axis} of input {list(x.shape)})")
+        if mode == "circular":
+            m = n - max(-before, 0) - max(-after, 0)   # the size left after cropping
+            if m < 0:
+                raise RuntimeError(f"pad: the padding {list(pad)} crops dim {axis} of input "
+                                   f"{shape_str(x.shape)} below size 0")
+            # torch checks the amounts against n; wrapping past the cropped window (which
+            # torch fails on, or fills from uninitialised memory) is refused here as well
+            if before > n or after > n or max(before, 0) > m or max(after, 0) > m:
+                raise RuntimeError(f"pad: Padding value causes wrapping around more than once (padding ({before}, "
+                                   f"{after}) at dimension {axis} of input {list(x.shape)}, "
+                                   f"{m} left after cropping)")
         x = x.index_select(axis, dm.from_numpy(_pad_index(n, before, after, mode)))
     return x
 
