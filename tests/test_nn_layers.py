@@ -559,3 +559,37 @@ def test_errors_name_the_layer():
     for fn, exc, pattern in cases:
         with pytest.raises(exc, match=pattern):
             fn()
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (0, 3, 5)])
+def test_batchnorm_on_an_empty_batch_is_empty_and_keeps_the_running_stats(torch, shape):
+    res = []
+    for lib in (torch, dm):
+        m = lib.nn.BatchNorm1d(3)
+        x = lib.ones(*shape, requires_grad=True)
+        y = m(x)
+        y.sum().backward()
+        res.append([tuple(y.shape), m.running_mean.tolist(), m.running_var.tolist(), int(m.num_batches_tracked),
+                    tuple(x.grad.shape), m.weight.grad.tolist(), m.bias.grad.tolist()])
+    assert res[0] == res[1]
+
+
+def test_batchnorm_float16_input_with_float32_parameters_as_torch(torch):
+    X = np.random.default_rng(0).standard_normal((6, 3, 4)).astype(np.float16)
+    outs = []
+    for lib in (torch, dm):
+        m = lib.nn.BatchNorm1d(3)
+        y = m(lib.tensor(X))
+        assert y.dtype == lib.float16 and m.running_mean.dtype == lib.float32
+        outs.append((y.detach().numpy().astype(np.float64), m.running_var.detach().numpy()))
+    np.testing.assert_allclose(outs[1][0], outs[0][0], rtol=2e-3, atol=2e-3)
+    np.testing.assert_allclose(outs[1][1], outs[0][1], rtol=1e-5)
+
+
+@pytest.mark.parametrize("train", [True, False])
+def test_batchnorm_refuses_mixed_dtypes(torch, train):
+    def fn(lib):
+        m = lib.nn.BatchNorm1d(3)
+        return (m if train else m.eval())(lib.randn(4, 3, dtype=lib.float64))
+    exc = assert_raises_like_torch(fn, torch=torch)
+    assert "batch_norm" in str(exc) and "float64" in str(exc)

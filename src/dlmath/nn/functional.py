@@ -437,16 +437,31 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if momentum is None or isinstance(momentum, bool) or not isinstance(momentum, (int, float)):
         raise TypeError(f"batch_norm(): argument 'momentum' must be float, not {type(momentum).__name__}")
     c = x.shape[1]
+    half = x.dtype == dm.float16
     for what, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
                     ("bias", bias)):
         if t is not None and (_tensor_arg(t, "batch_norm", what).numel() != c):
             raise RuntimeError(f"batch_norm: {what} should contain {c} elements not {t.numel()} "
                                f"(input {shape_str(x.shape)})")
+        # torch's CPU rule: parameters of the input's dtype, or float32 ones for a float16 input
+        # (mixed precision); anything else would be promoted silently, so it is refused
+        if t is not None and t.dtype != x.dtype and not (half and t.dtype == dm.float32):
+            raise RuntimeError(f"batch_norm: mixed dtype (CPU): input is {x.dtype} but {what} is {t.dtype}; "
+                               f"expected {x.dtype}" + (" or float32" if half else ""))
+    if half and any(t is not None and t.dtype == dm.float32 for t in (running_mean, running_var, weight, bias)):
+        # float16 input, float32 statistics and affine: computed in float32, returned in float16
+        return batch_norm(x.to(dm.float32), running_mean, running_var, weight, bias, training, momentum,
+                          eps).to(dm.float16)
     axes = (0,) + tuple(range(2, x.ndim))
     shape = (1, c) + (1,) * (x.ndim - 2)
+    if x.numel() == 0:
+        # an empty batch: an empty output, the running estimates left as they are (torch); the
+        # affine terms stay in the graph, so weight and bias get zero gradients
+        y = x * weight.reshape(shape) if weight is not None else x * 1
+        return y + bias.reshape(shape) if bias is not None else y
     if training:
         n = x.numel() // c if c else 0
-        if n <= 1:
+        if n == 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got input size "
                              f"{shape_str(x.shape)}")
         mean = x.mean(axes, keepdim=True)
