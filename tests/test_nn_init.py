@@ -422,3 +422,14 @@ def test_whole_distribution_kolmogorov_smirnov(name, args, dist):
     the test is deterministic; a wrong sampler gives p ~ 0)."""
     values = arr(getattr(init, name)(dm.empty(20000, dtype=dm.float64), *args, generator=gen(11)))
     assert scipy.stats.kstest(values, dist.cdf).pvalue > 1e-3
+
+
+def test_init_errors_name_the_function():
+    cases = [(lambda: dm.nn.init.calculate_gain("gelu"), "calculate_gain: Unsupported nonlinearity gelu"),
+             (lambda: dm.nn.init.kaiming_uniform_(dm.empty(3, 4), mode="fan_avg"), "kaiming init: Mode fan_avg"),
+             (lambda: dm.nn.init.kaiming_normal_(dm.empty(3, 4), a=0.1, nonlinearity="swish"), "calculate_gain"),
+             (lambda: dm.nn.init.normal_(dm.empty(3), std=-1.0), "normal_: normal expects std >= 0.0"),
+             (lambda: dm.nn.init.uniform_(dm.empty(3), 2.0, 1.0), "uniform_: uniform_ expects")]
+    for fn, text in cases:
+        with pytest.raises((ValueError, RuntimeError), match=text):
+            fn()

@@ -61,11 +61,12 @@ def calculate_gain(nonlinearity, param=None):
         elif (not isinstance(param, bool) and isinstance(param, int)) or isinstance(param, float):
             negative_slope = param
         else:
-            raise ValueError(f"negative_slope {param} not a valid number")
+            raise ValueError(f"calculate_gain: negative_slope {param} not a valid number")
         return math.sqrt(2.0 / (1 + negative_slope ** 2))
     if nonlinearity == "selu":
         return 3.0 / 4  # found empirically by torch (pytorch/pytorch#50664)
-    raise ValueError(f"Unsupported nonlinearity {nonlinearity}")
+    raise ValueError(f"calculate_gain: Unsupported nonlinearity {nonlinearity} (known: linear, conv1d, conv2d, "
+                     "conv3d, conv_transpose1d/2d/3d, sigmoid, tanh, relu, leaky_relu, selu)")
 
 
 def _calculate_fan_in_and_fan_out(tensor):
@@ -86,7 +87,7 @@ def _calculate_correct_fan(tensor, mode):
     mode = mode.lower()
     valid_modes = ["fan_in", "fan_out"]
     if mode not in valid_modes:
-        raise ValueError(f"Mode {mode} not supported, please use one of {valid_modes}")
+        raise ValueError(f"kaiming init: Mode {mode} not supported, please use one of {valid_modes}")
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     return fan_in if mode == "fan_in" else fan_out
 
@@ -103,7 +104,7 @@ def _require_float(tensor, name, complex_ok=False):
 def _no_grad_uniform_(tensor, a, b, generator, name="uniform_"):
     _require_float(tensor, name, complex_ok=True)
     if a > b:
-        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} > to={b}")
+        raise RuntimeError(f"{name}: uniform_ expects to return a [from, to) range, but found from={a} > to={b}")
     with no_grad():
         return tensor.uniform_(a, b, generator=generator)
 
@@ -111,7 +112,7 @@ def _no_grad_uniform_(tensor, a, b, generator, name="uniform_"):
 def _no_grad_normal_(tensor, mean, std, generator, name="normal_"):
     _require_float(tensor, name, complex_ok=True)
     if std < 0:
-        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+        raise RuntimeError(f"{name}: normal expects std >= 0.0, but found std {std}")
     with no_grad():
         return tensor.normal_(mean, std, generator=generator)
 
@@ -177,7 +178,7 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
             mask = (result < lo) | (result > hi)
     else:
         if a > b:
-            raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} > to={b}")
+            raise RuntimeError(f"trunc_normal_: expects a [a, b) range, but found a={a} > b={b}")
         mode = max(a, min(mean, b))
         log_peak = -0.5 * ((mode - mean) / std) ** 2
 
