@@ -113,3 +113,35 @@ _MHA_CASES = {   # found by a probe: each failed inside reshape, or with another
 def test_bad_multihead_attention_input_is_named(torch, case):
     exc = assert_raises_like_torch(lambda l: _MHA_CASES[case](l, l.nn.MultiheadAttention(8, 2)), torch=torch)
     assert str(exc).startswith("MultiheadAttention: "), str(exc)
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_multihead_attention_with_other_key_and_value_widths_matches_torch(torch, batch_first):
+    """kdim / vdim: cross-attention to a stream of another width, with separate projections."""
+    rng = np.random.default_rng(5)
+    Q, K, V = (rng.standard_normal(s) for s in ((4, 3, 8), (6, 3, 5), (6, 3, 7)))
+    if batch_first:
+        Q, K, V = (a.transpose(1, 0, 2).copy() for a in (Q, K, V))
+    tm = torch.nn.MultiheadAttention(8, 2, kdim=5, vdim=7, batch_first=batch_first, dtype=torch.float64)
+    m = dm.nn.MultiheadAttention(8, 2, kdim=5, vdim=7, batch_first=batch_first, dtype=dm.float64)
+    assert list(m.state_dict()) == list(tm.state_dict()) and m.in_proj_weight is None
+    m.load_state_dict({k: v.detach().numpy() for k, v in tm.state_dict().items()})
+    res = []
+    for lib, mod in ((torch, tm), (dm, m)):
+        q, k, v = (lib.tensor(a, requires_grad=True) for a in (Q, K, V))
+        out, w = mod(q, k, v)
+        ((out * out).sum() + w.sum()).backward()
+        res.append([out.detach().numpy(), w.detach().numpy(), q.grad.numpy(), k.grad.numpy(), v.grad.numpy()]
+                   + [p.grad.numpy() for p in mod.parameters()])
+    for a, b in zip(*res):
+        np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-12)
+    with pytest.raises(AssertionError, match="MultiheadAttention: was expecting embedding dimensions"):
+        m(dm.tensor(Q), dm.tensor(V), dm.tensor(V))   # a key of the values' width
+
+
+def test_multihead_attention_separate_projections_are_xavier_initialised():
+    m = dm.nn.MultiheadAttention(16, 4, kdim=32, vdim=8)
+    for w, fan_in in ((m.q_proj_weight, 16), (m.k_proj_weight, 32), (m.v_proj_weight, 8)):
+        bound = (6 / (fan_in + 16)) ** 0.5
+        a = w.detach().numpy()
+        assert np.abs(a).max() <= bound and a.std() > 0.8 * bound / 3 ** 0.5

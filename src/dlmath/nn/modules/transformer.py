@@ -46,7 +46,9 @@ class MultiheadAttention(Module):
     """softmax(Q K^T / sqrt(d) + mask) V in ``num_heads`` heads of d = embed_dim / num_heads.
 
     Parameters: ``in_proj_weight`` (3E, E) (Q, K and V projections stacked, xavier_uniform),
-    ``in_proj_bias`` (3E, zeros) and ``out_proj`` (E -> E, zero bias).
+    ``in_proj_bias`` (3E, zeros) and ``out_proj`` (E -> E, zero bias). With keys or values of
+    another width (``kdim``, ``vdim``) the projections are separate, as torch's:
+    ``q_proj_weight`` (E, E), ``k_proj_weight`` (E, kdim), ``v_proj_weight`` (E, vdim).
     """
 
     def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False, add_zero_attn=False,
@@ -57,16 +59,27 @@ class MultiheadAttention(Module):
                              f"and num_heads={num_heads} instead")
         if embed_dim % num_heads:
             raise AssertionError("embed_dim must be divisible by num_heads")
-        if (kdim not in (None, embed_dim)) or (vdim not in (None, embed_dim)) or add_bias_kv or add_zero_attn:
-            raise NotImplementedError("MultiheadAttention: kdim/vdim other than embed_dim, add_bias_kv and "
-                                      "add_zero_attn are not supported by dlmath")
+        if add_bias_kv or add_zero_attn:
+            raise NotImplementedError("MultiheadAttention: add_bias_kv and add_zero_attn are not supported "
+                                      "by dlmath")
         self.embed_dim, self.num_heads, self.dropout = embed_dim, num_heads, dropout
         self.head_dim, self.batch_first = embed_dim // num_heads, batch_first
-        self.kdim = self.vdim = embed_dim
-        self._qkv_same_embed_dim = True
+        self.kdim = kdim if kdim is not None else embed_dim
+        self.vdim = vdim if vdim is not None else embed_dim
+        # keys and values of other widths (cross-attention to another stream): three separate
+        # projections, torch's q/k/v_proj_weight, instead of one stacked in_proj_weight
+        self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
         self.add_zero_attn, self.bias_k, self.bias_v = False, None, None   # torch's attributes, unused here
         kw = {} if dtype is None else {"dtype": dtype}
-        self.in_proj_weight = Parameter(empty(3 * embed_dim, embed_dim, **kw))
+        if self._qkv_same_embed_dim:
+            self.in_proj_weight = Parameter(empty(3 * embed_dim, embed_dim, **kw))
+            for name in ("q_proj_weight", "k_proj_weight", "v_proj_weight"):
+                self.register_parameter(name, None)
+        else:
+            self.q_proj_weight = Parameter(empty(embed_dim, embed_dim, **kw))
+            self.k_proj_weight = Parameter(empty(embed_dim, self.kdim, **kw))
+            self.v_proj_weight = Parameter(empty(embed_dim, self.vdim, **kw))
+            self.register_parameter("in_proj_weight", None)
         if bias:
             self.in_proj_bias = Parameter(empty(3 * embed_dim, **kw))
         else:
@@ -75,7 +88,11 @@ class MultiheadAttention(Module):
         self._reset_parameters()
 
     def _reset_parameters(self):
-        init.xavier_uniform_(self.in_proj_weight)
+        if self._qkv_same_embed_dim:
+            init.xavier_uniform_(self.in_proj_weight)
+        else:
+            for w in (self.q_proj_weight, self.k_proj_weight, self.v_proj_weight):
+                init.xavier_uniform_(w)
         if self.in_proj_bias is not None:
             init.constant_(self.in_proj_bias, 0.0)
             init.constant_(self.out_proj.bias, 0.0)
@@ -104,11 +121,15 @@ class MultiheadAttention(Module):
         if key.shape[1] != B:
             raise RuntimeError(f"MultiheadAttention: query batch size {B} does not match key/value batch size "
                                f"{key.shape[1]}")
-        if query.shape[-1] != E or key.shape[-1] != E or value.shape[-1] != E:
-            raise AssertionError(f"MultiheadAttention: was expecting embedding dimension of {E}, but got "
-                                 f"query {tuple(query.shape)}, key {tuple(key.shape)}, value {tuple(value.shape)}")
-        w, b = self.in_proj_weight, self.in_proj_bias
-        wq, wk, wv = w.chunk(3)
+        if query.shape[-1] != E or key.shape[-1] != self.kdim or value.shape[-1] != self.vdim:
+            raise AssertionError(f"MultiheadAttention: was expecting embedding dimensions of {E} (query), "
+                                 f"{self.kdim} (key) and {self.vdim} (value), but got query "
+                                 f"{tuple(query.shape)}, key {tuple(key.shape)}, value {tuple(value.shape)}")
+        b = self.in_proj_bias
+        if self._qkv_same_embed_dim:
+            wq, wk, wv = self.in_proj_weight.chunk(3)
+        else:
+            wq, wk, wv = self.q_proj_weight, self.k_proj_weight, self.v_proj_weight
         bq, bk, bv = b.chunk(3) if b is not None else (None, None, None)
         # (L, B, E) -> (B, heads, L, d)
         q = F.linear(query, wq, bq).reshape(L, B, heads, d).permute(1, 2, 0, 3)
