@@ -181,10 +181,30 @@ def dtype_name(d) -> str:
     return "dlmath." + (_NAMES.get(d) or np.dtype(d).name)
 
 
+# torch's ScalarType names ('Float'), by dtype: how its error messages name dtypes
+_SCALAR_NAMES = {bool_: "Bool", uint8: "Byte", int8: "Char", int16: "Short", int32: "Int", int64: "Long",
+                 float16: "Half", float32: "Float", float64: "Double", complex64: "ComplexFloat",
+                 complex128: "ComplexDouble"}
+# ... and the C++ type names some of its checks print instead ('float': at::mm, bilinear)
+_C_NAMES = {bool_: "bool", uint8: "unsigned char", int8: "signed char", int16: "short int", int32: "int",
+            int64: "long int", float16: "c10::Half", float32: "float", float64: "double",
+            complex64: "c10::complex<float>", complex128: "c10::complex<double>"}
+
+
+def scalar_name(d) -> str:
+    """'Float' for float32: torch's name of a dtype in its error messages."""
+    d = np.dtype(d)
+    return _SCALAR_NAMES.get(d, d.name)
+
+
+def c_name(d) -> str:
+    """'float' for float32: the C++ type name some of torch's checks print."""
+    d = np.dtype(d)
+    return _C_NAMES.get(d, d.name)
+
+
 # torch's legacy tensor types (torch.FloatTensor, ...), by dtype: what ``t.type()`` names
-LEGACY = {float32: "FloatTensor", float64: "DoubleTensor", float16: "HalfTensor", int64: "LongTensor",
-          int32: "IntTensor", int16: "ShortTensor", int8: "CharTensor", uint8: "ByteTensor", bool_: "BoolTensor",
-          complex64: "ComplexFloatTensor", complex128: "ComplexDoubleTensor"}
+LEGACY = {d: name + "Tensor" for d, name in _SCALAR_NAMES.items()}
 _BY_LEGACY = {v: k for k, v in LEGACY.items()}
 
 

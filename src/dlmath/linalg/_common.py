@@ -12,6 +12,7 @@ from collections import namedtuple
 import numpy as np
 import scipy.linalg
 
+from .._dtype import scalar_name
 from ..autograd import xp_numpy
 from ..autograd.node import make_tensor
 from ..tensor import Tensor
@@ -47,8 +48,6 @@ COND_WARN_FACTOR = 1e-2
 # larger systems get the free lower bound ||A|| ||X|| / ||B|| (solve) or no check (det).
 COND_CHECK_MAX_N = 256
 
-_TORCH_NAMES = {"float16": "Half", "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
-                "uint8": "Byte", "bool": "Bool"}
 
 
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -100,7 +99,7 @@ def float_input(A, opname, allow_complex=False):
     dt = A._data.dtype
     if dt.kind not in "fc":
         raise RuntimeError(f"{opname}: Expected a floating point or complex tensor as input. "
-                           f"Got {_TORCH_NAMES.get(dt.name, dt.name)}")
+                           f"Got {scalar_name(dt)}")
     if dt == np.float16:
         raise RuntimeError(f"{opname}: Low precision dtypes not supported. Got Half")
     if dt.kind == "c" and not allow_complex:

@@ -11,6 +11,7 @@ import numbers
 
 import numpy as np
 
+from .._dtype import scalar_name
 from ..autograd.node import Op, apply, make_tensor
 from ..ops import elementwise as ew, matmul as mm, shape as sh
 from ..ops._util import broadcast_error, shape_str, to_tensor
@@ -134,7 +135,7 @@ def solve(A, B, *, left=True):
     B = float_input(B, opname)
     if A.dtype != B.dtype:
         raise RuntimeError(f"{opname}: Expected A and B to have the same dtype, but found A of type "
-                           f"{_tname(A.dtype)} and B of type {_tname(B.dtype)} instead")
+                           f"{scalar_name(A.dtype)} and B of type {scalar_name(B.dtype)} instead")
     n = A.shape[-1]
     vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
     bshape = tuple(B.shape) + (1,) if vector else tuple(B.shape)
@@ -150,10 +151,6 @@ def solve(A, B, *, left=True):
     if not left:   # X A = B  <=>  A^T X^T = B^T
         return solve(sh.mT(A), B) if vector else sh.mT(solve(sh.mT(A), sh.mT(B)))
     return apply(Solve(vector), A, B)
-
-
-def _tname(dt):
-    return {"float32": "Float", "float64": "Double"}.get(dt.name, dt.name)
 
 
 # --- det, slogdet ---------------------------------------------------------------
@@ -402,7 +399,7 @@ def pinv(A, *, atol=None, rtol=None, hermitian=False):
     """
     A = float_input(A, "linalg.pinv")
     if A.ndim < 2:
-        raise RuntimeError(f"linalg.pinv({_tname(A.dtype)}{{{list(A.shape)}}}): expected a tensor with 2 or more "
+        raise RuntimeError(f"linalg.pinv({scalar_name(A.dtype)}{{{list(A.shape)}}}): expected a tensor with 2 or more "
                            "dimensions of float, double, cfloat or cdouble types")
     if hermitian and A.shape[-1] != A.shape[-2]:
         raise RuntimeError(f"linalg.pinv: A must be batches of square matrices, but they are "

@@ -23,6 +23,7 @@ import warnings
 
 import numpy as np
 
+from .._dtype import scalar_name
 from ..creation import as_tensor
 from ..ops import elementwise as _ew, reduction as _red
 from ..ops._util import cast, quiet, result_dtype, shape_str, to_tensor
@@ -30,19 +31,11 @@ from ..ops.indexing import gather as _gather
 from ..tensor import Tensor
 from ..ops.losses import binary_cross_entropy_probs, softmax_cross_entropy, softplus
 
-_TORCH_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
-                "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool", "complex64": "ComplexFloat",
-                "complex128": "ComplexDouble"}
-
-
-def _tname(dtype):
-    return _TORCH_NAMES.get(np.dtype(dtype).name, str(dtype))
-
 
 def require_float(x: Tensor, fname: str) -> Tensor:
     """PyTorch's losses and activations are not defined for integer tensors (NotImplementedError)."""
     if x.dtype.kind not in "fc":
-        raise NotImplementedError(f"{fname}: not implemented for '{_tname(x.dtype)}' input of shape "
+        raise NotImplementedError(f"{fname}: not implemented for '{scalar_name(x.dtype)}' input of shape "
                                   f"{shape_str(x.shape)}; convert it with .float()")
     return x
 
@@ -95,7 +88,7 @@ def _class_targets(fname, x, target, ignore_index):
     t = to_tensor(target, fname)
     ta = t.detach().numpy()
     if ta.dtype not in (np.int64, np.uint8):
-        raise RuntimeError(f"{fname}: expected target dtype to be Long or Byte, but got {_tname(ta.dtype)} "
+        raise RuntimeError(f"{fname}: expected target dtype to be Long or Byte, but got {scalar_name(ta.dtype)} "
                            f"(input {shape_str(x.shape)}, target {shape_str(t.shape)})")
     if x.ndim < 1:
         raise ValueError(f"{fname}: Expected 1 or more dimensions (got 0)")
@@ -159,7 +152,7 @@ def _class_weight(fname, weight, x, c):
         raise RuntimeError(f"{fname}: weight tensor should be defined either for all {c} classes or no classes "
                            f"but got weight tensor of shape: {list(w.shape)}")
     if w.dtype != x.dtype:
-        raise RuntimeError(f"{fname}: expected scalar type {_tname(x.dtype)} but found {_tname(w.dtype)} "
+        raise RuntimeError(f"{fname}: expected scalar type {scalar_name(x.dtype)} but found {scalar_name(w.dtype)} "
                            "(weight must have the input's dtype)")
     if w.requires_grad:
         raise RuntimeError(f"The function '{fname}' is not differentiable with respect to argument 'weight'. "
@@ -296,7 +289,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
 def _cross_entropy_probs(x, t, weight, ignore_index, reduction, label_smoothing):
     if t.dtype.kind not in "fc":
         raise RuntimeError(f"cross_entropy: Expected floating point type for target with class probabilities, "
-                           f"got {_tname(t.dtype)} (input and target of shape {shape_str(x.shape)})")
+                           f"got {scalar_name(t.dtype)} (input and target of shape {shape_str(x.shape)})")
     if ignore_index >= 0:
         raise RuntimeError("cross_entropy: ignore_index is not supported for floating point target")
     if x.ndim == 0:
@@ -363,7 +356,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
                          "Please ensure they have the same size.")
     require_float(x, "binary_cross_entropy")
     if t.dtype != x.dtype:
-        raise RuntimeError(f"binary_cross_entropy: Found dtype {_tname(t.dtype)} but expected {_tname(x.dtype)} "
+        raise RuntimeError(f"binary_cross_entropy: Found dtype {scalar_name(t.dtype)} but expected {scalar_name(x.dtype)} "
                            "(target must have the input's dtype)")
     xa, ta = x.detach().numpy(), t.detach().numpy()
     if not np.all((xa >= 0) & (xa <= 1)):
@@ -402,8 +395,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
                          f"({shape_str(z.shape)})")
     require_float(z, fname)
     if t.dtype.kind not in "fc":
-        raise RuntimeError(f"{fname}: result type {_tname(z.dtype)} can't be cast to the desired output type "
-                           f"{_tname(t.dtype)} (target must be floating point)")
+        raise RuntimeError(f"{fname}: result type {scalar_name(z.dtype)} can't be cast to the desired output type "
+                           f"{scalar_name(t.dtype)} (target must be floating point)")
     dt = result_dtype((z, t))
     z, t = cast(z, dt), cast(t, dt)
     pw = None if pos_weight is None else _elementwise_weight(fname, pos_weight, t, dt, differentiable=False,
@@ -582,7 +575,7 @@ def _pair(fname, input, target, warn_shape=True):
         raise RuntimeError(f"{fname}: input {shape_str(input.shape)} and target {shape_str(target.shape)} cannot "
                            "be broadcast together") from None
     if not (input.is_floating_point() or target.is_floating_point()):
-        raise NotImplementedError(f"{fname}: not implemented for '{_tname(input.dtype)}' input of shape "
+        raise NotImplementedError(f"{fname}: not implemented for '{scalar_name(input.dtype)}' input of shape "
                                   f"{shape_str(input.shape)}; convert it with .float()")
     return input, target
 

@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 
 from .. import special as _special
-from .._dtype import float32 as _F32, float64 as _F64
+from .._dtype import c_name, scalar_name, float32 as _F32, float64 as _F64
 from ..creation import as_tensor
 from ..ops import elementwise as _ew, reduction as _red
 from ..ops._util import shape_str, to_tensor
@@ -26,7 +26,6 @@ from ..tensor import Tensor as _Tensor   # (dm.Tensor: isinstance checks on the 
 from .._random import rng as _rng
 from ..ops.losses import softplus as _softplus
 from . import _fused
-from ._losses import _tname
 from ._losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, kl_div,  # noqa: F401
                       l1_loss, mse_loss, nll_loss, require_float, smooth_l1_loss, huber_loss, margin_ranking_loss,
                       cosine_embedding_loss, poisson_nll_loss, gaussian_nll_loss)
@@ -331,7 +330,7 @@ def glu(input, dim=-1):
         raise RuntimeError(f"glu: Halving dimension must be even, but dimension {d} is size {x.shape[d]} "
                            f"(input {shape_str(x.shape)})")
     if not x.is_floating_point():   # torch's kernel is defined for floating types only
-        raise NotImplementedError(f"glu: \"glu_cpu\" not implemented for '{_tname(x.dtype)}' (input "
+        raise NotImplementedError(f"glu: \"glu_cpu\" not implemented for '{scalar_name(x.dtype)}' (input "
                                   f"{shape_str(x.shape)}); convert it with .float()")
     a, b = x.chunk(2, d)
     return a * b.sigmoid()
@@ -587,12 +586,6 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     return out
 
 
-# the C++ type names torch's dtype messages use (bilinear's "got input1: double, ...")
-_C_TYPE_NAMES = {"float64": "double", "float32": "float", "float16": "c10::Half", "int64": "long int",
-                 "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
-                 "bool": "bool", "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
-
-
 def bilinear(input1, input2, weight, bias=None):
     """y_o = x1^T W_o x2 + b_o (weight (out, in1, in2)): every feature of x1 multiplies every
     feature of x2, one matrix per output (interaction layers, bilinear pooling)."""
@@ -602,7 +595,7 @@ def bilinear(input1, input2, weight, bias=None):
     w = _tensor_arg(weight, "bilinear", "weight")
     named = [("input1", x1), ("input2", x2), ("weight", w)] + ([("bias", bias)] if bias is not None else [])
     if len({t.dtype for _, t in named}) > 1:   # torch checks before the shapes and never promotes
-        got = ", ".join(f"{what}: {_C_TYPE_NAMES.get(np.dtype(t.dtype).name, str(t.dtype))}" for what, t in named)
+        got = ", ".join(f"{what}: {c_name(t.dtype)}" for what, t in named)
         raise RuntimeError(f"bilinear(): All tensors must have the same dtype, got {got}")
     if x1.ndim != x2.ndim:
         raise RuntimeError(f"bilinear(): input dimensions do not match: got {x1.ndim} and {x2.ndim} "

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._dtype import c_name, scalar_name
 from ..autograd.node import Op, apply, apply2, apply3
 from ._util import cast, result_dtype, shape_str, to_tensor
 from .declare import public
@@ -151,16 +152,6 @@ class MatMul(Op):
         return xp.reshape(out, tuple(out.shape[:lead]) + tuple(y.shape))
 
 
-# the C++ names torch's messages give dtypes in (at::mm's check)
-_C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int", "int32": "int",
-            "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool",
-            "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
-
-_SCALAR_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
-                 "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool", "complex64": "ComplexFloat",
-                 "complex128": "ComplexDouble"}
-
-
 def _operands(a, b, opname):
     """Both operands as Tensors of one dtype: torch's matmul does not promote, and neither
     does dlmath (float32 @ float64 is a RuntimeError, with torch's message)."""
@@ -169,10 +160,10 @@ def _operands(a, b, opname):
     if da is not db and da != db:
         if a._data.ndim == 1 and b._data.ndim == 1:
             raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
-                               f"{_SCALAR_NAMES.get(da.name, da.name)} and {_SCALAR_NAMES.get(db.name, db.name)} ({opname} of "
+                               f"{scalar_name(da)} and {scalar_name(db)} ({opname} of "
                                f"{shape_str(a.shape)} and {shape_str(b.shape)}; cast one with .to())")
-        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {_C_NAMES.get(da.name, da.name)} "
-                           f"!= {_C_NAMES.get(db.name, db.name)} ({opname} of {shape_str(a.shape)} "
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {c_name(da)} "
+                           f"!= {c_name(db)} ({opname} of {shape_str(a.shape)} "
                            f"{da.name} and {shape_str(b.shape)} {db.name}; cast one with .to())")
     return a, b
 

@@ -15,13 +15,11 @@ import warnings
 
 import numpy as np
 
+from .._dtype import scalar_name
 from .._grad_mode import is_grad_enabled
 from ..tensor import Tensor
 
 _KIND_ORDER = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
-_TORCH_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int",
-                "int64": "Long", "float16": "Half", "float32": "Float", "float64": "Double",
-                "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
 
 
 # torch's kernels for these insist that out already has the result's dtype (no cast on write)
@@ -47,8 +45,8 @@ def write_out(opname: str, result, out):
         raise RuntimeError(f"{opname}(): expected out tensor to have dtype {source.name}, but got "
                            f"{target.name} instead")
     if not _castable(source, target):
-        raise RuntimeError(f"result type {_TORCH_NAMES.get(source.name, source.name)} can't be cast to the "
-                           f"desired output type {_TORCH_NAMES.get(target.name, target.name)}")
+        raise RuntimeError(f"result type {scalar_name(source)} can't be cast to the "
+                           f"desired output type {scalar_name(target)}")
     if out._data.shape != result._data.shape:
         if out._base is not None:
             raise RuntimeError(f"{opname}(): out is a view of shape {tuple(out.shape)} and the result has "

@@ -16,6 +16,7 @@ from itertools import islice
 
 import numpy as np
 
+from ..._dtype import legacy_name
 from ...tensor import Tensor
 from ..parameter import Parameter
 from .module import Module, _addindent
@@ -300,9 +301,6 @@ class ModuleDict(Module):
                 self[m[0]] = m[1]
 
 
-_LEGACY_TYPE = {"float16": "Half", "float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
-                "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool", "complex64": "ComplexFloat",
-                "complex128": "ComplexDouble"}
 
 
 def _param_line(k, p, legacy_type=False):
@@ -310,8 +308,7 @@ def _param_line(k, p, legacy_type=False):
     if isinstance(p, Tensor):
         size = "x".join(str(s) for s in p.size())
         kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
-        name = np.dtype(p.dtype).name
-        what = f"dlmath.{_LEGACY_TYPE.get(name, name)}Tensor" if legacy_type else f"dlmath.{name}"
+        what = f"dlmath.{legacy_name(p.dtype)}" if legacy_type else f"dlmath.{np.dtype(p.dtype).name}"
         return f"  ({k}): {kind} containing: [{what} of size {size}]"
     return f"  ({k}): Object of type: {type(p).__name__}"
 
