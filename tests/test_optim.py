@@ -672,7 +672,14 @@ def test_legacy_numeric_step_becomes_a_tensor(torch, name):
 
 
 # --- dm._fused_adam_ / _fused_adamw_ (torch's fused kernels: what optim.Adam's step calls) ----
-def _adam_case(lib, seed, dtype):
+def _fused_adam(adamw, amsgrad, maximize, wd):
+    """The fused Adam's name and keyword arguments for one case."""
+    name = "_fused_adamw_" if adamw else "_fused_adam_"
+    return name, dict(lr=0.01, beta1=0.9, beta2=0.999, weight_decay=wd, eps=1e-8, amsgrad=amsgrad, maximize=maximize)
+
+
+def _adam_case(lib, seed, dtype, amsgrad=True):
+    """(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs (empty without amsgrad), steps)."""
     rng = np.random.default_rng(seed)
     shapes = [(5, 7), (3,), (4, 4)]
     mk = lambda s: lib.tensor(rng.standard_normal(s).astype(dtype))   # noqa: E731
@@ -680,19 +687,15 @@ def _adam_case(lib, seed, dtype):
     vs = [mk(s).abs() * 0.1 for s in shapes]
     vmax = [v.clone() * 1.5 for v in vs]
     steps = [lib.tensor(float(k + 1)) for k in range(len(shapes))]
-    return ps, gs, ms, vs, vmax, steps
+    return ps, gs, ms, vs, (vmax if amsgrad else []), steps
 
 
 @pytest.mark.parametrize("adamw", [False, True])
 @pytest.mark.parametrize("amsgrad,maximize,wd", [(False, False, 0.0), (True, False, 0.1), (False, True, 0.05)])
 def test_fused_adam_matches_torch(adamw, amsgrad, maximize, wd):
     torch = pytest.importorskip("torch")
-    name = "_fused_adamw_" if adamw else "_fused_adam_"
-    kw = dict(lr=0.01, beta1=0.9, beta2=0.999, weight_decay=wd, eps=1e-8, amsgrad=amsgrad, maximize=maximize)
-    ours, theirs = _adam_case(dm, 0, np.float32), _adam_case(torch, 0, np.float32)
-    if not amsgrad:
-        ours[4].clear()
-        theirs[4].clear()
+    name, kw = _fused_adam(adamw, amsgrad, maximize, wd)
+    ours, theirs = _adam_case(dm, 0, np.float32, amsgrad), _adam_case(torch, 0, np.float32, amsgrad)
     for _ in range(3):
         getattr(dm, name)(*ours, **kw)
         getattr(torch, name)(*theirs, **kw)
@@ -707,12 +710,8 @@ def test_fused_adam_matches_torch(adamw, amsgrad, maximize, wd):
 def test_fused_adam_fast_path_is_the_composed_ops(monkeypatch, amsgrad, maximize, wd, adamw):
     """The array fast path is the single-tensor Adam's in-place ops to the bit, versions included."""
     from dlmath import inplace
-    name = "_fused_adamw_" if adamw else "_fused_adam_"
-    kw = dict(lr=0.01, beta1=0.9, beta2=0.999, weight_decay=wd, eps=1e-8, amsgrad=amsgrad, maximize=maximize)
-    fast, slow = _adam_case(dm, 1, np.float32), _adam_case(dm, 1, np.float32)
-    if not amsgrad:
-        fast[4].clear()
-        slow[4].clear()
+    name, kw = _fused_adam(adamw, amsgrad, maximize, wd)
+    fast, slow = _adam_case(dm, 1, np.float32, amsgrad), _adam_case(dm, 1, np.float32, amsgrad)
     for _ in range(3):
         getattr(dm, name)(*fast, **kw)
     monkeypatch.setattr(inplace, "_adam_fast", lambda *a: False)
